@@ -1,0 +1,3 @@
+from agentcal.cli.main import main
+
+main()

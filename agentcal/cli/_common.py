@@ -1,0 +1,100 @@
+"""Options and output helpers shared by the command modules (kept light: typer + stdlib)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date, datetime
+from typing import Annotated, Any
+
+import typer
+
+from agentcal.errors import ValidationError
+
+
+def _default_user() -> str:
+    from agentcal.settings import get_settings
+
+    return get_settings().user
+
+
+UserOption = Annotated[
+    str | None,
+    typer.Option(
+        "--user",
+        "-u",
+        help="User whose data to use (default: AGENTCAL_USER, else your login name).",
+        show_default=False,
+    ),
+]
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print a JSON array of objects instead of a table.")
+]
+
+
+def resolve_user(user: str | None) -> str:
+    from agentcal.services.validation import user_id
+
+    return user_id(user) if user is not None else _default_user()
+
+
+def jsonable(obj: Any) -> Any:
+    """Models, dataclasses, datetimes -> plain JSON values."""
+    if hasattr(obj, "model_dump"):
+        return {k: jsonable(v) for k, v in obj.model_dump().items()}
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, datetime | date):
+        return obj.isoformat()
+    if hasattr(obj, "__dataclass_fields__"):
+        from dataclasses import asdict
+
+        return jsonable(asdict(obj))
+    return obj
+
+
+def print_json(data: Any) -> None:
+    """JSON on stdout and nothing else (no Rich markup, no wrapping)."""
+    sys.stdout.write(json.dumps(jsonable(data), indent=2, ensure_ascii=False) + "\n")
+
+
+def console():  # type: ignore[no-untyped-def]
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+def err_console():  # type: ignore[no-untyped-def]
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+def parse_json_option(text: str, field: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValidationError(
+            f"{field} is not valid JSON: {exc.msg} at column {exc.colno}"
+        ) from None
+
+
+def escape(text: Any) -> str:
+    """Text for a Rich table cell, shown verbatim (no markup interpretation)."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape("" if text is None else str(text))
+
+
+def local_time(value: datetime | None, tz: str | None = None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    if value is None:
+        return ""
+    from zoneinfo import ZoneInfo
+
+    if tz is None:
+        from agentcal.settings import get_settings
+
+        tz = get_settings().timezone
+    return value.astimezone(ZoneInfo(tz)).strftime(fmt)

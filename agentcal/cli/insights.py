@@ -1,0 +1,150 @@
+"""`agentcal insights`: what agentcal has learned about you."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from agentcal.cli._common import JsonOption, UserOption, console, escape, print_json, resolve_user
+from agentcal.vocab import INSIGHT_CATEGORIES, INSIGHT_TYPES
+
+app = typer.Typer(help="List, show, set and delete learned insights.", no_args_is_help=True)
+
+RefArg = Annotated[str, typer.Argument(help="Insight id, or CATEGORY/KEY (e.g. health/gym_time).")]
+
+
+def _compact(value: object, width: int = 60) -> str:
+    import json
+
+    text = json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+@app.command(name="list")
+def insights_list(
+    user: UserOption = None,
+    category: Annotated[
+        str | None,
+        typer.Option(
+            "--category", "-c", help=f"Only this category: {', '.join(INSIGHT_CATEGORIES)}."
+        ),
+    ] = None,
+    insight_type: Annotated[
+        str | None,
+        typer.Option("--type", "-t", help=f"Only this type: {', '.join(INSIGHT_TYPES)}."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List your insights with their confidence and source."""
+    from agentcal.services.user_insights import user_insights_service
+
+    rows = user_insights_service.get_user_insights(
+        resolve_user(user), category=category, insight_type=insight_type
+    )
+    if as_json:
+        print_json(rows)
+        return
+    if not rows:
+        console().print(
+            "No insights yet. Tell the agent about your habits, or use `agentcal insights set`."
+        )
+        return
+    from rich.table import Table
+
+    table = Table(
+        "id", "category", "key", "type", "value", "confidence", "source", "seen", "updated"
+    )
+    for r in rows:
+        table.add_row(
+            str(r.id), r.category, escape(r.key), r.insight_type, escape(_compact(r.value)),
+            f"{r.confidence:.2f}", r.source, str(r.times_seen), r.updated_at.strftime("%Y-%m-%d"),
+        )  # fmt: skip
+    console().print(table)
+
+
+@app.command(name="show")
+def insights_show(ref: RefArg, user: UserOption = None, as_json: JsonOption = False) -> None:
+    """Show one insight and the history of its values."""
+    from agentcal.services.user_insights import user_insights_service
+
+    insight = user_insights_service.get_insight(resolve_user(user), ref)
+    history = user_insights_service.get_history(insight.id)  # type: ignore[arg-type]
+    if as_json:
+        from agentcal.cli._common import jsonable
+
+        print_json({**jsonable(insight), "history": jsonable(history)})
+        return
+    import json
+
+    from rich.table import Table
+
+    out = console()
+    out.print(
+        f"[bold]#{insight.id} {insight.category}/{escape(insight.key)}[/bold] ({insight.insight_type})"
+    )
+    out.print(f"value:      {escape(json.dumps(insight.value, ensure_ascii=False))}")
+    out.print(
+        f"confidence: {insight.confidence:.2f}  source: {insight.source}  seen: {insight.times_seen}x"
+    )
+    if insight.source_request_id:
+        out.print(
+            f"learned in: agent call #{insight.source_request_id} (agentcal logs show {insight.source_request_id})"
+        )
+    out.print(
+        f"created:    {insight.created_at:%Y-%m-%d %H:%M} UTC  updated: {insight.updated_at:%Y-%m-%d %H:%M} UTC"
+    )
+    table = Table("when (UTC)", "change", "value", "confidence", "source", title="history")
+    for h in history:
+        table.add_row(
+            f"{h.changed_at:%Y-%m-%d %H:%M}", h.change, escape(_compact(h.value, 50)),
+            f"{h.confidence:.2f}", h.source,
+        )  # fmt: skip
+    out.print(table)
+
+
+@app.command(name="set")
+def insights_set(
+    category: Annotated[str, typer.Argument(help=f"One of {', '.join(INSIGHT_CATEGORIES)}.")],
+    key: Annotated[str, typer.Argument(help="Key within the category, e.g. gym_time.")],
+    value: Annotated[
+        str, typer.Argument(help='JSON value, e.g. \'{"time": "06:00", "duration": 60}\'.')
+    ],
+    insight_type: Annotated[
+        str, typer.Option("--type", "-t", help=f"One of {', '.join(INSIGHT_TYPES)}.")
+    ] = "preference",
+    confidence: Annotated[float, typer.Option(help="Confidence 0..1.")] = 1.0,
+    user: UserOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Set an insight yourself (source: explicit; the agent will not overwrite it)."""
+    from agentcal.services.user_insights import user_insights_service
+    from agentcal.services.validation import parse_json_text
+
+    change = user_insights_service.upsert_insight(
+        user_id=resolve_user(user),
+        insight_type=insight_type,
+        category=category,
+        key=key,
+        value=parse_json_text(value),
+        confidence=confidence,
+        source="explicit",
+    )
+    if as_json:
+        from agentcal.cli._common import jsonable
+
+        print_json({**jsonable(change.insight), "outcome": change.outcome})
+        return
+    i = change.insight
+    console().print(
+        f"{change.outcome} insight #{i.id} {i.category}/{escape(i.key)} (confidence {i.confidence:.2f})"
+    )
+
+
+@app.command(name="delete")
+def insights_delete(ref: RefArg, user: UserOption = None) -> None:
+    """Delete an insight and its history."""
+    from agentcal.services.user_insights import user_insights_service
+
+    insight = user_insights_service.delete_insight(resolve_user(user), ref)
+    console().print(f"deleted insight #{insight.id} {insight.category}/{escape(insight.key)}")

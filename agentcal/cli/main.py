@@ -1,0 +1,62 @@
+"""The `agentcal` command: one Typer app joining one sub-app per command group."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import typer
+from typer.core import TyperGroup
+
+from agentcal.cli import config_cmd, db_cmd, insights, prefs
+from agentcal.errors import AgentcalError
+
+
+class AgentcalGroup(TyperGroup):
+    """Turns domain errors anywhere below into one line on stderr and exit code 1."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except AgentcalError as exc:
+            typer.echo(f"Error: {exc}", err=True)
+            raise typer.Exit(exc.exit_code) from None
+
+
+app = typer.Typer(
+    cls=AgentcalGroup,
+    name="agentcal",
+    help="A terminal calendar assistant that learns your habits and records every LLM call.",
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    pretty_exceptions_enable=False,
+)
+app.add_typer(config_cmd.app, name="config")
+app.add_typer(db_cmd.app, name="db")
+app.add_typer(insights.app, name="insights")
+app.add_typer(prefs.app, name="prefs")
+
+
+def _version(value: bool) -> None:
+    if value:
+        from agentcal import __version__
+
+        typer.echo(f"agentcal {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
+    ),
+) -> None:
+    """agentcal: chat with a calendar agent that learns your habits."""
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:  # pragma: no cover - interactive
+        sys.exit(130)

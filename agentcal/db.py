@@ -1,0 +1,168 @@
+"""Engines, sessions and schema upgrades.
+
+SQLite connections get WAL, foreign keys, a busy timeout and `BEGIN IMMEDIATE` (the write lock
+is taken when a transaction starts, so concurrent writers queue instead of failing with
+"database is locked" halfway through). The schema is upgraded with Alembic on first use.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from agentcal.errors import ConfigError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+    from sqlmodel import Session
+
+# The newest migration. A database already at this revision skips Alembic entirely (fast
+# start); tests/test_migrations.py checks that this matches the migrations' head.
+SCHEMA_HEAD = "0001_initial"
+
+_engines: dict[str, Engine] = {}
+_upgraded: set[str] = set()
+_lock = threading.Lock()
+
+
+def migrations_dir() -> Path:
+    """The Alembic scripts: inside the installed wheel, or `migrations/` of a checkout."""
+    here = Path(__file__).resolve().parent
+    packaged = here / "_migrations"
+    if packaged.is_dir():
+        return packaged
+    return here.parent / "migrations"
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+def make_engine(url: str) -> Engine:
+    """A new engine for `url`, with SQLite tuned for several processes sharing one file."""
+    from sqlalchemy import create_engine, event
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    try:
+        if is_sqlite(url):
+            _prepare_sqlite_file(url)
+            engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+            _tune_sqlite(engine, event)
+        else:
+            engine = create_engine(url, pool_pre_ping=True)
+    except (ArgumentError, NoSuchModuleError) as exc:
+        raise ConfigError(f"unusable database URL: {exc}") from None
+    except ImportError as exc:
+        raise ConfigError(f"the database driver is not installed: {exc}") from None
+    return engine
+
+
+def _prepare_sqlite_file(url: str) -> None:
+    from sqlalchemy.engine import make_url
+
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database).expanduser()
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if not path.exists():
+        # Created here so the file is private from the first byte.
+        fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+        os.close(fd)
+
+
+def _tune_sqlite(engine: Engine, event) -> None:  # type: ignore[no-untyped-def]
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+        # Let SQLAlchemy issue BEGIN itself (see _on_begin); pysqlite's implicit BEGIN is deferred.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):  # type: ignore[no-untyped-def]
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def get_engine(url: str | None = None, *, upgrade: bool = True) -> Engine:
+    """The process-wide engine for `url` (default: the settings' URL), schema upgraded."""
+    if url is None:
+        from agentcal.settings import get_settings
+
+        settings = get_settings()
+        if settings.database_url is None:
+            settings.ensure_data_dir()
+        url = settings.db_url
+    with _lock:
+        engine = _engines.get(url)
+        if engine is None:
+            engine = _engines[url] = make_engine(url)
+        if upgrade and url not in _upgraded:
+            upgrade_schema(engine)
+            _upgraded.add(url)
+    return engine
+
+
+def dispose_engines() -> None:
+    """Close every cached engine (tests, forked workers)."""
+    with _lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()
+        _upgraded.clear()
+
+
+def current_revision(engine: Engine) -> str | None:
+    from sqlalchemy import inspect, text
+    from sqlalchemy.exc import OperationalError
+
+    try:
+        with engine.connect() as conn:
+            if not inspect(conn).has_table("alembic_version"):
+                return None
+            return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    except OperationalError as exc:
+        raise ConfigError(f"cannot open the database: {exc.orig}") from None
+
+
+def alembic_config(engine: Engine):  # type: ignore[no-untyped-def]
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(migrations_dir()))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def upgrade_schema(engine: Engine, revision: str = "head") -> str | None:
+    """Apply pending migrations; returns the revision the database is at afterwards."""
+    if revision == "head" and current_revision(engine) == SCHEMA_HEAD:
+        return SCHEMA_HEAD
+    from alembic import command
+
+    command.upgrade(alembic_config(engine), revision)
+    return current_revision(engine)
+
+
+@contextmanager
+def session_scope(engine: Engine | None = None) -> Iterator[Session]:
+    """A session that commits on success and rolls back on any exception."""
+    from sqlmodel import Session
+
+    session = Session(engine or get_engine(), expire_on_commit=False)
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

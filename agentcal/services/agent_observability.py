@@ -1,0 +1,178 @@
+"""Agent observability: one row per agent turn (the seed's `AgentObservabilityService`).
+
+from agentcal.services.agent_observability import agent_observability_service
+agent_observability_service.log_agent_call(user_id=..., agent_action="create", ...)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from agentcal.errors import NotFoundError, ValidationError
+from agentcal.services import validation as v
+from agentcal.services.base import Service
+from agentcal.services.pricing import price_call
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from agentcal.models import AgentObservability, AgentStep
+
+STATUSES = ("ok", "error")
+
+
+def _tokens(value: Any, field: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValidationError(f"{field} must be a non-negative whole number (got {value!r})")
+    return value
+
+
+class AgentObservabilityService(Service):
+    """Records and reads agent turns."""
+
+    def log_agent_call(
+        self,
+        *,
+        user_id: str,
+        agent_action: str | None = None,
+        user_message: str | None = None,
+        agent_response: str | None = None,
+        agent_tool: str | None = None,
+        tool_result: Any = None,
+        execution_time_ms: float | None = None,
+        llm_model: str | None = None,
+        llm_total_tokens: int | None = None,
+        llm_cost_usd: float | None = None,
+        llm_prompt_tokens: int | None = None,
+        llm_completion_tokens: int | None = None,
+        llm_cached_tokens: int | None = None,
+        llm_provider: str | None = None,
+        tokens_estimated: bool = False,
+        agent_run_id: str | None = None,
+        session_id: str | None = None,
+        agent_state: Any = None,
+        intent_category: str | None = None,
+        entities: Any = None,
+        status: str = "ok",
+        error: str | None = None,
+        created_at: datetime | None = None,
+        steps: Iterable[Mapping[str, Any]] = (),
+        session: Session | None = None,
+    ) -> AgentObservability:
+        """Record one agent turn and return the stored row.
+
+        Without `llm_cost_usd`, the cost is computed from the token counts with genai-prices
+        (or AGENTCAL_PRICE_OVERRIDES); a model it cannot price is stored with a null cost and
+        the reason in `cost_note`, never as 0.
+        """
+        from agentcal.models import AgentObservability, AgentStep, utcnow
+
+        row = AgentObservability(
+            user_id=v.user_id(user_id),
+            agent_action=agent_action,
+            user_message=user_message,
+            agent_response=agent_response,
+            agent_tool=agent_tool,
+            tool_result=v.json_value(tool_result, "tool_result"),
+            execution_time_ms=self._non_negative(execution_time_ms, "execution_time_ms"),
+            llm_model=llm_model,
+            llm_provider=llm_provider,
+            llm_prompt_tokens=_tokens(llm_prompt_tokens, "llm_prompt_tokens"),
+            llm_completion_tokens=_tokens(llm_completion_tokens, "llm_completion_tokens"),
+            llm_total_tokens=_tokens(llm_total_tokens, "llm_total_tokens"),
+            llm_cached_tokens=_tokens(llm_cached_tokens, "llm_cached_tokens"),
+            tokens_estimated=bool(tokens_estimated),
+            agent_run_id=str(agent_run_id) if agent_run_id is not None else None,
+            session_id=session_id,
+            agent_state=v.json_value(agent_state, "agent_state"),
+            intent_category=intent_category,
+            entities=v.json_value(entities, "entities"),
+            status=v.one_of(status, STATUSES, "status"),
+            error=error,
+            created_at=created_at or utcnow(),
+        )
+        if row.llm_total_tokens is None and (
+            row.llm_prompt_tokens is not None or row.llm_completion_tokens is not None
+        ):
+            row.llm_total_tokens = (row.llm_prompt_tokens or 0) + (row.llm_completion_tokens or 0)
+        self._apply_cost(row, llm_cost_usd)
+        step_rows = [AgentStep(**dict(step)) for step in steps]
+
+        with self.transaction(session) as s:
+            s.add(row)
+            s.flush()
+            for seq, step in enumerate(step_rows):
+                step.observability_id = row.id  # type: ignore[assignment]
+                step.seq = seq
+                s.add(step)
+        return row
+
+    def _non_negative(self, value: float | None, field: str) -> float | None:
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise ValidationError(f"{field} must be a non-negative number (got {value!r})")
+        return float(value)
+
+    def _apply_cost(self, row: AgentObservability, given_cost: float | None) -> None:
+        if given_cost is not None:
+            if (
+                isinstance(given_cost, bool)
+                or not isinstance(given_cost, int | float)
+                or given_cost < 0
+            ):
+                raise ValidationError(
+                    f"llm_cost_usd must be a non-negative number (got {given_cost!r})"
+                )
+            row.llm_cost_usd, row.cost_source, row.cost_note = float(given_cost), "caller", None
+            return
+        price = self.price_row(row)
+        row.llm_cost_usd, row.cost_source, row.cost_note = price.cost_usd, price.source, price.note
+        row.llm_provider = row.llm_provider or price.provider
+
+    def price_row(self, row: AgentObservability):  # type: ignore[no-untyped-def]
+        """What this row costs with the current price data and overrides."""
+        from agentcal.services.pricing import Price
+        from agentcal.settings import get_settings
+
+        if (
+            row.llm_prompt_tokens is None
+            and row.llm_completion_tokens is None
+            and row.llm_total_tokens is not None
+            and not (row.llm_model or "").startswith("agentcal-offline")
+        ):
+            return Price(None, "unpriced", "only a total token count: input/output split unknown")
+        return price_call(
+            row.llm_model,
+            row.llm_prompt_tokens,
+            row.llm_completion_tokens,
+            row.llm_cached_tokens,
+            provider=row.llm_provider,
+            overrides=get_settings().price_overrides,
+        )
+
+    def get_call(self, call_id: int, user_id: str | None = None) -> AgentObservability:
+        """One recorded turn; `user_id` restricts it to that user's turns."""
+        from agentcal.models import AgentObservability
+
+        with self.transaction() as s:
+            row = s.get(AgentObservability, call_id)
+            if row is None or (user_id is not None and row.user_id != user_id):
+                raise NotFoundError(f"no logged agent call with id {call_id}")
+            return row
+
+    def get_steps(self, call_id: int) -> list[AgentStep]:
+        from sqlmodel import select
+
+        from agentcal.models import AgentStep
+
+        with self.transaction() as s:
+            stmt = select(AgentStep).where(AgentStep.observability_id == call_id)
+            return list(s.exec(stmt.order_by(AgentStep.seq)))  # type: ignore[arg-type]
+
+
+agent_observability_service = AgentObservabilityService()

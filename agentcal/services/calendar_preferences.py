@@ -1,0 +1,196 @@
+"""Calendar preferences: recurring blocks (gym, sleep, focus...) the emitter turns into events.
+
+`update_preference(..., user_edit=True)` marks the preference as edited by hand; the insight
+that created it no longer overrides it (see the preference emitter).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from agentcal.errors import NotFoundError, ValidationError
+from agentcal.services import validation as v
+from agentcal.services.base import Service
+from agentcal.vocab import PREFERENCE_TYPES
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from agentcal.models import CalendarPreference
+
+DEFAULT_TITLES = {
+    "gym": "Gym",
+    "sleep": "Sleep",
+    "focus": "Focus time",
+    "meal": "Meal",
+    "break": "Break",
+    "meditation": "Meditation",
+}
+EDITABLE = (
+    "preference_type",
+    "title",
+    "day_of_week",
+    "start_time",
+    "duration_minutes",
+    "auto_schedule",
+    "priority",
+    "is_flexible",
+    "is_active",
+)
+
+
+def _flag(value: Any, field: str) -> bool:
+    if not isinstance(value, bool):
+        raise ValidationError(f"{field} must be true or false (got {value!r})")
+    return value
+
+
+def validate_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    """Validate and normalise any subset of a preference's editable fields."""
+    unknown = sorted(set(fields) - set(EDITABLE) - {"source_insight_id"})
+    if unknown:
+        raise ValidationError(f"unknown preference field(s): {', '.join(unknown)}")
+    out: dict[str, Any] = {}
+    for name, value in fields.items():
+        if name == "preference_type":
+            out[name] = v.one_of(value, PREFERENCE_TYPES, "preference_type")
+        elif name == "title":
+            out[name] = v.non_empty(value, "title", v.MAX_TITLE_LENGTH)
+        elif name == "day_of_week":
+            out[name] = v.days(value)
+        elif name == "start_time":
+            out[name] = v.hhmm(value)
+        elif name == "duration_minutes":
+            out[name] = v.duration_minutes(value)
+        elif name == "priority":
+            out[name] = v.priority(value)
+        elif name == "source_insight_id":
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                raise ValidationError("source_insight_id must be an insight id")
+            out[name] = value
+        else:
+            out[name] = _flag(value, name)
+    return out
+
+
+class CalendarPreferencesService(Service):
+    """Creates, edits and lists calendar preferences."""
+
+    def create_preference(
+        self,
+        *,
+        user_id: str,
+        preference_type: str,
+        start_time: str,
+        duration_minutes: int,
+        title: str | None = None,
+        day_of_week: list[int] | None = None,
+        auto_schedule: bool = True,
+        priority: int = 5,
+        is_flexible: bool = False,
+        is_active: bool = True,
+        source_insight_id: int | None = None,
+        session: Session | None = None,
+    ) -> CalendarPreference:
+        from agentcal.models import CalendarPreference
+
+        user = v.user_id(user_id)
+        fields = validate_fields(
+            {
+                "preference_type": preference_type,
+                "title": title if title is not None else DEFAULT_TITLES.get(preference_type, "x"),
+                "day_of_week": day_of_week,
+                "start_time": start_time,
+                "duration_minutes": duration_minutes,
+                "auto_schedule": auto_schedule,
+                "priority": priority,
+                "is_flexible": is_flexible,
+                "is_active": is_active,
+                "source_insight_id": source_insight_id,
+            }
+        )
+        pref = CalendarPreference(user_id=user, **fields)
+        with self.transaction(session) as s:
+            s.add(pref)
+            s.flush()
+        return pref
+
+    def update_preference(
+        self,
+        user_id: str,
+        preference_id: int,
+        *,
+        user_edit: bool = True,
+        session: Session | None = None,
+        **changes: Any,
+    ) -> CalendarPreference:
+        """Change some fields; `user_edit` marks the preference as set by the user."""
+        from agentcal.models import utcnow
+
+        if not changes:
+            raise ValidationError("nothing to change: give at least one field")
+        fields = validate_fields(changes)
+        with self.transaction(session) as s:
+            pref = self.get_preference(user_id, preference_id, session=s)
+            for name, value in fields.items():
+                setattr(pref, name, value)
+            if user_edit:
+                pref.user_edited = True
+            pref.updated_at = utcnow()
+            s.add(pref)
+            s.flush()
+            return pref
+
+    def set_active(
+        self, user_id: str, preference_id: int, active: bool, session: Session | None = None
+    ) -> CalendarPreference:
+        return self.update_preference(
+            user_id, preference_id, is_active=active, user_edit=False, session=session
+        )
+
+    def get_preference(
+        self, user_id: str, preference_id: int, session: Session | None = None
+    ) -> CalendarPreference:
+        from agentcal.models import CalendarPreference
+
+        user = v.user_id(user_id)
+        with self.transaction(session) as s:
+            pref = s.get(CalendarPreference, preference_id)
+            if pref is None or pref.user_id != user:
+                raise NotFoundError(f"no preference with id {preference_id} for user {user!r}")
+            return pref
+
+    def list_preferences(
+        self,
+        user_id: str,
+        *,
+        preference_type: str | None = None,
+        active_only: bool = False,
+        session: Session | None = None,
+    ) -> list[CalendarPreference]:
+        from sqlmodel import col, select
+
+        from agentcal.models import CalendarPreference
+
+        stmt = select(CalendarPreference).where(CalendarPreference.user_id == v.user_id(user_id))
+        if preference_type is not None:
+            stmt = stmt.where(
+                CalendarPreference.preference_type
+                == v.one_of(preference_type, PREFERENCE_TYPES, "preference_type")
+            )
+        if active_only:
+            stmt = stmt.where(col(CalendarPreference.is_active).is_(True))
+        stmt = stmt.order_by(col(CalendarPreference.priority), col(CalendarPreference.id))
+        with self.transaction(session) as s:
+            return list(s.exec(stmt))
+
+    def delete_preference(
+        self, user_id: str, preference_id: int, session: Session | None = None
+    ) -> CalendarPreference:
+        with self.transaction(session) as s:
+            pref = self.get_preference(user_id, preference_id, session=s)
+            s.delete(pref)
+            return pref
+
+
+calendar_preferences_service = CalendarPreferencesService()

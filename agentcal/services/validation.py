@@ -1,0 +1,165 @@
+"""Validation shared by the services, the CLI and the agent's tools.
+
+Each function returns the normalised value or raises `ValidationError` with a message a user
+can act on.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any
+
+from agentcal.errors import ValidationError
+
+_HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+_DAY_NAMES = {
+    "mon": 1, "monday": 1, "tue": 2, "tues": 2, "tuesday": 2, "wed": 3, "wednesday": 3,
+    "thu": 4, "thur": 4, "thurs": 4, "thursday": 4, "fri": 5, "friday": 5,
+    "sat": 6, "saturday": 6, "sun": 7, "sunday": 7,
+}  # fmt: skip
+_DAY_GROUPS = {
+    "weekdays": [1, 2, 3, 4, 5],
+    "weekday": [1, 2, 3, 4, 5],
+    "weekends": [6, 7],
+    "weekend": [6, 7],
+}
+MAX_KEY_LENGTH = 200
+MAX_TITLE_LENGTH = 200
+MAX_VALUE_BYTES = 64 * 1024
+
+
+def one_of(value: Any, allowed: tuple[str, ...], field: str) -> str:
+    if not isinstance(value, str) or value not in allowed:
+        raise ValidationError(f"{field} must be one of {', '.join(allowed)} (got {value!r})")
+    return value
+
+
+def non_empty(value: Any, field: str, max_length: int = MAX_KEY_LENGTH) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError(f"{field} must be a non-empty string")
+    value = value.strip()
+    if len(value) > max_length:
+        raise ValidationError(f"{field} is longer than {max_length} characters")
+    if any(ord(c) < 32 for c in value):
+        raise ValidationError(f"{field} must not contain control characters")
+    return value
+
+
+def user_id(value: Any) -> str:
+    return non_empty(value, "user", 200)
+
+
+def confidence(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValidationError(f"confidence must be a number between 0 and 1 (got {value!r})")
+    value = float(value)
+    if math.isnan(value) or not 0.0 <= value <= 1.0:
+        raise ValidationError(f"confidence must be between 0 and 1 (got {value})")
+    return value
+
+
+def json_value(value: Any, field: str = "value") -> Any:
+    """A JSON-serialisable value, normalised through a JSON round trip."""
+    try:
+        text = json.dumps(value, allow_nan=False, sort_keys=True)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(f"{field} must be JSON: {exc}") from None
+    if len(text.encode()) > MAX_VALUE_BYTES:
+        raise ValidationError(f"{field} is larger than {MAX_VALUE_BYTES // 1024} KiB")
+    return json.loads(text)
+
+
+def parse_json_text(text: str, field: str = "value") -> Any:
+    """Parse JSON typed by a user (the CLI's --value); bare words become strings."""
+    try:
+        return json_value(json.loads(text), field)
+    except json.JSONDecodeError as exc:
+        stripped = text.strip()
+        if stripped and stripped[0] not in '{["' and not stripped[0].isdigit():
+            return json_value(stripped, field)
+        raise ValidationError(
+            f"{field} is not valid JSON: {exc.msg} at column {exc.colno}"
+        ) from None
+
+
+def hhmm(value: Any, field: str = "start_time") -> str:
+    if not isinstance(value, str) or not _HHMM.match(value.strip()):
+        raise ValidationError(f"{field} must be a time as HH:MM, 00:00 to 23:59 (got {value!r})")
+    hours, minutes = value.strip().split(":")
+    return f"{int(hours):02d}:{minutes}"
+
+
+def duration_minutes(value: Any, field: str = "duration_minutes") -> int:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
+        raise ValidationError(f"{field} must be a whole number of minutes (got {value!r})")
+    value = int(value)
+    if not 1 <= value <= 1440:
+        raise ValidationError(f"{field} must be between 1 and 1440 minutes (got {value})")
+    return value
+
+
+def priority(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 10:
+        raise ValidationError(
+            f"priority must be a whole number from 1 (highest) to 10 (got {value!r})"
+        )
+    return value
+
+
+def days(value: Any) -> list[int] | None:
+    """Days of the week as a sorted list of 1 (Mon)..7 (Sun); None means every day."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return parse_days(value)
+    if not isinstance(value, list | tuple) or not value:
+        raise ValidationError(
+            "days must be a non-empty list of 1 (Mon) to 7 (Sun), or null for daily"
+        )
+    out = set()
+    for day in value:
+        if isinstance(day, bool) or not isinstance(day, int) or not 1 <= day <= 7:
+            raise ValidationError(f"days must be numbers from 1 (Mon) to 7 (Sun) (got {day!r})")
+        out.add(day)
+    return None if len(out) == 7 else sorted(out)
+
+
+def parse_days(text: str) -> list[int] | None:
+    """'mon-fri', 'weekdays', '1,3,5', 'sat,sun', 'daily' -> days list (None = daily)."""
+    spec = text.strip().lower()
+    if spec in ("", "daily", "every day", "everyday", "all", "null", "none"):
+        return None
+    if spec in _DAY_GROUPS:
+        return list(_DAY_GROUPS[spec])
+    out: set[int] = set()
+    for part in re.split(r"[,\s]+", spec):
+        if not part:
+            continue
+        if "-" in part:
+            first, _, last = part.partition("-")
+            a, b = _day_number(first), _day_number(last)
+            out.update(range(a, b + 1) if a <= b else [*range(a, 8), *range(1, b + 1)])
+        else:
+            out.add(_day_number(part))
+    return None if len(out) == 7 else sorted(out)
+
+
+def _day_number(word: str) -> int:
+    if word.isdigit() and 1 <= int(word) <= 7:
+        return int(word)
+    if word in _DAY_NAMES:
+        return _DAY_NAMES[word]
+    raise ValidationError(f"unknown day {word!r}: use mon..sun, 1..7, weekdays, weekends or daily")
+
+
+def format_days(value: list[int] | None) -> str:
+    if not value:
+        return "daily"
+    if value == [1, 2, 3, 4, 5]:
+        return "weekdays"
+    if value == [6, 7]:
+        return "weekends"
+    names = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+    return ",".join(names[d - 1] for d in value)

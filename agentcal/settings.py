@@ -1,0 +1,249 @@
+"""Settings from environment variables and a `.env` file.
+
+Every variable is documented in `.env.example`; `agentcal config show` prints them with
+secrets masked. Nothing is read at import time: call `get_settings()`.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from agentcal.errors import ConfigError
+
+APP_NAME = "agentcal"
+
+
+def _default_timezone() -> str:
+    try:
+        import tzlocal
+
+        name = tzlocal.get_localzone_name()
+    except Exception:  # no tz database entry for the host: fall back to UTC
+        name = None
+    return name or "UTC"
+
+
+def _default_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name (some containers): one default user
+        return "default"
+
+
+class Settings(BaseSettings):
+    """All of agentcal's configuration. Field docs are the user-facing descriptions."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="AGENTCAL_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+    # Where things live
+    home: Path | None = Field(
+        None, description="Data directory (default: the platform's user data dir)."
+    )
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL of the store (default: sqlite file in the data dir)."
+    )
+    user: str = Field(
+        default_factory=_default_user, description="Default user id for every command."
+    )
+    timezone: str = Field(
+        default_factory=_default_timezone, description="IANA time zone of the user."
+    )
+
+    # The model
+    model: str = Field("gpt-4o-mini", description="Chat model name.")
+    openai_api_key: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("OPENAI_API_KEY", "AGENTCAL_OPENAI_API_KEY"),
+        description="API key for OpenAI or the OpenAI-compatible server.",
+    )
+    openai_base_url: str | None = Field(
+        None,
+        validation_alias=AliasChoices("OPENAI_BASE_URL", "AGENTCAL_OPENAI_BASE_URL"),
+        description="Base URL of an OpenAI-compatible server (Ollama, vLLM, llama.cpp, LM Studio).",
+    )
+    llm_timeout: float = Field(60.0, gt=0, description="Seconds before an LLM request times out.")
+    llm_max_retries: int = Field(2, ge=0, le=10, description="Retries of a failed LLM request.")
+    recursion_limit: int = Field(25, ge=2, le=200, description="Max agent steps in one turn.")
+    daily_budget_usd: float | None = Field(
+        None, ge=0, description="Refuse chat turns once today's spend reaches this (USD)."
+    )
+    price_overrides: dict[str, dict[str, float]] = Field(
+        default_factory=dict,
+        description=(
+            'JSON prices per million tokens for custom models, e.g. {"my-llama": {"input": 0.1, '
+            '"output": 0.2, "cached_input": 0.05}}.'
+        ),
+    )
+
+    # The calendar
+    calendar: Literal["local", "google", "caldav"] = Field(
+        "local", description="Calendar backend: local (ICS file), google or caldav."
+    )
+    ics_path: Path | None = Field(
+        None, description="ICS file of the local backend (default: in the data dir)."
+    )
+    google_client_secrets: Path | None = Field(
+        None, description="OAuth client secrets JSON for Google Calendar (installed app)."
+    )
+    google_calendar_id: str = Field("primary", description="Google calendar to write to.")
+    google_api_endpoint: str | None = Field(
+        None, description="Override of Google's API endpoint (tests, proxies)."
+    )
+    caldav_url: str | None = Field(None, description="CalDAV server or calendar URL.")
+    caldav_username: str | None = Field(None, description="CalDAV user name.")
+    caldav_password: SecretStr | None = Field(None, description="CalDAV password.")
+    caldav_password_file: Path | None = Field(
+        None, description="File holding the CalDAV password (must be mode 0600)."
+    )
+    caldav_calendar: str | None = Field(
+        None, description="CalDAV calendar name (default: the first)."
+    )
+
+    # Habits and scheduling
+    auto_schedule_threshold: float = Field(
+        0.7,
+        ge=0,
+        le=1,
+        description="Insight confidence at or above which preferences auto-schedule.",
+    )
+    flex_window_minutes: int = Field(
+        120, ge=0, le=720, description="How far a flexible event may move to avoid a conflict."
+    )
+    emit_days: int = Field(7, ge=1, le=90, description="Days ahead the emitter plans.")
+
+    # Jobs and workers
+    job_max_attempts: int = Field(5, ge=1, le=50, description="Attempts before a job is dead.")
+    job_lease_seconds: int = Field(300, ge=5, description="How long a claimed job is held.")
+    worker_poll_seconds: float = Field(2.0, gt=0, description="Idle wait between queue polls.")
+    emit_interval_seconds: int = Field(
+        3600, ge=10, description="Daemon: how often the emitter runs."
+    )
+    worker_stale_seconds: int = Field(
+        900, ge=10, description="A worker silent for longer than this is reported stale."
+    )
+    alert_command: str | None = Field(
+        None, description="Command run with each alert (text on stdin)."
+    )
+    alert_webhook: str | None = Field(None, description="URL that receives each alert as JSON.")
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("price_overrides", mode="before")
+    @classmethod
+    def _parse_overrides(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = json.loads(value) if value.strip() else {}
+        return value
+
+    @property
+    def data_dir(self) -> Path:
+        if self.home is not None:
+            return self.home.expanduser()
+        import platformdirs
+
+        return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'agentcal.db'}"
+
+    @property
+    def ics_file(self) -> Path:
+        return self.ics_path or self.data_dir / "calendar.ics"
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.data_dir / "checkpoints.db"
+
+    @property
+    def google_token_path(self) -> Path:
+        return self.data_dir / "google-token.json"
+
+    @property
+    def uses_offline_model(self) -> bool:
+        return self.openai_api_key is None and not self.openai_base_url
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def ensure_data_dir(self) -> Path:
+        """Create the data dir (mode 0700) if needed and return it."""
+        path = self.data_dir
+        if not path.exists():
+            path.mkdir(parents=True, mode=0o700, exist_ok=True)
+            os.chmod(path, 0o700)
+        return path
+
+    def public_dict(self) -> dict[str, Any]:
+        """Every setting with secrets masked, for `agentcal config show`."""
+        out: dict[str, Any] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                value = mask_secret(value.get_secret_value())
+            elif isinstance(value, Path):
+                value = str(value)
+            out[name] = value
+        out["database_url"] = mask_url(self.db_url)
+        out["data_dir"] = str(self.data_dir)
+        return out
+
+
+def mask_secret(secret: str | None) -> str | None:
+    """Show that a secret is set without showing it."""
+    if not secret:
+        return None
+    return "****" + (secret[-4:] if len(secret) >= 12 else "")
+
+
+def mask_url(url: str) -> str:
+    """Hide the password of a database URL."""
+    if "://" not in url or "@" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    creds, host = rest.rsplit("@", 1)
+    if ":" in creds:
+        creds = creds.split(":", 1)[0] + ":****"
+    return f"{scheme}://{creds}@{host}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings; `reset_settings()` drops the cache (tests, config changes)."""
+    from pydantic import ValidationError as PydanticValidationError
+
+    try:
+        return Settings()
+    except PydanticValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(p) for p in err.get("loc", ())) or "settings"
+        raise ConfigError(f"invalid setting AGENTCAL_{loc.upper()}: {err['msg']}") from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"invalid JSON in AGENTCAL_PRICE_OVERRIDES: {exc}") from None
+
+
+def reset_settings() -> None:
+    get_settings.cache_clear()

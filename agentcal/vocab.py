@@ -1,0 +1,10 @@
+"""The seed's closed vocabularies. Kept free of heavy imports so the CLI can use them at start."""
+
+INSIGHT_TYPES = ("preference", "habit", "pattern", "goal", "constraint")
+INSIGHT_CATEGORIES = ("schedule", "meetings", "health", "work", "personal")
+INSIGHT_SOURCES = ("agent", "pattern_analysis", "explicit")
+PREFERENCE_TYPES = ("gym", "sleep", "focus", "meal", "break", "meditation")
+AGENT_ACTIONS = ("create", "read", "update", "delete", "search", "schedule", "insight", "answer")
+EVENT_STATUSES = ("planned", "confirmed", "cancelled", "unplaced")
+JOB_STATES = ("queued", "running", "done", "dead")
+JOB_KINDS = ("update_insight", "emit_preference_events", "calendar_sync")

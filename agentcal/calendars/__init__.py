@@ -1,0 +1,1 @@
+"""Calendar backends: one small interface (base.py), three implementations."""

@@ -1,0 +1,63 @@
+"""The calendar backend interface. `calendar_sync` jobs push events through it.
+
+A backend only ever touches events agentcal created. Implementations: local (ICS file,
+default), google, caldav; tests use an in-memory fake.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+Interval = tuple[datetime, datetime]
+
+
+@dataclass(frozen=True)
+class EventData:
+    """What a backend needs to know about one event (a snapshot, no database session)."""
+
+    id: int
+    uid: str
+    user_id: str
+    title: str
+    start: datetime  # aware
+    end: datetime  # aware
+    timezone: str  # IANA name; write local wall time plus this zone
+    revision: int
+    description: str | None = None
+    location: str | None = None
+    backend_event_id: str | None = None  # what the backend returned last time, if any
+    cancelled: bool = False
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """Outcome of pushing one event: the backend's id for it, or why it failed."""
+
+    event_id: int
+    backend_event_id: str | None
+    ok: bool
+    error: str | None = None
+    retryable: bool = False
+    skipped: bool = False  # e.g. the user deleted it in the calendar app: not fought over
+
+
+class CalendarBackend(Protocol):
+    name: str
+
+    def upsert(self, event: EventData) -> SyncResult:
+        """Create or update the event (idempotent: a retry never duplicates)."""
+        ...
+
+    def delete(self, event: EventData) -> SyncResult:
+        """Remove the event; already gone counts as done."""
+        ...
+
+    def sync_many(self, events: list[EventData]) -> list[SyncResult]:
+        """Upsert or delete (per `cancelled`) several events, batched where the backend can."""
+        ...
+
+    def busy_times(self, start: datetime, end: datetime) -> list[Interval]:
+        """Busy intervals in [start, end), excluding agentcal's own events."""
+        ...

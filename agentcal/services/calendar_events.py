@@ -1,0 +1,309 @@
+"""Calendar events in the store: the agent's tools, the emitter and the backends share them.
+
+Every change bumps the event's `revision` and queues one `calendar_sync` job for that revision
+(unique key `calendar_sync:<event id>:<revision>`); the sync handler pushes the event's current
+state and skips revisions already synced, so repeated or out-of-order jobs are harmless.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from agentcal.errors import NotFoundError, ValidationError
+from agentcal.services import validation as v
+from agentcal.services.base import Service
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from agentcal.models import CalendarEvent
+
+MAX_EVENT_MINUTES = 7 * 24 * 60
+MAX_TITLE = 500
+Interval = tuple[datetime, datetime]
+
+
+def _aware(value: Any, field: str) -> datetime:
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise ValidationError(f"{field} must be a date and time with a time zone")
+    return value
+
+
+def _span(start: datetime, end: datetime | None, duration_minutes: int | None) -> datetime:
+    if end is None:
+        if duration_minutes is None:
+            raise ValidationError("give an end time or a duration")
+        if isinstance(duration_minutes, bool) or not isinstance(duration_minutes, int):
+            raise ValidationError("duration must be a whole number of minutes")
+        end = start + timedelta(minutes=duration_minutes)
+    end = _aware(end, "end")
+    minutes = (end - start).total_seconds() / 60
+    if minutes <= 0:
+        raise ValidationError("an event must end after it starts")
+    if minutes > MAX_EVENT_MINUTES:
+        raise ValidationError("an event may last at most 7 days")
+    return end
+
+
+def new_uid() -> str:
+    from uuid import uuid4
+
+    return f"{uuid4().hex}@agentcal"
+
+
+class CalendarEventsService(Service):
+    """Create, read, move, cancel and search events; find free time."""
+
+    def create_event(
+        self,
+        *,
+        user_id: str,
+        title: str,
+        start: datetime,
+        end: datetime | None = None,
+        duration_minutes: int | None = None,
+        timezone: str | None = None,
+        description: str | None = None,
+        location: str | None = None,
+        origin: str = "agent",
+        preference_id: int | None = None,
+        local_date: Any = None,
+        status: str = "planned",
+        placement_note: str | None = None,
+        sync: bool = True,
+        session: Session | None = None,
+    ) -> CalendarEvent:
+        from agentcal.models import CalendarEvent
+
+        user = v.user_id(user_id)
+        title = v.non_empty(title, "title", MAX_TITLE)
+        start = _aware(start, "start")
+        end = _span(start, end, duration_minutes)
+        tz = timezone or _user_tz()
+        event = CalendarEvent(
+            uid=new_uid(),
+            user_id=user,
+            title=title,
+            description=description,
+            location=location,
+            start_at=start,
+            end_at=end,
+            timezone=tz,
+            local_date=local_date or start.astimezone(ZoneInfo(tz)).date(),
+            origin=origin,
+            preference_id=preference_id,
+            status=status,
+            placement_note=placement_note,
+            revision=1,
+        )
+        with self.transaction(session) as s:
+            s.add(event)
+            s.flush()
+            if sync and status != "unplaced":
+                self.queue_sync(event, session=s)
+        return event
+
+    def get_event(
+        self, user_id: str, event_id: int, session: Session | None = None
+    ) -> CalendarEvent:
+        from agentcal.models import CalendarEvent
+
+        user = v.user_id(user_id)
+        with self.transaction(session) as s:
+            event = s.get(CalendarEvent, event_id)
+            if event is None or event.user_id != user:
+                raise NotFoundError(f"no event with id {event_id}")
+            return event
+
+    def list_events(
+        self,
+        user_id: str,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        *,
+        include_cancelled: bool = False,
+        statuses: Iterable[str] | None = None,
+        session: Session | None = None,
+    ) -> list[CalendarEvent]:
+        """The user's events overlapping [start, end), by start time."""
+        from sqlmodel import col, select
+
+        from agentcal.models import CalendarEvent
+
+        stmt = select(CalendarEvent).where(CalendarEvent.user_id == v.user_id(user_id))
+        if start is not None:
+            stmt = stmt.where(col(CalendarEvent.end_at) > _aware(start, "start"))
+        if end is not None:
+            stmt = stmt.where(col(CalendarEvent.start_at) < _aware(end, "end"))
+        if statuses is not None:
+            stmt = stmt.where(col(CalendarEvent.status).in_(list(statuses)))
+        elif not include_cancelled:
+            stmt = stmt.where(col(CalendarEvent.status).in_(("planned", "confirmed")))
+        stmt = stmt.order_by(col(CalendarEvent.start_at), col(CalendarEvent.id))
+        with self.transaction(session) as s:
+            return list(s.exec(stmt))
+
+    def search_events(
+        self,
+        user_id: str,
+        text: str,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        limit: int = 50,
+        session: Session | None = None,
+    ) -> list[CalendarEvent]:
+        """Events whose title, description or location contains `text` (case-insensitive)."""
+        needle = v.non_empty(text, "search text").lower()
+        events = self.list_events(user_id, start, end, session=session)
+        hits = [
+            e
+            for e in events
+            if needle in " ".join(filter(None, (e.title, e.description, e.location))).lower()
+        ]
+        return hits[:limit]
+
+    def update_event(
+        self,
+        user_id: str,
+        event_id: int,
+        *,
+        title: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        duration_minutes: int | None = None,
+        description: str | None = None,
+        location: str | None = None,
+        placement_note: str | None = None,
+        status: str | None = None,
+        session: Session | None = None,
+    ) -> CalendarEvent:
+        """Rename, move (keeping the length unless a new end/duration is given) or resize."""
+        from agentcal.models import utcnow
+
+        with self.transaction(session) as s:
+            event = self.get_event(user_id, event_id, session=s)
+            if event.status == "cancelled" and status is None:
+                raise ValidationError(f"event {event_id} is cancelled")
+            if title is not None:
+                event.title = v.non_empty(title, "title", MAX_TITLE)
+            old_start, old_end = event.start_at, event.end_at
+            if start is not None or end is not None or duration_minutes is not None:
+                new_start = _aware(start, "start") if start is not None else old_start
+                assert new_start is not None and old_start is not None and old_end is not None
+                if end is None and duration_minutes is None:
+                    end = new_start + (old_end - old_start)
+                event.end_at = _span(new_start, end, duration_minutes)
+                event.start_at = new_start
+                event.local_date = new_start.astimezone(ZoneInfo(event.timezone)).date()
+            if description is not None:
+                event.description = description
+            if location is not None:
+                event.location = location
+            if placement_note is not None:
+                event.placement_note = placement_note
+            if status is not None:
+                event.status = status
+            event.revision += 1
+            event.updated_at = utcnow()
+            s.add(event)
+            s.flush()
+            self.queue_sync(event, session=s)
+            return event
+
+    def cancel_event(
+        self, user_id: str, event_id: int, session: Session | None = None
+    ) -> CalendarEvent:
+        """Cancel an event; the backend deletes it on the next sync."""
+        with self.transaction(session) as s:
+            event = self.get_event(user_id, event_id, session=s)
+            if event.status == "cancelled":
+                return event
+            return self.update_event(user_id, event_id, status="cancelled", session=s)
+
+    def queue_sync(self, event: CalendarEvent, session: Session | None = None) -> None:
+        """Queue a `calendar_sync` job for the event's current revision."""
+        from agentcal.services.jobs import job_queue
+
+        job_queue.enqueue(
+            "calendar_sync",
+            {"event_id": event.id, "revision": event.revision},
+            unique_key=f"calendar_sync:{event.id}:{event.revision}",
+            user_id=event.user_id,
+            priority=50,
+            session=session,
+        )
+
+    def busy_intervals(
+        self,
+        user_id: str,
+        start: datetime,
+        end: datetime,
+        *,
+        exclude_ids: Iterable[int] = (),
+        session: Session | None = None,
+    ) -> list[Interval]:
+        """Merged busy time from the user's active events in [start, end)."""
+        skip = set(exclude_ids)
+        spans = [
+            (e.start_at, e.end_at)
+            for e in self.list_events(user_id, start, end, session=session)
+            if e.id not in skip and e.start_at is not None and e.end_at is not None
+        ]
+        return merge_intervals(spans)
+
+    def find_free_slot(
+        self,
+        user_id: str,
+        window_start: datetime,
+        window_end: datetime,
+        duration_minutes: int,
+        *,
+        extra_busy: Iterable[Interval] = (),
+        session: Session | None = None,
+    ) -> Interval | None:
+        """The earliest free slot of the given length inside the window, or None."""
+        window_start = _aware(window_start, "window start")
+        window_end = _aware(window_end, "window end")
+        length = timedelta(minutes=v.duration_minutes(duration_minutes, "duration"))
+        busy = merge_intervals(
+            [*self.busy_intervals(user_id, window_start, window_end, session=session), *extra_busy]
+        )
+        return first_free_slot(busy, window_start, window_end, length)
+
+
+def merge_intervals(spans: Iterable[Interval]) -> list[Interval]:
+    out: list[Interval] = []
+    for a, b in sorted(spans):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
+def first_free_slot(
+    busy: list[Interval], start: datetime, end: datetime, length: timedelta
+) -> Interval | None:
+    """Earliest [s, s+length) within [start, end) that overlaps no busy interval."""
+    cursor = start
+    for b_start, b_end in busy:
+        if b_end <= cursor:
+            continue
+        if cursor + length <= b_start:
+            break
+        cursor = max(cursor, b_end)
+    if cursor + length <= end:
+        return cursor, cursor + length
+    return None
+
+
+def _user_tz() -> str:
+    from agentcal.settings import get_settings
+
+    return get_settings().timezone
+
+
+calendar_events_service = CalendarEventsService()

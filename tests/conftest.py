@@ -1,6 +1,9 @@
-"""Every test gets its own data dir (AGENTCAL_HOME) with a freshly migrated SQLite store.
+"""Every test gets its own data dir (AGENTCAL_HOME) with a freshly migrated store.
 
-The schema is built once per test session and copied, so tests don't pay for Alembic each time.
+By default the store is SQLite: the schema is built once per test session and the file copied,
+so tests don't pay for Alembic each time. With AGENTCAL_TEST_DATABASE=postgres the same tests
+run on a real PostgreSQL server started for the session (tests/pgserver.py): each test gets a
+fresh database cloned from a migrated template. Tests marked `sqlite_only` are skipped there.
 """
 
 from __future__ import annotations
@@ -16,6 +19,73 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # Variables that would leak the developer's own configuration into tests.
 _ISOLATE = ("OPENAI_API_KEY", "OPENAI_BASE_URL")
+TEST_DATABASE = os.environ.get("AGENTCAL_TEST_DATABASE", "sqlite")
+ON_POSTGRES = TEST_DATABASE == "postgres"
+_db_counter = 0
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not ON_POSTGRES:
+        return
+    skip = pytest.mark.skip(reason="SQLite-specific (AGENTCAL_TEST_DATABASE=postgres)")
+    for item in items:
+        if "sqlite_only" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def pg_server():  # type: ignore[no-untyped-def]
+    """A PostgreSQL server for this test process (only started when a test asks for it)."""
+    from tests.pgserver import PostgresServer, find_bindir
+
+    if find_bindir() is None:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL is required in CI (.ci/run installs Debian's postgresql)")
+        pytest.skip("PostgreSQL is not installed here (.ci/run installs it)")
+    server = PostgresServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_server) -> str:  # type: ignore[no-untyped-def]
+    """A migrated database that each test's database is cloned from."""
+    from sqlalchemy import create_engine
+
+    from agentcal.db import dispose_engines, get_engine
+
+    admin = create_engine(pg_server.url(), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql("CREATE DATABASE agentcal_template")
+    admin.dispose()
+    get_engine(pg_server.url("agentcal_template"))
+    dispose_engines()
+    return "agentcal_template"
+
+
+def _fresh_pg_database(request: pytest.FixtureRequest) -> str:
+    global _db_counter
+    server = request.getfixturevalue("pg_server")
+    template = request.getfixturevalue("pg_template")
+    from sqlalchemy import create_engine
+
+    _db_counter += 1
+    name = f"t{os.getpid()}_{_db_counter}"
+    admin = create_engine(server.url(), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"CREATE DATABASE {name} TEMPLATE {template}")
+    admin.dispose()
+    request.addfinalizer(lambda: _drop_pg_database(server, name))
+    return server.url(name)
+
+
+def _drop_pg_database(server, name: str) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import create_engine
+
+    admin = create_engine(server.url(), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    admin.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -30,7 +100,7 @@ def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(autouse=True)
 def agentcal_home(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, template_db: Path
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
 ) -> Iterator[Path]:
     from agentcal.db import dispose_engines
     from agentcal.settings import reset_settings
@@ -40,8 +110,11 @@ def agentcal_home(
             monkeypatch.delenv(name, raising=False)
     home = tmp_path / "home"
     home.mkdir(mode=0o700)
-    shutil.copy(template_db, home / "agentcal.db")
-    os.chmod(home / "agentcal.db", 0o600)
+    if ON_POSTGRES and "sqlite_only" not in request.keywords:
+        monkeypatch.setenv("AGENTCAL_DATABASE_URL", _fresh_pg_database(request))
+    else:
+        shutil.copy(request.getfixturevalue("template_db"), home / "agentcal.db")
+        os.chmod(home / "agentcal.db", 0o600)
     monkeypatch.setenv("AGENTCAL_HOME", str(home))
     monkeypatch.setenv("AGENTCAL_USER", "alice")
     monkeypatch.setenv("AGENTCAL_TIMEZONE", "Europe/Paris")
@@ -81,6 +154,9 @@ def cli():  # type: ignore[no-untyped-def]
 
 def db_snapshot(home: Path) -> bytes:
     """The store's logical content (every table's rows), to prove a rejected input wrote nothing."""
+    url = os.environ.get("AGENTCAL_DATABASE_URL")
+    if url:
+        return _sqlalchemy_dump(url)
     import sqlite3
 
     conn = sqlite3.connect(home / "agentcal.db")
@@ -88,6 +164,22 @@ def db_snapshot(home: Path) -> bytes:
         return "\n".join(conn.iterdump()).encode()
     finally:
         conn.close()
+
+
+def _sqlalchemy_dump(url: str) -> bytes:
+    from sqlalchemy import create_engine, select
+    from sqlmodel import SQLModel
+
+    import agentcal.models  # noqa: F401
+
+    engine = create_engine(url)
+    out = []
+    with engine.connect() as conn:
+        for table in SQLModel.metadata.sorted_tables:
+            rows = conn.execute(select(table).order_by(*table.primary_key.columns)).all()
+            out.append(f"{table.name}: {[tuple(r) for r in rows]!r}")
+    engine.dispose()
+    return "\n".join(out).encode()
 
 
 @pytest.fixture

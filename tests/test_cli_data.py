@@ -156,6 +156,7 @@ def test_config_show_masks_database_password(cli, monkeypatch):
     assert data["database_url"] == "postgresql+psycopg://bob:****@db/agentcal"
 
 
+@pytest.mark.sqlite_only
 def test_config_path(cli, agentcal_home):
     assert cli("config", "path").stdout.strip() == str(agentcal_home)
     assert (
@@ -178,6 +179,7 @@ def test_env_file_is_read(cli, tmp_path, monkeypatch):
     assert user_insights_service.get_user_insights("carol")[0].key == "gym_time"
 
 
+@pytest.mark.sqlite_only
 def test_data_dir_and_db_are_private(cli, tmp_path, monkeypatch):
     home = tmp_path / "fresh"
     monkeypatch.setenv("AGENTCAL_HOME", str(home))

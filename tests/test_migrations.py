@@ -41,6 +41,7 @@ def test_upgrade_is_idempotent(tmp_path):
     engine.dispose()
 
 
+@pytest.mark.sqlite_only
 def test_sqlite_connection_settings(engine):
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
@@ -48,6 +49,7 @@ def test_sqlite_connection_settings(engine):
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
 
 
+@pytest.mark.sqlite_only
 def test_seed_columns_exist(engine):
     with engine.connect() as conn:
         raw = conn.connection.dbapi_connection
@@ -143,3 +145,28 @@ def test_migrations_work_from_an_installed_wheel(tmp_path):
     where, revision = proc.stdout.split()
     assert "site-packages/agentcal/_migrations" in where
     assert revision == SCHEMA_HEAD
+
+
+@pytest.mark.postgres
+def test_postgres_blank_database_upgrades_to_head_and_matches_models(pg_server):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlalchemy import create_engine
+    from sqlmodel import SQLModel
+
+    admin = create_engine(pg_server.url(), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql("DROP DATABASE IF EXISTS blank_migration_test")
+        conn.exec_driver_sql("CREATE DATABASE blank_migration_test")
+    admin.dispose()
+    engine = make_engine(pg_server.url("blank_migration_test"))
+    assert current_revision(engine) is None
+    assert upgrade_schema(engine) == SCHEMA_HEAD
+    with engine.connect() as conn:
+        ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(ctx, SQLModel.metadata) == []
+        indexes = conn.exec_driver_sql(
+            "SELECT indexdef FROM pg_indexes WHERE indexname = 'uq_jobs_active_key'"
+        ).scalar()
+    assert "WHERE" in indexes and "queued" in indexes
+    engine.dispose()

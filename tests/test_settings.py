@@ -2,6 +2,8 @@
 
 import re
 
+import pytest
+
 from agentcal.settings import Settings, get_settings, mask_secret, mask_url
 from tests.conftest import ROOT
 
@@ -24,6 +26,7 @@ def test_every_setting_has_a_description():
     assert [n for n, f in Settings.model_fields.items() if not f.description] == []
 
 
+@pytest.mark.sqlite_only
 def test_home_overrides_data_dir(agentcal_home):
     settings = get_settings()
     assert settings.data_dir == agentcal_home

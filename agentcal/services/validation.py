@@ -92,7 +92,12 @@ def hhmm(value: Any, field: str = "start_time") -> str:
 
 
 def duration_minutes(value: Any, field: str = "duration_minutes") -> int:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value != int(value)
+    ):
         raise ValidationError(f"{field} must be a whole number of minutes (got {value!r})")
     value = int(value)
     if not 1 <= value <= 1440:

@@ -11,6 +11,7 @@ must not be readable by group or others). It is never printed.
 
 from __future__ import annotations
 
+import contextlib
 import stat
 from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING, Any
@@ -126,7 +127,7 @@ class CalDAVCalendar:
         url = self.settings.caldav_url
         if not url:
             raise ConfigError("set AGENTCAL_CALDAV_URL to your CalDAV server or calendar URL")
-        client = caldav.DAVClient(
+        client = caldav.DAVClient(  # type: ignore[operator]
             url=url,
             username=self.settings.caldav_username,
             password=read_password(self.settings),
@@ -211,9 +212,7 @@ class CalDAVCalendar:
             vevents = _vevents(existing)
             why = user_changed(vevents[0]) if vevents else None
             if why is not None:
-                return SyncResult(
-                    event.id, str(existing.url), ok=True, skipped=True, error=why
-                )
+                return SyncResult(event.id, str(existing.url), ok=True, skipped=True, error=why)
             existing.data = to_ical(event)
             existing.save(increase_seqno=False)
             return SyncResult(event.id, str(existing.url), ok=True)
@@ -225,10 +224,8 @@ class CalDAVCalendar:
 
         existing = self._find(event.uid)
         if existing is not None:
-            try:
+            with contextlib.suppress(dav_error.NotFoundError):  # gone already: fine
                 existing.delete()
-            except dav_error.NotFoundError:
-                pass  # gone already: that is what we wanted
         return SyncResult(event.id, None, ok=True)
 
     def busy_times(self, start: datetime, end: datetime) -> list[Interval]:

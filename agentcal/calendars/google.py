@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from agentcal.calendars.base import EventData, Interval, SyncResult
-from agentcal.errors import ExternalServiceError
+from agentcal.errors import ConfigError, ExternalServiceError
 
 if TYPE_CHECKING:
     from agentcal.settings import Settings
@@ -318,10 +318,15 @@ class GoogleCalendar:
             whole = _from_http_error(exc)
             out = {c.key: whole for c in calls}
         except RefreshError as exc:
-            self._stopped = _Outcome(message=AUTH_MESSAGE.format(detail=exc.args[0] if exc.args else exc))
+            self._stopped = _Outcome(
+                message=AUTH_MESSAGE.format(detail=exc.args[0] if exc.args else exc)
+            )
             out = {c.key: self._stopped for c in calls}
-        except (HttpLib2Error, OSError, TransportError, BatchError) as exc:
+        except (HttpLib2Error, OSError, TransportError) as exc:
             failure = _Outcome(message=f"cannot reach Google Calendar: {exc}", retryable=True)
+            out = {c.key: failure for c in calls}
+        except (BatchError, ValueError, IndexError) as exc:  # a garbled batch answer
+            failure = _Outcome(message=f"unreadable answer from Google: {exc}", retryable=True)
             out = {c.key: failure for c in calls}
         for call in calls:  # a batch answer missing a part: treat as a transient failure
             out.setdefault(
@@ -371,6 +376,8 @@ class GoogleCalendar:
         """Insert, patch or delete each event; one batch per phase (<= 50 calls each)."""
         try:
             return self._sync(events)
+        except ConfigError as exc:  # not signed in, unreadable token: no retry will help
+            return [SyncResult(e.id, e.backend_event_id, ok=False, error=str(exc)) for e in events]
         finally:
             self._save_refreshed_token()
 
@@ -483,7 +490,9 @@ class GoogleCalendar:
                 if o.ok:
                     results[i] = SyncResult(events[i].id, gid, ok=True)
                 elif o.status in (404, 410):
-                    results[i] = self._skipped(events[i], gid, "deleted in Google Calendar by the user")
+                    results[i] = self._skipped(
+                        events[i], gid, "deleted in Google Calendar by the user"
+                    )
                 else:
                     results[i] = self._fail(events[i], o)
         return [results[i] for i in range(len(events))]
@@ -501,10 +510,9 @@ class GoogleCalendar:
             spans: list[Interval] = []
             page: str | None = None
             while True:
-                token = page
                 call = _Call(
                     "list",
-                    lambda: events_api.list(
+                    lambda token=page: events_api.list(  # type: ignore[misc]
                         calendarId=self.calendar_id,
                         timeMin=_utc(start),
                         timeMax=_utc(end),
@@ -518,7 +526,10 @@ class GoogleCalendar:
                 if not o.ok:
                     raise ExternalServiceError(f"cannot read busy times: {o.message}")
                 for item in o.response.get("items", []):
-                    if item.get("status") == "cancelled" or item.get("transparency") == "transparent":
+                    if (
+                        item.get("status") == "cancelled"
+                        or item.get("transparency") == "transparent"
+                    ):
                         continue
                     if _private(item).get(TAG) == "1":
                         continue
@@ -535,5 +546,3 @@ class GoogleCalendar:
             return merge_intervals(spans)
         finally:
             self._save_refreshed_token()
-
-

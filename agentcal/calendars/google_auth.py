@@ -49,7 +49,9 @@ def save_credentials(settings: Settings, creds: Credentials) -> None:
     atomic_write(settings.google_token_path, creds.to_json().encode(), mode=0o600)  # type: ignore[no-untyped-call]
 
 
-def sign_in(settings: Settings, *, open_browser: bool = True, port: int | None = None) -> Credentials:
+def sign_in(
+    settings: Settings, *, open_browser: bool = True, port: int | None = None
+) -> Credentials:
     """Run the installed-app flow on a loopback port and save the token."""
     secrets = settings.google_client_secrets
     if secrets is None:

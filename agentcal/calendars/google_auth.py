@@ -107,8 +107,8 @@ def token_status(settings: Settings) -> dict[str, Any]:
     }
     if not path.exists():
         return out
+    creds = load_credentials(settings)  # also tightens a loosened file mode
     out["file_mode"] = oct(stat.S_IMODE(path.stat().st_mode))
-    creds = load_credentials(settings)
     out.update(
         signed_in=True,
         scopes=sorted(creds.scopes or []),

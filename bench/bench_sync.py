@@ -125,21 +125,23 @@ def run(n: int, rtt: float, batch_size: int) -> dict[str, float]:
     http = LatencyHttp(rtt)
     backend = GoogleCalendar(get_settings(), transport=http, batch_size=batch_size)
     out: dict[str, float] = {}
-    events = _events(n)
-    phases = [
-        ("insert", lambda: events),
-        ("update", lambda: [replace(e, title=e.title + "!", revision=2) for e in synced]),
-        ("delete", lambda: [replace(e, cancelled=True, revision=3) for e in synced]),
-    ]
-    synced = events
-    for name, make in phases:
-        batch = make()
+    changes = {
+        "insert": {},
+        "update": {"revision": 2, "title": "Focus block (renamed)"},
+        "delete": {"revision": 3, "cancelled": True},
+    }
+    synced = _events(n)
+    for name, change in changes.items():
+        batch = [replace(e, **change) for e in synced]  # type: ignore[arg-type]
         before, t = http.requests, time.perf_counter()
         results = backend.sync_many(batch)
         out[f"{name}_s"] = time.perf_counter() - t
         out[f"{name}_requests"] = http.requests - before
         assert all(r.ok for r in results), [r.error for r in results if not r.ok][:3]
-        synced = [replace(e, backend_event_id=r.backend_event_id) for e, r in zip(batch, results)]
+        synced = [
+            replace(e, backend_event_id=r.backend_event_id)
+            for e, r in zip(batch, results, strict=True)
+        ]
     return out
 
 

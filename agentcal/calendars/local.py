@@ -68,8 +68,10 @@ class LocalCalendar:
                 failed[user] = f"cannot write {self.ics_path(user)}: {exc.strerror or exc}"
         for e in events:
             if e.user_id in failed:
-                results.append(
-                    SyncResult(e.id, e.backend_event_id, ok=False, error=failed[e.user_id])
+                results.append(  # a full disk or a busy file may clear up: retry later
+                    SyncResult(
+                        e.id, e.backend_event_id, ok=False, error=failed[e.user_id], retryable=True
+                    )
                 )
             else:
                 results.append(SyncResult(e.id, None if e.cancelled else e.uid, ok=True))

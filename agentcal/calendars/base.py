@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from agentcal.models import CalendarEvent
 
 Interval = tuple[datetime, datetime]
 
@@ -30,6 +33,26 @@ class EventData:
     backend_event_id: str | None = None  # what the backend returned last time, if any
     cancelled: bool = False
 
+    @classmethod
+    def from_event(cls, event: CalendarEvent) -> EventData:
+        """Snapshot a stored event (cancelled and unplaced ones are to be removed)."""
+        if event.id is None or event.start_at is None or event.end_at is None:
+            raise ValueError("an event needs an id, a start and an end to be synced")
+        return cls(
+            id=event.id,
+            uid=event.uid,
+            user_id=event.user_id,
+            title=event.title,
+            start=event.start_at,
+            end=event.end_at,
+            timezone=event.timezone,
+            revision=event.revision,
+            description=event.description,
+            location=event.location,
+            backend_event_id=event.backend_event_id,
+            cancelled=event.status in ("cancelled", "unplaced"),
+        )
+
 
 @dataclass(frozen=True)
 class SyncResult:
@@ -41,6 +64,8 @@ class SyncResult:
     error: str | None = None
     retryable: bool = False
     skipped: bool = False  # e.g. the user deleted it in the calendar app: not fought over
+    retry_after: float | None = None  # seconds the server asked us to wait (retryable only)
+    quota_exhausted: bool = False  # the backend's quota is used up: alert, don't hammer
 
 
 class CalendarBackend(Protocol):

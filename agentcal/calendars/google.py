@@ -1,0 +1,548 @@
+"""Google Calendar backend (google-api-python-client, batched, retried, idempotent).
+
+Idempotence: an event is inserted with an id derived from (event UID, revision) in Google's id
+alphabet, so a retried insert hits 409 instead of creating a duplicate. A Google event deleted
+once keeps its id (as `cancelled`), which is why the revision is part of the id: an event
+agentcal re-creates after deleting it gets a new one.
+
+The user's edits win (docs/calendars.md): an agentcal event the user deleted in Google is
+skipped, one they moved is left where they put it. agentcal remembers in the event's
+`extendedProperties.private` where it put the event, which is how a user move is told apart.
+
+Batching: up to 50 calls per HTTP request. Calls that fail with 429, 5xx, 403 rate limits or
+a network error are re-batched and retried with randomised exponential backoff (at least the
+server's Retry-After). 403 quotaExceeded stops the sync: a non-retryable failure with
+`quota_exhausted`, which the job layer dead-letters and alerts on.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from agentcal.calendars.base import EventData, Interval, SyncResult
+from agentcal.errors import ConfigError, ExternalServiceError
+
+if TYPE_CHECKING:
+    from agentcal.settings import Settings
+
+DEFAULT_ROOT = "https://www.googleapis.com/"
+BATCH_SIZE = 50
+RATE_LIMIT_REASONS = {"rateLimitExceeded", "userRateLimitExceeded"}
+QUOTA_REASONS = {"quotaExceeded", "dailyLimitExceeded", "dailyLimitExceededUnreg"}
+QUOTA_MESSAGE = (
+    "Google Calendar API quota exhausted ({reason}); sync stopped instead of retrying. "
+    "Quotas refill over hours: retry later or raise the quota in the Google Cloud console"
+)
+AUTH_MESSAGE = (
+    "Google refused the saved sign-in ({detail}): run `agentcal auth google` again "
+    "(apps in Testing status get refresh tokens that expire after 7 days)"
+)
+TAG = "agentcal"
+
+
+def google_event_id(uid: str, revision: int) -> str:
+    """A stable Google event id for this (event, revision): characters a-v and 0-9 only."""
+    digest = hashlib.sha256(f"{uid}\x00{revision}".encode()).digest()[:20]
+    return TAG + base64.b32hexencode(digest).decode().lower().rstrip("=")
+
+
+def _wall(moment: datetime, tz: str) -> str:
+    return moment.astimezone(ZoneInfo(tz)).replace(tzinfo=None).isoformat(timespec="seconds")
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def event_body(event: EventData) -> dict[str, Any]:
+    """The Google event resource agentcal writes (local wall time plus IANA zone)."""
+    return {
+        "summary": event.title,
+        "description": event.description or "",
+        "location": event.location or "",
+        "start": {"dateTime": _wall(event.start, event.timezone), "timeZone": event.timezone},
+        "end": {"dateTime": _wall(event.end, event.timezone), "timeZone": event.timezone},
+        "extendedProperties": {
+            "private": {
+                TAG: "1",
+                "agentcalUid": event.uid,
+                "agentcalRevision": str(event.revision),
+                # Where agentcal put it: a different start in Google means the user moved it.
+                "agentcalStart": _utc(event.start),
+                "agentcalEnd": _utc(event.end),
+            }
+        },
+    }
+
+
+def _parse_time(value: dict[str, Any] | None, default_tz: str) -> datetime | None:
+    """A Google start/end (dateTime with or without offset, or an all-day date) as an instant."""
+    if not value:
+        return None
+    if "dateTime" in value:
+        moment = datetime.fromisoformat(value["dateTime"].replace("Z", "+00:00"))
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=ZoneInfo(value.get("timeZone") or default_tz))
+        return moment
+    if "date" in value:
+        day = datetime.fromisoformat(value["date"])
+        return day.replace(tzinfo=ZoneInfo(value.get("timeZone") or default_tz))
+    return None
+
+
+def _private(resource: dict[str, Any]) -> dict[str, str]:
+    return dict((resource.get("extendedProperties") or {}).get("private") or {})
+
+
+def _same(a: datetime | None, b: datetime | None) -> bool:
+    return a is not None and b is not None and a == b
+
+
+def user_changed(existing: dict[str, Any], default_tz: str) -> str | None:
+    """Why an agentcal event in Google must be left alone (deleted or moved by the user)."""
+    if existing.get("status") == "cancelled":
+        return "deleted in Google Calendar by the user; left deleted"
+    mark = _private(existing)
+    if mark.get(TAG) != "1":
+        return "the Google event with this id is not agentcal's; left alone"
+    placed_start = mark.get("agentcalStart")
+    placed_end = mark.get("agentcalEnd")
+    if placed_start and placed_end:
+        now_start = _parse_time(existing.get("start"), default_tz)
+        now_end = _parse_time(existing.get("end"), default_tz)
+        if not (
+            _same(now_start, datetime.fromisoformat(placed_start))
+            and _same(now_end, datetime.fromisoformat(placed_end))
+        ):
+            return "moved in Google Calendar by the user; left where they put it"
+    return None
+
+
+def differs(existing: dict[str, Any], body: dict[str, Any], default_tz: str) -> bool:
+    """Whether patching `existing` with `body` would change what the user sees."""
+    for field in ("summary", "description", "location"):
+        if (existing.get(field) or "") != (body.get(field) or ""):
+            return True
+    for field in ("start", "end"):
+        if _parse_time(existing.get(field), default_tz) != _parse_time(body[field], default_tz):
+            return True
+        if (existing.get(field) or {}).get("timeZone") != body[field]["timeZone"]:
+            return True
+    return False
+
+
+@dataclass
+class _Call:
+    key: str
+    make: Callable[[], Any]  # builds a fresh googleapiclient HttpRequest (one per attempt)
+
+
+@dataclass
+class _Outcome:
+    response: Any = None
+    status: int | None = None  # HTTP status of a failure; None for success or network errors
+    reason: str = ""
+    message: str = ""
+    retryable: bool = False
+    retry_after: float | None = None
+    quota: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.message
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max((when - datetime.now(UTC)).total_seconds(), 0.0)
+
+
+def _from_http_error(exc: Any) -> _Outcome:
+    status = int(exc.resp.status)
+    reason, detail = "", ""
+    try:
+        err = json.loads(exc.content.decode("utf-8", "replace"))["error"]
+        detail = str(err.get("message") or "")
+        reason = str((err.get("errors") or [{}])[0].get("reason") or err.get("status") or "")
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError):
+        pass
+    quota = status in (403, 429) and reason in QUOTA_REASONS
+    retryable = not quota and (
+        status == 429 or status >= 500 or (status == 403 and reason in RATE_LIMIT_REASONS)
+    )
+    if quota:
+        message = QUOTA_MESSAGE.format(reason=reason)
+    else:
+        message = f"Google Calendar answered {status}" + (f" {reason}" if reason else "")
+        if detail:
+            message += f": {detail}"
+    return _Outcome(
+        status=status,
+        reason=reason,
+        message=message,
+        retryable=retryable,
+        retry_after=_retry_after(exc.resp.get("retry-after")) if retryable else None,
+        quota=quota,
+    )
+
+
+def _resolve_endpoints(endpoint: str | None) -> tuple[str, str]:
+    """(service base URL, batch URL) for a root URL such as http://127.0.0.1:8080/."""
+    root = endpoint or DEFAULT_ROOT
+    root = root.rstrip("/") + "/"
+    if root.endswith("calendar/v3/"):
+        root = root[: -len("calendar/v3/")]
+    return root + "calendar/v3/", root + "batch/calendar/v3"
+
+
+class GoogleCalendar:
+    """Pushes agentcal's events to one Google calendar."""
+
+    name = "google"
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        transport: Any = None,
+        sleep: Callable[[float], None] = time.sleep,
+        rand: Callable[[], float] = random.random,
+        batch_size: int = BATCH_SIZE,
+        max_retries: int = 5,
+        base_delay: float = 1.0,
+        max_delay: float = 60.0,
+    ) -> None:
+        """`transport` is an httplib2.Http-like object (tests pass HttpMockSequence)."""
+        self.settings = settings
+        self.calendar_id = settings.google_calendar_id
+        self.default_tz = settings.timezone
+        self._transport = transport
+        self._sleep = sleep
+        self._rand = rand
+        self.batch_size = max(1, min(batch_size, 1000))
+        self.max_retries = max_retries
+        self.base_delay = base_delay
+        self.max_delay = max_delay
+        self._service: Any = None
+        self._credentials: Any = None
+        self._token_seen: str | None = None
+        self._stopped: _Outcome | None = None  # quota or sign-in failure: send nothing more
+        self.base_url, self.batch_uri = _resolve_endpoints(settings.google_api_endpoint)
+        self.http_requests = 0  # HTTP requests sent for calendar calls (the benchmark reads it)
+
+    # -- client -------------------------------------------------------------------------------
+
+    @property
+    def service(self) -> Any:
+        if self._service is None:
+            import httplib2
+            from google_auth_httplib2 import AuthorizedHttp
+            from googleapiclient.discovery import build
+
+            from agentcal.calendars.google_auth import load_credentials
+
+            self._credentials = load_credentials(self.settings)
+            self._token_seen = self._credentials.token
+            http = AuthorizedHttp(
+                self._credentials, http=self._transport or httplib2.Http(timeout=60)
+            )
+            self._service = build(
+                "calendar",
+                "v3",
+                http=http,
+                static_discovery=True,
+                cache_discovery=False,
+                client_options={"api_endpoint": self.base_url},
+            )
+        return self._service
+
+    def _save_refreshed_token(self) -> None:
+        creds = self._credentials
+        if creds is not None and creds.token and creds.token != self._token_seen:
+            from agentcal.calendars.google_auth import save_credentials
+
+            save_credentials(self.settings, creds)
+            self._token_seen = creds.token
+
+    # -- sending calls with batching and retries ----------------------------------------------
+
+    def _send(self, calls: list[_Call]) -> dict[str, _Outcome]:
+        from google.auth.exceptions import RefreshError, TransportError
+        from googleapiclient.errors import BatchError, HttpError
+        from googleapiclient.http import BatchHttpRequest
+        from httplib2 import HttpLib2Error
+
+        out: dict[str, _Outcome] = {}
+
+        def collect(key: str, response: Any, exc: Exception | None) -> None:
+            if exc is None:
+                out[key] = _Outcome(response=response)
+            elif isinstance(exc, HttpError):
+                out[key] = _from_http_error(exc)
+            else:
+                out[key] = _Outcome(message=f"Google Calendar call failed: {exc}", retryable=True)
+
+        try:
+            self.http_requests += 1
+            if len(calls) == 1:
+                call = calls[0]
+                try:
+                    collect(call.key, call.make().execute(num_retries=0), None)
+                except HttpError as exc:
+                    collect(call.key, None, exc)
+            else:
+                batch = BatchHttpRequest(callback=collect, batch_uri=self.batch_uri)
+                for call in calls:
+                    batch.add(call.make(), request_id=call.key)
+                batch.execute(http=self.service._http)
+        except HttpError as exc:  # the batch request itself failed: every call shares it
+            whole = _from_http_error(exc)
+            out = {c.key: whole for c in calls}
+        except RefreshError as exc:
+            self._stopped = _Outcome(
+                message=AUTH_MESSAGE.format(detail=exc.args[0] if exc.args else exc)
+            )
+            out = {c.key: self._stopped for c in calls}
+        except (HttpLib2Error, OSError, TransportError) as exc:
+            failure = _Outcome(message=f"cannot reach Google Calendar: {exc}", retryable=True)
+            out = {c.key: failure for c in calls}
+        except (BatchError, ValueError, IndexError) as exc:  # a garbled batch answer
+            failure = _Outcome(message=f"unreadable answer from Google: {exc}", retryable=True)
+            out = {c.key: failure for c in calls}
+        for call in calls:  # a batch answer missing a part: treat as a transient failure
+            out.setdefault(
+                call.key, _Outcome(message="no answer for this call in the batch", retryable=True)
+            )
+        return out
+
+    def _run(self, calls: list[_Call]) -> dict[str, _Outcome]:
+        """Send the calls in batches; re-batch the retryable failures with backoff."""
+        results: dict[str, _Outcome] = {}
+        pending = calls
+        attempt = 0
+        while pending:
+            round_out: dict[str, _Outcome] = {}
+            for i in range(0, len(pending), self.batch_size):
+                chunk = pending[i : i + self.batch_size]
+                if self._stopped is not None:
+                    round_out.update({c.key: self._stopped for c in chunk})
+                    continue
+                sent = self._send(chunk)
+                round_out.update(sent)
+                quota = next((o for o in sent.values() if o.quota), None)
+                if quota is not None:
+                    self._stopped = quota
+            retry = [c for c in pending if round_out[c.key].retryable and self._stopped is None]
+            results.update({c.key: round_out[c.key] for c in pending})
+            if not retry:
+                break
+            asked = max((round_out[c.key].retry_after or 0.0) for c in retry)
+            delay = max(self.base_delay * 2**attempt * (0.5 + self._rand() / 2), asked)
+            if attempt >= self.max_retries or delay > self.max_delay:
+                break  # leave them failed-but-retryable: the job layer tries again later
+            self._sleep(delay)
+            attempt += 1
+            pending = retry
+        return results
+
+    # -- the backend interface ----------------------------------------------------------------
+
+    def upsert(self, event: EventData) -> SyncResult:
+        return self.sync_many([event])[0]
+
+    def delete(self, event: EventData) -> SyncResult:
+        return self.sync_many([event])[0]
+
+    def sync_many(self, events: list[EventData]) -> list[SyncResult]:
+        """Insert, patch or delete each event; one batch per phase (<= 50 calls each)."""
+        try:
+            return self._sync(events)
+        except ConfigError as exc:  # not signed in, unreadable token: no retry will help
+            return [SyncResult(e.id, e.backend_event_id, ok=False, error=str(exc)) for e in events]
+        finally:
+            self._save_refreshed_token()
+
+    def _fail(self, event: EventData, outcome: _Outcome) -> SyncResult:
+        return SyncResult(
+            event.id,
+            event.backend_event_id,
+            ok=False,
+            error=outcome.message,
+            retryable=outcome.retryable,
+            retry_after=outcome.retry_after,
+            quota_exhausted=outcome.quota,
+        )
+
+    def _sync(self, events: list[EventData]) -> list[SyncResult]:
+        events_api = self.service.events()
+        cal = self.calendar_id
+        results: dict[int, SyncResult] = {}
+        inserts: list[int] = []
+        updates: list[int] = []
+        deletes: list[int] = []
+        for i, e in enumerate(events):
+            if e.cancelled:
+                if e.backend_event_id is None:  # never reached Google
+                    results[i] = SyncResult(e.id, None, ok=True)
+                else:
+                    deletes.append(i)
+            elif e.backend_event_id is None:
+                inserts.append(i)
+            else:
+                updates.append(i)
+
+        def insert(i: int) -> _Call:
+            body = {"id": google_event_id(events[i].uid, events[i].revision)}
+            body.update(event_body(events[i]))
+            return _Call(str(i), lambda: events_api.insert(calendarId=cal, body=body))
+
+        def get(i: int, event_id: str) -> _Call:
+            return _Call(str(i), lambda: events_api.get(calendarId=cal, eventId=event_id))
+
+        def remove(i: int) -> _Call:
+            event_id = events[i].backend_event_id
+            return _Call(
+                str(i),
+                lambda: events_api.delete(calendarId=cal, eventId=event_id, sendUpdates="none"),
+            )
+
+        first = self._run(
+            [insert(i) for i in inserts]
+            + [remove(i) for i in deletes]
+            + [get(i, events[i].backend_event_id or "") for i in updates]
+        )
+        existing: dict[int, tuple[str, dict[str, Any]]] = {}
+        for i in inserts:
+            o = first[str(i)]
+            if o.ok:
+                results[i] = SyncResult(events[i].id, o.response["id"], ok=True)
+            elif o.status == 409:  # already there: an earlier attempt got through
+                existing[i] = (google_event_id(events[i].uid, events[i].revision), {})
+            else:
+                results[i] = self._fail(events[i], o)
+        for i in deletes:
+            o = first[str(i)]
+            if o.ok or o.status in (404, 410):
+                results[i] = SyncResult(events[i].id, None, ok=True)
+            else:
+                results[i] = self._fail(events[i], o)
+        for i in updates:
+            o = first[str(i)]
+            gid = events[i].backend_event_id or ""
+            if o.ok:
+                existing[i] = (gid, o.response)
+            elif o.status in (404, 410):
+                results[i] = self._skipped(events[i], gid, "deleted in Google Calendar by the user")
+            else:
+                results[i] = self._fail(events[i], o)
+
+        refetch = [i for i, (_, res) in existing.items() if not res]
+        if refetch:
+            second = self._run([get(i, existing[i][0]) for i in refetch])
+            for i in refetch:
+                o = second[str(i)]
+                if o.ok:
+                    existing[i] = (existing[i][0], o.response)
+                else:
+                    del existing[i]
+                    results[i] = self._fail(events[i], o)
+
+        patches: list[tuple[int, str, dict[str, Any]]] = []
+        for i, (gid, resource) in existing.items():
+            why = user_changed(resource, self.default_tz)
+            body = event_body(events[i])
+            if why is not None:
+                results[i] = self._skipped(events[i], gid, why)
+            elif differs(resource, body, self.default_tz):
+                patches.append((i, gid, body))
+            else:
+                results[i] = SyncResult(events[i].id, gid, ok=True)
+
+        if patches:
+
+            def patch(i: int, gid: str, body: dict[str, Any]) -> _Call:
+                return _Call(
+                    str(i), lambda: events_api.patch(calendarId=cal, eventId=gid, body=body)
+                )
+
+            third = self._run([patch(i, gid, body) for i, gid, body in patches])
+            for i, gid, _ in patches:
+                o = third[str(i)]
+                if o.ok:
+                    results[i] = SyncResult(events[i].id, gid, ok=True)
+                elif o.status in (404, 410):
+                    results[i] = self._skipped(
+                        events[i], gid, "deleted in Google Calendar by the user"
+                    )
+                else:
+                    results[i] = self._fail(events[i], o)
+        return [results[i] for i in range(len(events))]
+
+    @staticmethod
+    def _skipped(event: EventData, gid: str, why: str) -> SyncResult:
+        return SyncResult(event.id, gid, ok=True, skipped=True, error=why)
+
+    def busy_times(self, start: datetime, end: datetime) -> list[Interval]:
+        """Busy time from the calendar's events, leaving out agentcal's own and free ones."""
+        from agentcal.services.calendar_events import merge_intervals
+
+        try:
+            events_api = self.service.events()
+            spans: list[Interval] = []
+            page: str | None = None
+            while True:
+                call = _Call(
+                    "list",
+                    lambda token=page: events_api.list(  # type: ignore[misc]
+                        calendarId=self.calendar_id,
+                        timeMin=_utc(start),
+                        timeMax=_utc(end),
+                        singleEvents=True,
+                        orderBy="startTime",
+                        maxResults=2500,
+                        pageToken=token,
+                    ),
+                )
+                o = self._run([call])["list"]
+                if not o.ok:
+                    raise ExternalServiceError(f"cannot read busy times: {o.message}")
+                for item in o.response.get("items", []):
+                    if (
+                        item.get("status") == "cancelled"
+                        or item.get("transparency") == "transparent"
+                    ):
+                        continue
+                    if _private(item).get(TAG) == "1":
+                        continue
+                    a = _parse_time(item.get("start"), self.default_tz)
+                    b = _parse_time(item.get("end"), self.default_tz)
+                    if a is None or b is None:
+                        continue
+                    a, b = max(a, start), min(b, end)
+                    if a < b:
+                        spans.append((a, b))
+                page = o.response.get("nextPageToken")
+                if not page:
+                    break
+            return merge_intervals(spans)
+        finally:
+            self._save_refreshed_token()

@@ -1,0 +1,128 @@
+"""Google OAuth for the installed-app flow: sign in, keep the token (mode 0600), sign out.
+
+One scope: `calendar.events`. It lets agentcal create, change and delete events and list the
+events of the calendar it writes to, which is also how it finds busy time (the events that are
+not agentcal's own). `freebusy.query` is not used: it needs another scope (`calendar.freebusy`
+or a read scope) and cannot tell agentcal's own events from the user's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from typing import TYPE_CHECKING, Any
+
+from agentcal.errors import ConfigError
+
+if TYPE_CHECKING:
+    from google.oauth2.credentials import Credentials
+
+    from agentcal.settings import Settings
+
+SCOPES = ("https://www.googleapis.com/auth/calendar.events",)
+DEFAULT_TUNNEL_PORT = 8765
+
+
+def load_credentials(settings: Settings) -> Credentials:
+    """The saved token, or a ConfigError telling the user to sign in."""
+    from google.oauth2.credentials import Credentials
+
+    path = settings.google_token_path
+    if not path.exists():
+        raise ConfigError("not signed in to Google Calendar: run `agentcal auth google`")
+    if stat.S_IMODE(path.stat().st_mode) & 0o077:
+        os.chmod(path, 0o600)  # our own secret file: keep it private
+    try:
+        return Credentials.from_authorized_user_file(str(path), scopes=list(SCOPES))  # type: ignore[no-untyped-call]
+    except (ValueError, KeyError, json.JSONDecodeError):
+        raise ConfigError(
+            f"the Google token in {path} is unreadable: run `agentcal auth google` again"
+        ) from None
+
+
+def save_credentials(settings: Settings, creds: Credentials) -> None:
+    """Write the token (access + refresh token) atomically with mode 0600."""
+    from agentcal.calendars.ics import atomic_write
+
+    settings.ensure_data_dir()
+    atomic_write(settings.google_token_path, creds.to_json().encode(), mode=0o600)  # type: ignore[no-untyped-call]
+
+
+def sign_in(
+    settings: Settings, *, open_browser: bool = True, port: int | None = None
+) -> Credentials:
+    """Run the installed-app flow on a loopback port and save the token."""
+    secrets = settings.google_client_secrets
+    if secrets is None:
+        raise ConfigError(
+            "set AGENTCAL_GOOGLE_CLIENT_SECRETS to the OAuth client JSON (type: Desktop app) "
+            "downloaded from the Google Cloud console"
+        )
+    if not secrets.expanduser().is_file():
+        raise ConfigError(f"the Google client secrets file {secrets} does not exist")
+    from google_auth_oauthlib.flow import InstalledAppFlow
+
+    if port is None:
+        port = 0 if open_browser else DEFAULT_TUNNEL_PORT
+    try:
+        flow = InstalledAppFlow.from_client_secrets_file(str(secrets.expanduser()), scopes=SCOPES)
+    except (ValueError, KeyError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"{secrets} is not an OAuth client secrets file: {exc}") from None
+    prompt = (
+        "Open this URL in a browser to let agentcal use your calendar:\n\n{url}\n"
+        if open_browser
+        else (
+            "Open this URL in a browser on any machine:\n\n{url}\n\n"
+            f"On a remote machine, forward the callback port first, from your own computer:\n"
+            f"  ssh -L {port}:localhost:{port} <this-host>\n"
+            "then open the URL there; Google redirects to localhost, which reaches this process.\n"
+        )
+    )
+    creds = flow.run_local_server(
+        host="localhost",
+        port=port,
+        open_browser=open_browser,
+        authorization_prompt_message=prompt,
+        success_message="agentcal is signed in to Google Calendar. You can close this tab.",
+        access_type="offline",
+        prompt="consent",
+    )
+    save_credentials(settings, creds)  # type: ignore[arg-type]
+    return creds  # type: ignore[return-value]
+
+
+def token_status(settings: Settings) -> dict[str, Any]:
+    """What `agentcal auth status` shows; never the token itself."""
+    path = settings.google_token_path
+    out: dict[str, Any] = {
+        "backend": settings.calendar,
+        "token_file": str(path),
+        "signed_in": False,
+        "scopes": [],
+        "expires_at": None,
+        "access_token_valid": False,
+        "has_refresh_token": False,
+        "file_mode": None,
+    }
+    if not path.exists():
+        return out
+    creds = load_credentials(settings)  # also tightens a loosened file mode
+    out["file_mode"] = oct(stat.S_IMODE(path.stat().st_mode))
+    out.update(
+        signed_in=True,
+        scopes=sorted(creds.scopes or []),
+        expires_at=creds.expiry.isoformat() + "Z" if creds.expiry else None,
+        access_token_valid=bool(creds.valid),
+        has_refresh_token=bool(creds.refresh_token),
+    )
+    return out
+
+
+def sign_out(settings: Settings) -> bool:
+    """Delete the saved token; False if there was none."""
+    path = settings.google_token_path
+    if not path.exists():
+        return False
+    path.unlink()
+    return True

@@ -1,0 +1,83 @@
+"""ICS rendering and atomic file writes, shared by the local backend and `calendar export`.
+
+The output is a pure function of the events: fixed calendar UID, each event's own UID, DTSTAMP
+from the event's last change, events in start order. Writing the same calendar twice gives the
+same bytes, so calendar apps that poll the file see no spurious changes.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:
+    from agentcal.models import CalendarEvent
+
+PRODID = "-//agentcal//agentcal calendar//EN"
+ACTIVE_STATUSES = ("planned", "confirmed")
+
+
+def render_calendar(events: Iterable[CalendarEvent], *, name: str = "agentcal") -> bytes:
+    """An iCalendar document of the active events (cancelled/unplaced ones are left out)."""
+    from icalendar import Calendar, Event
+
+    rows = sorted(
+        (
+            e
+            for e in events
+            if e.status in ACTIVE_STATUSES and e.start_at is not None and e.end_at is not None
+        ),
+        key=lambda e: (e.start_at, e.id or 0),
+    )
+    components = []
+    for e in rows:
+        assert e.start_at is not None and e.end_at is not None
+        tz = ZoneInfo(e.timezone)
+        event = Event.new(
+            uid=e.uid,
+            start=e.start_at.astimezone(tz),
+            end=e.end_at.astimezone(tz),
+            stamp=e.updated_at,
+            last_modified=e.updated_at,
+            created=e.created_at,
+            sequence=max(e.revision - 1, 0),
+            summary=e.title,
+            description=e.description or None,
+            location=e.location or None,
+        )
+        event.add("x-agentcal-origin", e.origin)
+        if e.placement_note:
+            event.add("x-agentcal-placement", e.placement_note)
+        components.append(event)
+    cal = Calendar.new(prodid=PRODID, name=name, uid=f"{name}-calendar@agentcal")
+    for component in components:
+        cal.add_component(component)
+    if rows:
+        assert rows[0].start_at is not None and rows[-1].start_at is not None
+        cal.add_missing_timezones(
+            first_date=date(rows[0].start_at.year - 1, 1, 1),
+            last_date=date(rows[-1].start_at.year + 2, 1, 1),
+        )
+    return bytes(cal.to_ical())
+
+
+def atomic_write(path: Path, data: bytes, *, mode: int = 0o600) -> None:
+    """Write `data` to `path` so readers see the old file or the new one, never half of one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,89 @@
+"""The default backend: events stay in the store; an `.ics` file mirrors them.
+
+After every change the user's whole calendar is re-rendered from the store and replaced
+atomically, so any calendar app subscribed to the file sees a consistent calendar. The default
+user's file is `AGENTCAL_ICS_PATH` (default `calendar.ics` in the data dir); other users get a
+sibling file `calendar.<user>.ics`.
+
+The backend reads the store in its own transaction: call it after the change is committed, not
+while holding a write transaction (SQLite takes the write lock at BEGIN).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from agentcal.calendars.base import EventData, Interval, SyncResult
+from agentcal.calendars.ics import atomic_write, render_calendar
+
+if TYPE_CHECKING:
+    from agentcal.settings import Settings
+
+
+class LocalCalendar:
+    """Events in the store, mirrored to an ICS file per user."""
+
+    name = "local"
+
+    def __init__(self, settings: Settings, user_id: str | None = None) -> None:
+        self.settings = settings
+        self.user_id = user_id or settings.user
+
+    def ics_path(self, user_id: str | None = None) -> Path:
+        """Where a user's calendar file lives."""
+        user = user_id or self.user_id
+        base = self.settings.ics_file
+        if user == self.settings.user:
+            return base
+        safe = re.sub(r"[^A-Za-z0-9_.-]", "_", user)
+        return base.with_name(f"{base.stem}.{safe}{base.suffix}")
+
+    def write_user_calendar(self, user_id: str | None = None) -> Path:
+        """Render the user's active events from the store and replace their ICS file."""
+        from agentcal.services.calendar_events import calendar_events_service
+
+        user = user_id or self.user_id
+        events = calendar_events_service.list_events(user)
+        path = self.ics_path(user)
+        atomic_write(path, render_calendar(events))
+        return path
+
+    def upsert(self, event: EventData) -> SyncResult:
+        return self.sync_many([event])[0]
+
+    def delete(self, event: EventData) -> SyncResult:
+        return self.sync_many([event])[0]
+
+    def sync_many(self, events: list[EventData]) -> list[SyncResult]:
+        """Rewrite each affected user's file once; the file id of an event is its UID."""
+        results: list[SyncResult] = []
+        failed: dict[str, str] = {}
+        for user in dict.fromkeys(e.user_id for e in events):
+            try:
+                self.write_user_calendar(user)
+            except OSError as exc:
+                failed[user] = f"cannot write {self.ics_path(user)}: {exc.strerror or exc}"
+        for e in events:
+            if e.user_id in failed:
+                results.append(  # a full disk or a busy file may clear up: retry later
+                    SyncResult(
+                        e.id, e.backend_event_id, ok=False, error=failed[e.user_id], retryable=True
+                    )
+                )
+            else:
+                results.append(SyncResult(e.id, None if e.cancelled else e.uid, ok=True))
+        return results
+
+    def busy_times(self, start: datetime, end: datetime) -> list[Interval]:
+        """Busy time the user entered themselves (agentcal's own events don't count)."""
+        from agentcal.services.calendar_events import calendar_events_service, merge_intervals
+
+        spans = [
+            (e.start_at, e.end_at)
+            for e in calendar_events_service.list_events(self.user_id, start, end)
+            if e.origin == "user" and e.start_at is not None and e.end_at is not None
+        ]
+        return merge_intervals(spans)

@@ -1,0 +1,72 @@
+"""`agentcal calendar`: export the calendar as ICS, push pending events, show busy time."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from agentcal.cli._common import JsonOption, UserOption, console, escape, print_json, resolve_user
+
+app = typer.Typer(
+    help="Export your calendar, push pending events to the backend, show busy time.",
+    no_args_is_help=True,
+)
+
+
+@app.command(name="export")
+def calendar_export(
+    path: Annotated[str, typer.Argument(help="ICS file to write (replaced atomically).")],
+    user: UserOption = None,
+) -> None:
+    """Write your active events to an .ics file any calendar app can import."""
+    from agentcal.services.calendar_push import calendar_push_service
+
+    count = calendar_push_service.export(resolve_user(user), path)
+    console().print(f"wrote {count} event{'s' if count != 1 else ''} to {escape(path)}")
+
+
+@app.command(name="sync")
+def calendar_sync(user: UserOption = None, as_json: JsonOption = False) -> None:
+    """Push events the calendar backend has not seen yet, now (batched)."""
+    from agentcal.services.calendar_push import calendar_push_service
+
+    outcomes = calendar_push_service.push_pending(resolve_user(user))
+    if as_json:
+        print_json(outcomes)
+        return
+    out = console()
+    if not outcomes:
+        out.print("nothing to sync: the calendar backend is up to date")
+        return
+    for o in outcomes:
+        state = "skipped" if o.skipped else ("ok" if o.ok else "failed")
+        note = f" ({escape(o.error)})" if o.error else ""
+        out.print(f"#{o.event_id} {o.action} {escape(o.title)}: {state}{note}")
+    failed = sum(1 for o in outcomes if not o.ok)
+    out.print(f"{len(outcomes) - failed} synced, {failed} failed")
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command(name="busy")
+def calendar_busy(
+    days: Annotated[int, typer.Option("--days", min=1, max=90, help="How many days ahead.")] = 7,
+    as_json: JsonOption = False,
+) -> None:
+    """Show the busy time the calendar backend reports (agentcal's own events left out)."""
+    from datetime import UTC, datetime, timedelta
+
+    from agentcal.cli._common import local_time
+    from agentcal.services.calendar_push import calendar_push_service
+
+    start = datetime.now(UTC).replace(microsecond=0)
+    spans = calendar_push_service.busy(start, start + timedelta(days=days))
+    if as_json:
+        print_json([{"start": a, "end": b} for a, b in spans])
+        return
+    out = console()
+    if not spans:
+        out.print(f"no busy time in the next {days} days")
+    for a, b in spans:
+        out.print(f"{local_time(a)} - {local_time(b, fmt='%H:%M')}")

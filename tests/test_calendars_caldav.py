@@ -1,0 +1,262 @@
+"""CalDAV backend against a real Radicale server on 127.0.0.1 (auth off, storage in a tmp dir)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from agentcal.calendars import get_backend
+from agentcal.calendars.base import EventData
+from agentcal.calendars.caldav import CalDAVCalendar, read_password
+from agentcal.errors import ConfigError
+from agentcal.settings import get_settings, reset_settings
+
+T0 = datetime(2026, 11, 30, 11, 0, tzinfo=UTC)  # 06:00 in New York
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def radicale(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Radicale server for this test session; yields its base URL."""
+    storage = tmp_path_factory.mktemp("radicale")
+    port = _free_port()
+    log = (storage / "radicale.log").open("wb")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "radicale",
+            "--server-hosts",
+            f"127.0.0.1:{port}",
+            "--auth-type",
+            "none",
+            "--storage-filesystem-folder",
+            str(storage / "collections"),
+            "--logging-level",
+            "warning",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 30
+    try:
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"radicale exited: {(storage / 'radicale.log').read_text()}")
+            try:
+                urllib.request.urlopen(url, timeout=1)
+                break
+            except urllib.error.HTTPError:
+                break  # it answers (any status)
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+@pytest.fixture
+def settings(radicale, monkeypatch):  # type: ignore[no-untyped-def]
+    """Settings pointing at a fresh calendar (a new Radicale user per test)."""
+    monkeypatch.setenv("AGENTCAL_CALENDAR", "caldav")
+    monkeypatch.setenv("AGENTCAL_TIMEZONE", "America/New_York")
+    monkeypatch.setenv("AGENTCAL_CALDAV_URL", radicale)
+    monkeypatch.setenv("AGENTCAL_CALDAV_USERNAME", f"u{uuid.uuid4().hex[:10]}")
+    monkeypatch.setenv("AGENTCAL_CALDAV_PASSWORD", "anything")
+    reset_settings()
+    return get_settings()
+
+
+def make_event(n: int = 1, **changes) -> EventData:  # type: ignore[no-untyped-def]
+    fields = dict(
+        id=n,
+        uid=f"{n:032x}@agentcal",
+        user_id="alice",
+        title=f"Morning Gym {n}",
+        start=T0 + timedelta(days=n - 1),
+        end=T0 + timedelta(days=n - 1, hours=1),
+        timezone="America/New_York",
+        revision=1,
+    )
+    fields.update(changes)
+    return EventData(**fields)  # type: ignore[arg-type]
+
+
+def server_events(backend: CalDAVCalendar) -> dict[str, object]:
+    """UID -> VEVENT as stored on the server."""
+    out = {}
+    for obj in backend.calendar.events():
+        for vevent in obj.icalendar_instance.walk("VEVENT"):
+            out[str(vevent["UID"])] = vevent
+    return out
+
+
+def test_get_backend_returns_caldav(settings):
+    assert isinstance(get_backend(settings), CalDAVCalendar)
+
+
+def test_create_writes_the_event_with_its_zone(settings):
+    backend = CalDAVCalendar(settings)
+    event = make_event(title="<b>Gym</b>'; DROP TABLE calendar_events;--")
+
+    result = backend.upsert(event)
+
+    assert result.ok and result.backend_event_id and not result.skipped
+    stored = server_events(CalDAVCalendar(settings))
+    vevent = stored[event.uid]
+    assert str(vevent["SUMMARY"]) == event.title
+    start = vevent.decoded("DTSTART")
+    assert (start.hour, start.minute, str(start.tzinfo)) == (6, 0, "America/New_York")
+    assert vevent["DTSTART"].params["TZID"] == "America/New_York"
+
+
+def test_update_replaces_the_same_object(settings):
+    backend = CalDAVCalendar(settings)
+    first = backend.upsert(make_event())
+    moved = make_event(
+        revision=2,
+        title="Gym (later)",
+        start=T0 + timedelta(hours=1),
+        end=T0 + timedelta(hours=2),
+        backend_event_id=first.backend_event_id,
+    )
+
+    second = backend.upsert(moved)
+
+    assert second.ok and not second.skipped and second.backend_event_id == first.backend_event_id
+    stored = server_events(backend)
+    assert list(stored) == [moved.uid]
+    assert str(stored[moved.uid]["SUMMARY"]) == "Gym (later)"
+    assert stored[moved.uid].decoded("DTSTART").hour == 7
+
+
+def test_delete_removes_it_and_a_second_delete_is_fine(settings):
+    backend = CalDAVCalendar(settings)
+    created = backend.upsert(make_event())
+    gone = make_event(revision=2, cancelled=True, backend_event_id=created.backend_event_id)
+
+    assert backend.delete(gone).ok
+    assert server_events(backend) == {}
+    again = backend.delete(gone)
+    assert again.ok and again.backend_event_id is None
+
+
+def test_resync_is_idempotent(settings):
+    backend = CalDAVCalendar(settings)
+    events = [make_event(n) for n in (1, 2, 3)]
+
+    first = backend.sync_many(events)
+    synced = [
+        make_event(n, backend_event_id=r.backend_event_id)
+        for n, r in zip((1, 2, 3), first, strict=True)
+    ]
+    second = backend.sync_many(synced)
+    third = backend.sync_many(events)  # as if the results of the first run were lost
+
+    assert all(r.ok and not r.skipped for r in first + second + third)
+    assert [r.backend_event_id for r in second] == [r.backend_event_id for r in first]
+    assert sorted(server_events(backend)) == sorted(e.uid for e in events)
+
+
+def test_event_the_user_deleted_or_moved_is_left_alone(settings):
+    backend = CalDAVCalendar(settings)
+    kept = backend.upsert(make_event(1))
+    deleted = backend.upsert(make_event(2))
+    # The user deletes event 2 and moves event 1 to 08:00 in their calendar app.
+    backend.calendar.get_event_by_uid(make_event(2).uid).delete()
+    obj = backend.calendar.get_event_by_uid(make_event(1).uid)
+    vevent = obj.icalendar_instance.walk("VEVENT")[0]
+    vevent["DTSTART"].dt = vevent.decoded("DTSTART") + timedelta(hours=2)
+    vevent["DTEND"].dt = vevent.decoded("DTEND") + timedelta(hours=2)
+    obj.save()
+
+    r1 = backend.upsert(
+        make_event(1, revision=2, title="x", backend_event_id=kept.backend_event_id)
+    )
+    r2 = backend.upsert(make_event(2, revision=2, backend_event_id=deleted.backend_event_id))
+
+    assert r1.ok and r1.skipped and "moved" in r1.error
+    assert r2.ok and r2.skipped and "deleted" in r2.error
+    stored = server_events(backend)
+    assert list(stored) == [make_event(1).uid]
+    assert stored[make_event(1).uid].decoded("DTSTART").hour == 8
+    assert str(stored[make_event(1).uid]["SUMMARY"]) == "Morning Gym 1"
+
+
+def test_busy_times_come_from_a_time_range_search_without_our_events(settings):
+    backend = CalDAVCalendar(settings)
+    backend.upsert(make_event(1))  # ours: 11:00-12:00 UTC, not busy for placement
+    cal = backend.calendar
+    cal.add_event(
+        dtstart=T0 - timedelta(hours=2), dtend=T0 - timedelta(hours=1), summary="Dentist", uid="u1"
+    )
+    cal.add_event(
+        dtstart=T0 + timedelta(hours=3), dtend=T0 + timedelta(hours=5), summary="Offsite", uid="u2"
+    )
+    cal.add_event(
+        dtstart=T0 + timedelta(days=3),
+        dtend=T0 + timedelta(days=3, hours=1),
+        summary="Later",
+        uid="u3",
+    )
+
+    busy = backend.busy_times(T0 - timedelta(hours=6), T0 + timedelta(hours=4))
+
+    assert busy == [
+        (T0 - timedelta(hours=2), T0 - timedelta(hours=1)),
+        (T0 + timedelta(hours=3), T0 + timedelta(hours=4)),  # clipped to the range
+    ]
+
+
+def test_password_file_must_be_private(tmp_path, monkeypatch):
+    secret = tmp_path / "caldav-password"
+    secret.write_text("s3cret-value\n")
+    os.chmod(secret, 0o644)
+    monkeypatch.setenv("AGENTCAL_CALDAV_PASSWORD_FILE", str(secret))
+    reset_settings()
+
+    with pytest.raises(ConfigError) as err:
+        read_password(get_settings())
+    assert "chmod 600" in str(err.value) and "s3cret" not in str(err.value)
+
+    os.chmod(secret, 0o600)
+    assert read_password(get_settings()) == "s3cret-value"
+
+
+def test_missing_url_is_a_clear_failure_not_a_crash(monkeypatch):
+    monkeypatch.setenv("AGENTCAL_CALENDAR", "caldav")
+    reset_settings()
+
+    [result] = CalDAVCalendar(get_settings()).sync_many([make_event()])
+
+    assert not result.ok and not result.retryable and "AGENTCAL_CALDAV_URL" in result.error
+
+
+def test_password_never_printed_by_config_show(cli, monkeypatch):
+    monkeypatch.setenv("AGENTCAL_CALDAV_PASSWORD", "hunter2-very-secret")
+    result = cli("config", "show")
+    assert "hunter2" not in result.output

@@ -166,19 +166,25 @@ def db_snapshot(home: Path) -> bytes:
         conn.close()
 
 
+_dump_engine: list = []  # [(url, engine)]: one reused engine for the current test's database
+
+
 def _sqlalchemy_dump(url: str) -> bytes:
     from sqlalchemy import create_engine, select
     from sqlmodel import SQLModel
 
     import agentcal.models  # noqa: F401
 
-    engine = create_engine(url)
+    if not _dump_engine or _dump_engine[0][0] != url:
+        while _dump_engine:
+            _dump_engine.pop()[1].dispose()
+        _dump_engine.append((url, create_engine(url)))
+    engine = _dump_engine[0][1]
     out = []
     with engine.connect() as conn:
         for table in SQLModel.metadata.sorted_tables:
             rows = conn.execute(select(table).order_by(*table.primary_key.columns)).all()
             out.append(f"{table.name}: {[tuple(r) for r in rows]!r}")
-    engine.dispose()
     return "\n".join(out).encode()
 
 

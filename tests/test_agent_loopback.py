@@ -111,7 +111,7 @@ def test_scripted_conversation_through_every_tool(monkeypatch, server):
                text("Booked."))  # fmt: skip
     turn = runner.run_turn("Find 30 minutes for a call tomorrow morning")
     assert turn.record.agent_action == "schedule"
-    call_event = [e for e in events() if e.title == "Call"][0]
+    call_event = next(e for e in events() if e.title == "Call")
     assert call_event.start_at == local(1, 8, 30).astimezone(UTC)
 
     server.add(call("delete_event", {"event_id": gym.id}), text("Cancelled."))

@@ -149,11 +149,11 @@ def find_duration(text: str) -> tuple[int | None, list[tuple[int, int]]]:
     t = text.lower()
     unit = r"(hours?|hrs?|h|minutes?|mins?|m)\b"
     patterns = [
+        r"\bfor (an|one|a) hour and a half\b",
         r"\bfor (" + _NUM + r")\s*h(?:ours?)?\s*(?:and\s*)?(\d+)\s*m(?:in(?:ute)?s?)?\b",
         r"\bfor (?:an? )?half(?: an)? hour\b",
         r"\b(?:for|lasting|of) (" + _NUM + r")\s*" + unit,
         r"\b(" + _NUM + r")[\s-]*(hours?|hour|minutes?|minute|mins?|min)\b(?:\s*(?:long|of))?",
-        r"\bfor (an|one|a) hour and a half\b",
         r"\b(?:an?|one) (?:free |spare |whole )?hour\b",
     ]
     for index, pattern in enumerate(patterns):
@@ -161,11 +161,11 @@ def find_duration(text: str) -> tuple[int | None, list[tuple[int, int]]]:
         if not m:
             continue
         if index == 0:
-            minutes = _num(m[1]) * 60 + int(m[2])
-        elif index == 1:
-            minutes = 30
-        elif index == 4:
             minutes = 90
+        elif index == 1:
+            minutes = _num(m[1]) * 60 + int(m[2])
+        elif index == 2:
+            minutes = 30
         elif index == 5:
             minutes = 60
         else:
@@ -225,7 +225,10 @@ def find_days(text: str) -> tuple[list[int] | None, bool]:
 # Intents
 # ------------------------------------------------------------------------------------------
 CREATE = r"^(?:please\s+)?(?:can you\s+)?(?:add|create|schedule|book|put|set up|make|plan|new)\b"
-FIND_SLOT = r"\b(find|need|get)\b.*\b(slot|time|free|room)\b|\bfind me\b|\bsomewhere\b"
+FIND_SLOT = (
+    r"\b(find|need|get)\b.*\b(slot|time|free|room)\b|\bfind me\b|\bsomewhere\b|"
+    r"^i (?:need|want) (?:\d+|an?|\w+) ?(?:minutes?|mins?|hours?)\b"
+)
 LIST = r"\b(what'?s|what is|what do i have|show|list|agenda|calendar for|do i have|my day|my week|events)\b"
 SEARCH = r"^(?:search|find|look up|where is|when is|when's)\b"
 MOVE = r"^(?:please\s+)?(?:move|reschedule|push|shift|postpone|bring forward|change)\b"
@@ -252,7 +255,10 @@ def _cut(text: str, spans: list[tuple[int, int]]) -> str:
 def _tidy_title(words: str) -> str:
     words = re.sub(r"[?!.,;]+$", "", words.strip())
     words = re.sub(
-        r"^(?:(?:an?|the|my|some|me|for|called|named|titled)\s+)+", "", words, flags=re.I
+        r"^(?:(?:an?|the|my|some|me|for|called|named|titled|event|entry)\s+)+",
+        "",
+        words,
+        flags=re.I,
     )
     words = re.sub(r"\s+(?:on|at|for|from|in|this|next|the|of)$", "", words.strip(), flags=re.I)
     words = re.sub(r"\s{2,}", " ", words).strip(" ,-'\"")

@@ -161,7 +161,7 @@ def find_duration(text: str) -> tuple[int | None, list[tuple[int, int]]]:
         if not m:
             continue
         if index == 0:
-            minutes = 90
+            minutes: float = 90
         elif index == 1:
             minutes = _num(m[1]) * 60 + int(m[2])
         elif index == 2:

@@ -6,6 +6,7 @@ failed model call: the turn comes back with status "error" and a one-line messag
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -106,13 +107,20 @@ class ChatRunner:
             from langgraph.checkpoint.memory import InMemorySaver
 
             self.checkpointer = InMemorySaver()
-        self.thread_id = self.sessions.open_session(
-            user_id, session_name, new=new_session
-        ).thread_id
+        self._new_session = new_session
+        self._thread_id: str | None = None  # opened on first use: a refused turn writes nothing
         self.agent = build_agent(model, checkpointer=self.checkpointer)
         self.session_cost = 0.0
         self.session_tokens = 0
         self.turns = 0
+
+    @property
+    def thread_id(self) -> str:
+        """The LangGraph thread of this chat session."""
+        if self._thread_id is None:
+            row = self.sessions.open_session(self.user_id, self.session_name, new=self._new_session)
+            self._thread_id = row.thread_id
+        return self._thread_id
 
     @property
     def offline(self) -> bool:
@@ -122,7 +130,7 @@ class ChatRunner:
 
     def new_session(self) -> None:
         """Start this session's name over with an empty thread."""
-        self.thread_id = self.sessions.open_session(
+        self._thread_id = self.sessions.open_session(
             self.user_id, self.session_name, new=True
         ).thread_id
         self.session_cost, self.session_tokens, self.turns = 0.0, 0, 0
@@ -176,8 +184,17 @@ class ChatRunner:
             as_node="tools",
         )
 
-    def run_turn(self, text: str, on_token: Callable[[str], None] | None = None) -> TurnResult:
-        """Run one turn. Streams answer text to `on_token` if given. Ctrl-C cancels the turn."""
+    def run_turn(
+        self,
+        text: str,
+        on_token: Callable[[str], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> TurnResult:
+        """Run one turn. Streams answer text to `on_token` if given.
+
+        Ctrl-C in this thread cancels the turn. A REPL that runs turns in a worker thread sets
+        `cancel` instead: the turn is then recorded as cancelled whatever the model returns.
+        """
         from langchain_core.messages import AIMessage, HumanMessage, messages_to_dict
 
         from agentcal.agent.recorder import TurnRecorder
@@ -209,6 +226,8 @@ class ChatRunner:
             status, error = "error", describe_fault(exc, self._secret())
             messages = messages or self._thread_messages(config)
         elapsed_ms = (time.perf_counter() - started) * 1000
+        if cancel is not None and cancel.is_set():
+            status, error, answer = "error", "cancelled", ""
 
         turn = _turn_messages(messages, human.id)
         fields = recorder.fields(fallback_model=self.model_name)

@@ -145,11 +145,12 @@ def _save_history(state: Any) -> None:
 
 
 def _repl(*, session: str, new: bool, user: str | None) -> None:
-    loader = _Loader(session, new, user)
-    loader.start()
     history = _setup_readline()
     sys.stdout.write(f"agentcal chat · session {session!r} · /help for commands, /quit to leave\n")
     sys.stdout.flush()
+    # Started after the banner so the imports don't compete with it for the GIL.
+    loader = _Loader(session, new, user)
+    loader.start()
     out: Any = None
     try:
         while True:

@@ -51,7 +51,9 @@ def bench_turns(turns: int) -> dict[str, dict[str, float]]:
     from agentcal.settings import get_settings
 
     settings = get_settings()
-    runner = ChatRunner(OfflineChatModel(timezone=settings.timezone), user_id="bench", persist=False)
+    runner = ChatRunner(
+        OfflineChatModel(timezone=settings.timezone), user_id="bench", persist=False
+    )
     for message in MESSAGES:  # warm up imports, caches, the store
         runner.run_turn(message)
 
@@ -75,7 +77,9 @@ def bench_turns(turns: int) -> dict[str, dict[str, float]]:
                 "recursion_limit": settings.recursion_limit,
                 "configurable": {"thread_id": runner.thread_id},
             }
-            ctx = AgentContext(user_id="bench", timezone=settings.timezone, agent_run_id=str(uuid4()))
+            ctx = AgentContext(
+                user_id="bench", timezone=settings.timezone, agent_run_id=str(uuid4())
+            )
             t0 = time.perf_counter()
             runner.agent.invoke({"messages": [("user", message)]}, config, context=ctx)
             bare.append((time.perf_counter() - t0) * 1000)

@@ -360,3 +360,48 @@ def test_system_prompt_has_date_zone_and_insights(monkeypatch, server):
     )
     assert set(insight_tool["function"]["parameters"]["properties"]) == {
         "insight_type", "category", "key", "value", "confidence"}  # fmt: skip
+
+
+def assert_well_formed(messages: list[dict]) -> None:
+    """What OpenAI demands: every assistant tool call is answered by a tool message."""
+    for index, message in enumerate(messages):
+        for tool_call in message.get("tool_calls") or []:
+            answers = [m.get("tool_call_id") for m in messages[index + 1 :] if m["role"] == "tool"]
+            assert tool_call["id"] in answers, messages
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [call("create_event", '{"title": "Gym", "start": '), call("launch_rockets", {"count": 3})],
+    ids=["broken-json", "unknown-tool"],
+)
+def test_history_stays_valid_after_a_tool_call_fault(monkeypatch, server, bad):
+    runner = make_runner(monkeypatch, server.base_url)
+    server.add(bad, text("Recovered."))
+    assert runner.run_turn("first").status == "error"
+    assert runner.run_turn("second").ok
+    assert_well_formed(server.requests[-1]["messages"])
+
+
+def test_interrupted_tool_calls_are_answered_before_the_next_turn(monkeypatch, server):
+    from langchain_core.messages import AIMessage, HumanMessage
+
+    runner = make_runner(monkeypatch, server.base_url)
+    config = {"configurable": {"thread_id": runner.thread_id}}
+    dangling = AIMessage(
+        content="", tool_calls=[{"name": "list_events", "args": {}, "id": "call_x"}]
+    )
+    runner.agent.update_state(config, {"messages": [HumanMessage("hi"), dangling]}, as_node="model")
+    server.add(text("Fine."))
+    assert runner.run_turn("again").ok
+    sent = server.requests[-1]["messages"]
+    assert_well_formed(sent)
+    assert any(m["role"] == "tool" and "interrupted" in m["content"] for m in sent)
+
+
+def test_recursion_limit_stops_a_looping_model(monkeypatch, server):
+    runner = make_runner(monkeypatch, server.base_url, AGENTCAL_RECURSION_LIMIT="4")
+    server.add(*[call("list_events", {}) for _ in range(10)])
+    turn = runner.run_turn("loop forever")
+    assert turn.status == "error" and "too many steps" in turn.error
+    assert len(server.requests) <= 3

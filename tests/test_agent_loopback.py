@@ -219,7 +219,7 @@ def test_streamed_turn_streams_text_and_records_usage(monkeypatch, server):
     ids=["429", "500", "503", "timeout", "broken-json", "unknown-tool"],
 )
 def test_fault_is_one_line_recorded_as_error_and_chat_goes_on(
-    monkeypatch, server, snapshot, replies, expected
+    monkeypatch, server, replies, expected
 ):
     runner = make_runner(monkeypatch, server.base_url, AGENTCAL_LLM_TIMEOUT="0.5")
     server.add(*replies)

@@ -129,7 +129,7 @@ def _q(value: str) -> str:
 
 
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
-def test_repl_session_with_slash_command_and_ctrl_c(agentcal_home, tmp_path):
+def test_repl_session_with_slash_command_and_ctrl_c(agentcal_home):
     from uuid import uuid4
 
     from agentcal.services.agent_observability import agent_observability_service

@@ -39,7 +39,9 @@ def main(argv: list[str]) -> int:
     if argv:
         scripts = [s for s in scripts if any(name in s.stem for name in argv)]
     failed = 0
-    env = dict(os.environ, PYTHONPATH=str(HERE.parent) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = dict(
+        os.environ, PYTHONPATH=str(HERE.parent) + os.pathsep + os.environ.get("PYTHONPATH", "")
+    )
     for script in scripts:
         print(f"## {script.stem}\n", flush=True)
         failed += subprocess.run([sys.executable, str(script)], env=env).returncode != 0

@@ -8,7 +8,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from agentcal.cli import auth, calendar, config_cmd, db_cmd, insights, prefs
+from agentcal.cli import auth, calendar, chat, config_cmd, db_cmd, insights, prefs
 from agentcal.errors import AgentcalError
 
 
@@ -37,6 +37,7 @@ app.add_typer(insights.app, name="insights")
 app.add_typer(prefs.app, name="prefs")
 app.add_typer(auth.app, name="auth")
 app.add_typer(calendar.app, name="calendar")
+app.command(name="chat")(chat.chat_command)
 
 
 def _version(value: bool) -> None:

@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 
     from agentcal.models import AgentObservability, AgentStep
 
-STATUSES = ("ok", "error")
+# "running": a row reserved at the start of a turn (`reserve_call`) and not yet completed.
+STATUSES = ("ok", "error", "running")
 
 
 def _tokens(value: Any, field: str) -> int | None:
@@ -61,9 +62,13 @@ class AgentObservabilityService(Service):
         error: str | None = None,
         created_at: datetime | None = None,
         steps: Iterable[Mapping[str, Any]] = (),
+        call_id: int | None = None,
         session: Session | None = None,
     ) -> AgentObservability:
         """Record one agent turn and return the stored row.
+
+        With `call_id` (a row from `reserve_call`), that row is completed instead of a new one
+        being added, so what the turn's tools queued can already point at it.
 
         Without `llm_cost_usd`, the cost is computed from the token counts with genai-prices
         (or AGENTCAL_PRICE_OVERRIDES); a model it cannot price is stored with a null cost and
@@ -103,6 +108,14 @@ class AgentObservabilityService(Service):
         step_rows = [AgentStep(**dict(step)) for step in steps]
 
         with self.transaction(session) as s:
+            if call_id is not None:
+                reserved = s.get(AgentObservability, call_id)
+                if reserved is None or reserved.user_id != row.user_id:
+                    raise NotFoundError(f"no reserved agent call with id {call_id}")
+                for name in type(row).model_fields:
+                    if name not in ("id", "created_at"):
+                        setattr(reserved, name, getattr(row, name))
+                row = reserved
             s.add(row)
             s.flush()
             for seq, step in enumerate(step_rows):
@@ -110,6 +123,47 @@ class AgentObservabilityService(Service):
                 step.seq = seq
                 s.add(step)
         return row
+
+    def reserve_call(
+        self,
+        *,
+        user_id: str,
+        user_message: str | None = None,
+        agent_run_id: str | None = None,
+        session_id: str | None = None,
+        llm_model: str | None = None,
+        session: Session | None = None,
+    ) -> int:
+        """Add a `running` row for a turn that is starting; complete it with `log_agent_call(call_id=...)`."""
+        from agentcal.models import AgentObservability, utcnow
+
+        row = AgentObservability(
+            user_id=v.user_id(user_id),
+            user_message=user_message,
+            agent_run_id=str(agent_run_id) if agent_run_id is not None else None,
+            session_id=session_id,
+            llm_model=llm_model,
+            status="running",
+            created_at=utcnow(),
+        )
+        with self.transaction(session) as s:
+            s.add(row)
+            s.flush()
+            assert row.id is not None
+            return row.id
+
+    def spent_since(self, since: datetime, session: Session | None = None) -> float:
+        """Total recorded LLM cost (USD, every user) of turns started at or after `since`."""
+        from sqlalchemy import func
+        from sqlmodel import col, select
+
+        from agentcal.models import AgentObservability
+
+        stmt = select(func.coalesce(func.sum(AgentObservability.llm_cost_usd), 0.0)).where(
+            col(AgentObservability.created_at) >= since
+        )
+        with self.transaction(session) as s:
+            return float(s.exec(stmt).one() or 0.0)
 
     def _non_negative(self, value: float | None, field: str) -> float | None:
         if value is None:

@@ -1,0 +1,310 @@
+"""One chat turn, start to finish: budget check, the graph run, faults, the recorded row.
+
+`ChatRunner` is what the CLI (and the tests and benchmarks) drive; it never raises for a
+failed model call: the turn comes back with status "error" and a one-line message.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+from uuid import uuid4
+from zoneinfo import ZoneInfo
+
+from agentcal.errors import AgentcalError, BudgetExceededError
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
+
+    from agentcal.models import AgentObservability
+    from agentcal.settings import Settings
+
+
+@dataclass
+class TurnResult:
+    answer: str
+    status: str  # ok | error
+    error: str | None
+    record: AgentObservability
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+def describe_fault(exc: BaseException, secret: str | None = None) -> str:
+    """One line a user can act on, for a failed turn. Never contains the API key."""
+    import openai
+    from langgraph.errors import GraphRecursionError
+
+    if isinstance(exc, KeyboardInterrupt):
+        text = "cancelled"
+    elif isinstance(exc, GraphRecursionError):
+        text = "the agent took too many steps (AGENTCAL_RECURSION_LIMIT); stopped"
+    elif isinstance(exc, openai.APITimeoutError):
+        text = "the model server did not answer in time (AGENTCAL_LLM_TIMEOUT)"
+    elif isinstance(exc, openai.APIConnectionError):
+        text = "cannot reach the model server (connection failed); check OPENAI_BASE_URL"
+    elif isinstance(exc, openai.RateLimitError):
+        text = "the model server is rate limiting requests (HTTP 429); try again shortly"
+    elif isinstance(exc, openai.AuthenticationError):
+        text = "the model server rejected the API key (HTTP 401); check OPENAI_API_KEY"
+    elif isinstance(exc, openai.APIStatusError):
+        kind = "server error" if exc.status_code >= 500 else "request refused"
+        text = f"the model server failed ({kind}, HTTP {exc.status_code})"
+    elif isinstance(exc, AgentcalError):
+        text = str(exc)
+    else:
+        text = f"the turn failed: {type(exc).__name__}: {exc}"
+    if secret:
+        text = text.replace(secret, "****")
+    return text.splitlines()[0] if text else "the turn failed"
+
+
+def _answer_text(message: Any) -> str:
+    from agentcal.agent.recorder import _text
+
+    return _text(getattr(message, "content", "")).strip()
+
+
+class ChatRunner:
+    """Runs turns of one chat session for one user against one chat model."""
+
+    def __init__(
+        self,
+        model: BaseChatModel,
+        *,
+        user_id: str,
+        settings: Settings | None = None,
+        session_name: str = "default",
+        new_session: bool = False,
+        engine: Any = None,
+        checkpointer: Any = None,
+        persist: bool = True,
+    ) -> None:
+        from agentcal.agent.graph import build_agent
+        from agentcal.agent.model import model_label
+        from agentcal.services.agent_observability import AgentObservabilityService
+        from agentcal.services.chat_sessions import ChatSessionsService
+        from agentcal.settings import get_settings
+
+        self.model = model
+        self.model_name = model_label(model)
+        self.user_id = user_id
+        self.settings = settings or get_settings()
+        self.engine = engine
+        self.observability = AgentObservabilityService(engine)
+        self.sessions = ChatSessionsService(engine)
+        self.session_name = session_name
+        if checkpointer is None and persist:
+            checkpointer = open_checkpointer(self.settings)
+        self.checkpointer = checkpointer
+        if checkpointer is None:
+            from langgraph.checkpoint.memory import InMemorySaver
+
+            self.checkpointer = InMemorySaver()
+        self._new_session = new_session
+        self._thread_id: str | None = None  # opened on first use: a refused turn writes nothing
+        self.agent = build_agent(model, checkpointer=self.checkpointer)
+        self.session_cost = 0.0
+        self.session_tokens = 0
+        self.turns = 0
+
+    @property
+    def thread_id(self) -> str:
+        """The LangGraph thread of this chat session."""
+        if self._thread_id is None:
+            row = self.sessions.open_session(self.user_id, self.session_name, new=self._new_session)
+            self._thread_id = row.thread_id
+        return self._thread_id
+
+    @property
+    def offline(self) -> bool:
+        from agentcal.services.pricing import OFFLINE_MODEL_PREFIX
+
+        return self.model_name.startswith(OFFLINE_MODEL_PREFIX)
+
+    def new_session(self) -> None:
+        """Start this session's name over with an empty thread."""
+        self._thread_id = self.sessions.open_session(
+            self.user_id, self.session_name, new=True
+        ).thread_id
+        self.session_cost, self.session_tokens, self.turns = 0.0, 0, 0
+
+    def check_budget(self) -> None:
+        """Refuse a turn once today's recorded spend reaches AGENTCAL_DAILY_BUDGET_USD."""
+        limit = self.settings.daily_budget_usd
+        if limit is None:
+            return
+        tz = ZoneInfo(self.settings.timezone)
+        midnight = datetime.now(tz).replace(hour=0, minute=0, second=0, microsecond=0)
+        spent = self.observability.spent_since(midnight)
+        if spent >= limit:
+            raise BudgetExceededError(
+                f"daily budget reached: spent ${spent:.4f} of ${limit:.4f} today "
+                "(AGENTCAL_DAILY_BUDGET_USD); no model call was made"
+            )
+
+    def _context(self, run_id: str, call_id: int) -> Any:
+        from agentcal.agent.context import AgentContext
+        from agentcal.agent.prompts import build_system_prompt
+        from agentcal.models import utcnow
+        from agentcal.services.user_insights import UserInsightsService
+
+        insights = UserInsightsService(self.engine).get_user_insights(self.user_id)
+        return AgentContext(
+            user_id=self.user_id,
+            timezone=self.settings.timezone,
+            session_id=self.thread_id,
+            agent_run_id=run_id,
+            source_request_id=call_id,
+            system_prompt=build_system_prompt(utcnow(), self.settings.timezone, insights),
+            engine=self.engine,
+        )
+
+    def _repair_thread(self, config: dict[str, Any]) -> None:
+        """A cancelled or failed turn can leave tool calls without results: answer them."""
+        from langchain_core.messages import AIMessage, ToolMessage
+
+        messages = self.agent.get_state(config).values.get("messages", [])
+        if not messages or not isinstance(messages[-1], AIMessage) or not messages[-1].tool_calls:
+            return
+        self.agent.update_state(
+            config,
+            {
+                "messages": [
+                    ToolMessage(content="not run: the turn was interrupted", tool_call_id=c["id"])
+                    for c in messages[-1].tool_calls
+                ]
+            },
+            as_node="tools",
+        )
+
+    def run_turn(
+        self,
+        text: str,
+        on_token: Callable[[str], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> TurnResult:
+        """Run one turn. Streams answer text to `on_token` if given.
+
+        Ctrl-C in this thread cancels the turn. A REPL that runs turns in a worker thread sets
+        `cancel` instead: the turn is then recorded as cancelled whatever the model returns.
+        """
+        from langchain_core.messages import AIMessage, HumanMessage, messages_to_dict
+
+        from agentcal.agent.recorder import TurnRecorder
+
+        self.check_budget()
+        run_id = uuid4()
+        call_id = self.observability.reserve_call(
+            user_id=self.user_id, user_message=text, agent_run_id=str(run_id),
+            session_id=self.thread_id, llm_model=self.model_name,
+        )  # fmt: skip
+        recorder = TurnRecorder()
+        config: dict[str, Any] = {
+            "run_id": run_id,
+            "callbacks": [recorder],
+            "recursion_limit": self.settings.recursion_limit,
+            "configurable": {"thread_id": self.thread_id},
+        }
+        human = HumanMessage(content=text, id=f"human-{run_id}")
+        started = time.perf_counter()
+        messages: list[Any] = []
+        status, error, answer = "ok", None, ""
+        try:
+            self._repair_thread({"configurable": config["configurable"]})
+            ctx = self._context(str(run_id), call_id)
+            messages = self._run_graph(human, config, ctx, on_token)
+            final = messages[-1] if messages else None
+            answer = _answer_text(final) if isinstance(final, AIMessage) else ""
+        except (Exception, KeyboardInterrupt) as exc:
+            status, error = "error", describe_fault(exc, self._secret())
+            messages = messages or self._thread_messages(config)
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        if cancel is not None and cancel.is_set():
+            status, error, answer = "error", "cancelled", ""
+
+        turn = _turn_messages(messages, human.id)
+        fields = recorder.fields(fallback_model=self.model_name)
+        record = self.observability.log_agent_call(
+            call_id=call_id,
+            user_id=self.user_id,
+            session_id=self.thread_id,
+            agent_run_id=str(run_id),
+            user_message=text,
+            agent_response=answer or None,
+            agent_state={"thread_id": self.thread_id, "messages": messages_to_dict(turn)},
+            execution_time_ms=round(elapsed_ms, 3),
+            status=status,
+            error=error,
+            **fields,
+        )
+        self.turns += 1
+        self.session_cost += record.llm_cost_usd or 0.0
+        self.session_tokens += record.llm_total_tokens or 0
+        return TurnResult(answer=answer, status=status, error=error, record=record)
+
+    def _run_graph(
+        self, human: Any, config: dict[str, Any], ctx: Any, on_token: Callable[[str], None] | None
+    ) -> list[Any]:
+        from langchain_core.messages import AIMessageChunk
+
+        payload = {"messages": [human]}
+        if on_token is None:
+            return list(self.agent.invoke(payload, config, context=ctx)["messages"])
+        messages: list[Any] = []
+        for mode, data in self.agent.stream(
+            payload, config, context=ctx, stream_mode=["messages", "values"]
+        ):
+            if mode == "values":
+                messages = list(data.get("messages", []))
+                continue
+            chunk, meta = data
+            if meta.get("langgraph_node") == "model" and isinstance(chunk, AIMessageChunk):
+                piece = _answer_text(chunk) if isinstance(chunk.content, list) else chunk.content
+                if piece:
+                    on_token(piece)
+        return messages
+
+    def _thread_messages(self, config: dict[str, Any]) -> list[Any]:
+        try:
+            state = self.agent.get_state({"configurable": config["configurable"]})
+            return list(state.values.get("messages", []))
+        except Exception:  # the checkpoint store itself failed: record what we have
+            return []
+
+    def _secret(self) -> str | None:
+        key = self.settings.openai_api_key
+        return key.get_secret_value() if key is not None else None
+
+    def insights(self) -> list[Any]:
+        from agentcal.services.user_insights import UserInsightsService
+
+        return UserInsightsService(self.engine).get_user_insights(self.user_id)
+
+
+def _turn_messages(messages: list[Any], human_id: str | None) -> list[Any]:
+    """This turn's messages: from its user message on."""
+    for index in range(len(messages) - 1, -1, -1):
+        if getattr(messages[index], "id", None) == human_id:
+            return messages[index:]
+    return []
+
+
+def open_checkpointer(settings: Settings) -> Any:
+    """LangGraph's SQLite checkpoint store in the data dir (chat sessions survive restarts)."""
+    import os
+    import sqlite3
+
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    settings.ensure_data_dir()
+    path = settings.checkpoint_path
+    if not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    return SqliteSaver(sqlite3.connect(path, check_same_thread=False))

@@ -1,0 +1,326 @@
+"""`agentcal chat`: talk to the calendar agent (REPL, or one turn with -m).
+
+The prompt shows before LangChain/LangGraph are imported: a background thread loads them and
+builds the agent while the user types the first message.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import threading
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from agentcal.cli._common import UserOption, resolve_user
+
+HELP = """Commands:
+  /help       this help
+  /costs      tokens and cost of this session, today's spend and budget
+  /insights   what agentcal has learned about you
+  /new        start a fresh conversation in this session
+  /quit       leave (also Ctrl-D)
+Ctrl-C cancels a running answer; the session goes on."""
+PROMPT = "you> "
+
+
+def chat_command(
+    message: Annotated[
+        str | None,
+        typer.Option(
+            "--message", "-m", help="Run one turn with this message, print the answer, exit."
+        ),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="With -m: print the turn's observability record as JSON.")
+    ] = False,
+    session: Annotated[
+        str, typer.Option("--session", "-s", help="Name of the chat session to resume or create.")
+    ] = "default",
+    new: Annotated[
+        bool, typer.Option("--new", help="Start the session over with an empty conversation.")
+    ] = False,
+    user: UserOption = None,
+) -> None:
+    """Chat with the calendar agent. Every turn is recorded (see `agentcal logs`)."""
+    if message is not None:
+        _one_turn(message, as_json=as_json, session=session, new=new, user=user)
+        return
+    if as_json:
+        from agentcal.errors import ValidationError
+
+        raise ValidationError("--json needs --message/-m (one scripted turn)")
+    _repl(session=session, new=new, user=user)
+
+
+def _build_runner(session: str, new: bool, user: str | None) -> Any:
+    from agentcal.agent.model import make_chat_model
+    from agentcal.agent.runner import ChatRunner
+    from agentcal.settings import get_settings
+
+    settings = get_settings()
+    return ChatRunner(
+        make_chat_model(settings), user_id=resolve_user(user), settings=settings,
+        session_name=session, new_session=new,
+    )  # fmt: skip
+
+
+def _one_turn(message: str, *, as_json: bool, session: str, new: bool, user: str | None) -> None:
+    runner = _build_runner(session, new, user)
+    turn = runner.run_turn(message)
+    if as_json:
+        from agentcal.cli._common import print_json
+
+        print_json(turn.record)
+    elif turn.ok:
+        typer.echo(turn.answer)
+    if not turn.ok:
+        if not as_json:
+            typer.echo(f"Error: {turn.error}", err=True)
+        raise typer.Exit(1)
+
+
+# --- the REPL ---------------------------------------------------------------------------
+class _Loader(threading.Thread):
+    """Imports the heavy libraries and builds the runner while the prompt is already shown."""
+
+    def __init__(self, session: str, new: bool, user: str | None) -> None:
+        super().__init__(daemon=True, name="agentcal-chat-loader")
+        self.args = (session, new, user)
+        self.runner: Any = None
+        self.error: BaseException | None = None
+        self.ready = threading.Event()
+
+    def run(self) -> None:
+        try:
+            self.runner = _build_runner(*self.args)
+        except BaseException as exc:  # reported on the main thread
+            self.error = exc
+        finally:
+            self.ready.set()
+
+    def get(self) -> Any:
+        while not self.ready.wait(0.05):  # short waits keep Ctrl-C responsive
+            pass
+        if self.error is not None:
+            raise self.error
+        return self.runner
+
+
+def _history_file() -> Path:
+    # Cheap on purpose (no settings import before the first prompt).
+    home = os.environ.get("AGENTCAL_HOME")
+    if home:
+        return Path(home).expanduser() / "chat_history"
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("agentcal", appauthor=False)) / "chat_history"
+
+
+def _setup_readline() -> Any:
+    try:
+        import readline
+    except ImportError:  # pragma: no cover - Windows without pyreadline
+        return None
+    path = _history_file()
+    with contextlib.suppress(OSError):
+        readline.read_history_file(path)
+    readline.set_history_length(1000)
+    return readline, path
+
+
+def _save_history(state: Any) -> None:
+    if not state:
+        return
+    readline, path = state
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        readline.write_history_file(path)
+        os.chmod(path, 0o600)
+    except OSError:
+        pass
+
+
+def _repl(*, session: str, new: bool, user: str | None) -> None:
+    history = _setup_readline()
+    sys.stdout.write(f"agentcal chat · session {session!r} · /help for commands, /quit to leave\n")
+    sys.stdout.flush()
+    # Started after the banner so the imports don't compete with it for the GIL.
+    loader = _Loader(session, new, user)
+    loader.start()
+    out: Any = None
+    try:
+        while True:
+            try:
+                line = input(PROMPT).strip()
+            except KeyboardInterrupt:
+                sys.stdout.write("\n(Ctrl-C: nothing to cancel; /quit or Ctrl-D leaves)\n")
+                continue
+            except EOFError:
+                sys.stdout.write("\n")
+                break
+            if not line:
+                continue
+            if line in ("/quit", "/exit", "/q"):
+                break
+            if line == "/help":
+                sys.stdout.write(HELP + "\n")
+                continue
+            try:
+                runner = loader.get()
+            except KeyboardInterrupt:
+                sys.stdout.write("\n(cancelled)\n")
+                continue
+            if out is None:
+                out = _console()
+                _banner(out, runner)
+            if line.startswith("/"):
+                _slash(out, runner, line)
+                continue
+            _turn(out, runner, line)
+    finally:
+        _save_history(history)
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+def _banner(out: Any, runner: Any) -> None:
+    if runner.offline:
+        out.print(
+            f"[dim]model: {runner.model_name} (built-in offline model: no API key or base URL set; "
+            "see docs/chat.md to use a real model)[/dim]"
+        )
+    else:
+        out.print(f"[dim]model: {runner.model_name}[/dim]")
+
+
+def _slash(out: Any, runner: Any, line: str) -> None:
+    command = line.split()[0]
+    if command == "/new":
+        runner.new_session()
+        out.print("[dim]Started a new conversation.[/dim]")
+    elif command == "/costs":
+        out.print(_costs_text(runner))
+    elif command == "/insights":
+        _print_insights(out, runner)
+    else:
+        out.print(f"Unknown command {command}. " + "Try /help.")
+
+
+def _costs_text(runner: Any) -> str:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    midnight = datetime.now(ZoneInfo(runner.settings.timezone)).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
+    today = runner.observability.spent_since(midnight)
+    budget = runner.settings.daily_budget_usd
+    limit = f" of ${budget:.4f} budget" if budget is not None else " (no daily budget set)"
+    return (
+        f"session: {runner.turns} turns · {runner.session_tokens} tokens · ${runner.session_cost:.4f}\n"
+        f"today:   ${today:.4f}{limit}"
+    )
+
+
+def _print_insights(out: Any, runner: Any) -> None:
+    import json
+
+    from rich.markup import escape
+
+    rows = runner.insights()
+    if not rows:
+        out.print("No insights yet: tell me about your habits (e.g. “I go to the gym at 6am”).")
+        return
+    for r in rows:
+        value = escape(json.dumps(r.value, ensure_ascii=False))
+        out.print(
+            f"  {r.category}/{escape(r.key)} = {value}  [dim]({r.insight_type}, {r.confidence:.2f})[/dim]"
+        )
+
+
+def _turn(out: Any, runner: Any, line: str) -> None:
+    from agentcal.errors import AgentcalError
+
+    streamed: list[str] = []
+    cancel = threading.Event()
+    outcome: list[Any] = []
+
+    def on_token(piece: str) -> None:
+        if not cancel.is_set():
+            streamed.append(piece)
+            sys.stdout.write(piece)
+            sys.stdout.flush()
+
+    done = threading.Event()
+
+    def work() -> None:
+        try:
+            outcome.append(runner.run_turn(line, on_token=on_token, cancel=cancel))
+        except BaseException as exc:  # handed to the main thread
+            outcome.append(exc)
+        finally:
+            done.set()
+
+    # A turn blocked in the model call cannot be interrupted inside LangGraph (its executor
+    # waits for the call), so it runs in a worker and Ctrl-C abandons it from here.
+    _wait_for_previous(runner)
+    worker = threading.Thread(target=work, daemon=True, name="agentcal-turn")
+    # An Event, not Thread.join: a join interrupted by Ctrl-C can mark a live thread as
+    # stopped (CPython gh-90882).
+    runner._cli_turn_done = done
+    worker.start()
+    try:
+        while not done.wait(0.05):
+            pass
+    except KeyboardInterrupt:
+        cancel.set()
+        if streamed:
+            sys.stdout.write("\n")
+        out.print("[yellow]Cancelled.[/yellow]")
+        return
+    result: Any = outcome[0]
+    if isinstance(result, AgentcalError):  # the budget refusal
+        out.print(f"[red]Error:[/red] {result}")
+        return
+    if isinstance(result, BaseException):
+        raise result
+    turn = result
+    if streamed:
+        sys.stdout.write("\n")
+    elif turn.answer:
+        out.print(turn.answer, markup=False)
+    if not turn.ok:
+        from rich.markup import escape
+
+        out.print(f"[red]Error:[/red] {escape(turn.error or '')}")
+    out.print(f"[dim]{_footer(runner, turn.record)}[/dim]")
+
+
+def _wait_for_previous(runner: Any) -> None:
+    """A cancelled turn's worker may still be waiting for the model: let it finish first."""
+    previous = getattr(runner, "_cli_turn_done", None)
+    if previous is None or previous.is_set():
+        return
+    sys.stdout.write("(waiting for the cancelled request to end…)\n")
+    sys.stdout.flush()
+    while not previous.wait(0.05):
+        pass
+
+
+def _footer(runner: Any, row: Any) -> str:
+    tokens = row.llm_total_tokens or 0
+    est = " (est.)" if row.tokens_estimated else ""
+    cost = "n/a" if row.llm_cost_usd is None else f"${row.llm_cost_usd:.4f}"
+    seconds = (row.execution_time_ms or 0) / 1000
+    return (
+        f"{row.llm_model or runner.model_name} · {tokens} tokens{est} · {cost} · {seconds:.2f}s"
+        f" · session ${runner.session_cost:.4f}"
+    )

@@ -1,0 +1,184 @@
+"""Agent benchmarks: overhead per turn, recording overhead, time to the chat prompt.
+
+    /work/venv/bin/python bench/bench_agent.py [--turns N] [--runs N]
+
+* Agent overhead per turn: a turn through ChatRunner (graph, tools, recorder, the
+  observability row) minus the time spent inside the model, with an instant model (the
+  offline model; its own time is measured by the recorder's LLM steps and subtracted).
+  Target: <= 50 ms beyond model time.
+* Recording overhead: the same turns with and without the recorder callback + the
+  agent_observability row and its steps.
+* Time to first prompt of `agentcal chat` in a pseudo-terminal, against `python -c pass`.
+  Target: <= 300 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import pty
+import select
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+from uuid import uuid4
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+MESSAGES = ["hello", "Add gym tomorrow at 6am", "what's on my calendar tomorrow?"]
+
+
+def _setup_home() -> None:
+    home = tempfile.mkdtemp(prefix="agentcal-bench-")
+    os.environ["AGENTCAL_HOME"] = home
+    os.environ["AGENTCAL_USER"] = "bench"
+    os.environ["AGENTCAL_TIMEZONE"] = "Europe/Paris"
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL"):
+        os.environ.pop(name, None)
+
+
+def bench_turns(turns: int) -> dict[str, dict[str, float]]:
+    from agentcal.agent.context import AgentContext
+    from agentcal.agent.offline import OfflineChatModel
+    from agentcal.agent.runner import ChatRunner
+    from agentcal.services.agent_observability import agent_observability_service
+    from agentcal.settings import get_settings
+
+    settings = get_settings()
+    runner = ChatRunner(
+        OfflineChatModel(timezone=settings.timezone), user_id="bench", persist=False
+    )
+    for message in MESSAGES:  # warm up imports, caches, the store
+        runner.run_turn(message)
+
+    results: dict[str, dict[str, float]] = {}
+    for message in MESSAGES:
+        totals, overheads = [], []
+        for _ in range(turns):
+            runner.new_session()  # the same history length every time
+            t0 = time.perf_counter()
+            turn = runner.run_turn(message)
+            total = (time.perf_counter() - t0) * 1000
+            steps = agent_observability_service.get_steps(turn.record.id)
+            model_ms = sum(s.duration_ms or 0 for s in steps if s.step_type == "llm")
+            totals.append(total)
+            overheads.append(total - model_ms)
+        # The same graph run, without recorder, reserved row or log_agent_call.
+        bare = []
+        for _ in range(turns):
+            runner.new_session()
+            config = {
+                "recursion_limit": settings.recursion_limit,
+                "configurable": {"thread_id": runner.thread_id},
+            }
+            ctx = AgentContext(
+                user_id="bench", timezone=settings.timezone, agent_run_id=str(uuid4())
+            )
+            t0 = time.perf_counter()
+            runner.agent.invoke({"messages": [("user", message)]}, config, context=ctx)
+            bare.append((time.perf_counter() - t0) * 1000)
+        results[message] = {
+            "turn_ms": statistics.median(totals),
+            "overhead_ms": statistics.median(overheads),
+            "bare_graph_ms": statistics.median(bare),
+            "recording_ms": statistics.median(totals) - statistics.median(bare),
+        }
+    return results
+
+
+def _time_to_prompt() -> float:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    master, slave = pty.openpty()
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agentcal", "chat"], stdin=slave, stdout=slave, stderr=slave,
+        env=env, close_fds=True,
+    )  # fmt: skip
+    os.close(slave)
+    seen = b""
+    elapsed = float("nan")
+    deadline = t0 + 30
+    while time.perf_counter() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.01)
+        if ready:
+            seen += os.read(master, 4096)
+            if b"you> " in seen:
+                elapsed = (time.perf_counter() - t0) * 1000
+                break
+    os.write(master, b"/quit\n")
+    try:
+        proc.wait(timeout=30)
+    finally:
+        os.close(master)
+    return elapsed
+
+
+def _run(*args: str) -> float:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, *args], check=True, env=env, stdout=subprocess.DEVNULL)
+    return (time.perf_counter() - t0) * 1000
+
+
+def bench_prompt(runs: int) -> dict[str, float]:
+    _time_to_prompt()  # warm the OS file cache and .pyc files
+    prompt = statistics.median(_time_to_prompt() for _ in range(runs))
+    baseline = statistics.median(_run("-c", "pass") for _ in range(runs))
+    version = statistics.median(_run("-m", "agentcal", "--version") for _ in range(runs))
+    return {"prompt_ms": prompt, "python_pass_ms": baseline, "version_ms": version}
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}, {date.today()}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--turns", type=int, default=15, help="turns per message kind")
+    parser.add_argument("--runs", type=int, default=7, help="chat start-ups to time")
+    args = parser.parse_args()
+    _setup_home()
+
+    turns = bench_turns(args.turns)
+    prompt = bench_prompt(args.runs)
+    lines = [
+        f"Machine: {machine()}. Median of {args.turns} turns / {args.runs} start-ups.",
+        "",
+        "| turn (offline model) | turn ms | model ms | agent overhead ms (target <= 50) | bare graph ms | runner + recording ms |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for message, r in turns.items():
+        model_ms = r["turn_ms"] - r["overhead_ms"]
+        lines.append(
+            f"| {message!r} | {r['turn_ms']:.1f} | {model_ms:.1f} | {r['overhead_ms']:.1f} | "
+            f"{r['bare_graph_ms']:.1f} | {r['recording_ms']:.1f} |"
+        )
+    ratio = prompt["prompt_ms"] / prompt["python_pass_ms"]
+    lines += [
+        "",
+        "| start-up | ms | ratio to `python -c pass` |",
+        "|---|---:|---:|",
+        f"| `python -c pass` (baseline) | {prompt['python_pass_ms']:.0f} | 1.0 |",
+        f"| `agentcal --version` (the CLI's floor) | {prompt['version_ms']:.0f} | "
+        f"{prompt['version_ms'] / prompt['python_pass_ms']:.1f} |",
+        f"| `agentcal chat` to first prompt (target <= 300) | {prompt['prompt_ms']:.0f} | {ratio:.1f} |",
+    ]
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

@@ -8,7 +8,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from agentcal.cli import config_cmd, db_cmd, insights, prefs
+from agentcal.cli import config_cmd, costs, db_cmd, insights, logs, prefs
 from agentcal.errors import AgentcalError
 
 
@@ -35,6 +35,8 @@ app.add_typer(config_cmd.app, name="config")
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(insights.app, name="insights")
 app.add_typer(prefs.app, name="prefs")
+app.command(name="costs")(costs.costs)
+app.add_typer(logs.app, name="logs")
 
 
 def _version(value: bool) -> None:

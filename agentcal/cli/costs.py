@@ -210,6 +210,8 @@ def _render_chart(report: CostReport, days: int) -> None:
         table.add_row(d.key, _bar(d.cost_usd, peak), _money(d.cost_usd), f"{d.calls:,} calls"
                       + (f", {d.unpriced_calls:,} unpriced" if d.unpriced_calls else ""))  # fmt: skip
     console().print(table)
+    if peak <= 0:
+        console().print(f"(no spend in the last {len(shown)} days)")
 
 
 def _bar(value: float, peak: float, width: int = 40) -> str:

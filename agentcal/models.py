@@ -69,7 +69,16 @@ class AgentObservability(SQLModel, table=True):
     __tablename__ = "agent_observability"
     __table_args__ = (
         sa.Index("ix_obs_user_created", "user_id", "created_at"),
-        sa.Index("ix_obs_created", "created_at"),
+        # Covering index for `agentcal costs`: a time range is aggregated from the index alone,
+        # never touching the wide rows (messages, state). It also serves plain created_at lookups.
+        sa.Index(
+            "ix_obs_usage",
+            *("created_at", "user_id", "llm_model", "agent_action", "status", "execution_time_ms"),
+            *("llm_cost_usd", "llm_prompt_tokens", "llm_completion_tokens", "llm_cached_tokens"),
+            *("llm_total_tokens", "session_id"),
+        ),
+        # Latency percentiles: walk the index in latency order (LIMIT 1 OFFSET k), no sort.
+        sa.Index("ix_obs_latency", "execution_time_ms", "user_id", "created_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

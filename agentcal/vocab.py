@@ -8,3 +8,5 @@ AGENT_ACTIONS = ("create", "read", "update", "delete", "search", "schedule", "in
 EVENT_STATUSES = ("planned", "confirmed", "cancelled", "unplaced")
 JOB_STATES = ("queued", "running", "done", "dead")
 JOB_KINDS = ("update_insight", "emit_preference_events", "calendar_sync")
+COST_BREAKDOWNS = ("day", "model", "action", "user", "session")
+CALL_STATUSES = ("ok", "error")

@@ -30,5 +30,5 @@ def test_every_command_and_option_has_help():
 def test_help_lists_every_group(cli):
     result = cli("--help")
     assert result.exit_code == 0
-    for group in ("config", "db", "insights", "prefs"):
+    for group in ("config", "db", "insights", "prefs", "costs", "logs"):
         assert group in result.output

@@ -8,7 +8,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from agentcal.cli import auth, calendar, chat, config_cmd, db_cmd, insights, prefs
+from agentcal.cli import auth, calendar, chat, config_cmd, costs, db_cmd, insights, logs, prefs
 from agentcal.errors import AgentcalError
 
 
@@ -38,6 +38,8 @@ app.add_typer(prefs.app, name="prefs")
 app.add_typer(auth.app, name="auth")
 app.add_typer(calendar.app, name="calendar")
 app.command(name="chat")(chat.chat_command)
+app.command(name="costs")(costs.costs)
+app.add_typer(logs.app, name="logs")
 
 
 def _version(value: bool) -> None:

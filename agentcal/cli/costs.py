@@ -1,0 +1,273 @@
+"""`agentcal costs`: what the recorded agent calls cost, and `--reprice` to recompute it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from agentcal.cli._common import UserOption, console, escape, print_json, resolve_user
+from agentcal.vocab import COST_BREAKDOWNS
+
+if TYPE_CHECKING:
+    from agentcal.services.costs import CostReport, UsageStats
+    from agentcal.services.reprice import RepriceResult
+
+SinceOption = Annotated[
+    str | None,
+    typer.Option(
+        "--since", "-s", help="From this time: 7d, 12h, 2w, 30m, today, yesterday, 2026-11-01, ISO."
+    ),
+]
+UntilOption = Annotated[
+    str | None,
+    typer.Option(
+        "--until", help="Up to this time (a date or today/yesterday includes that whole day)."
+    ),
+]
+AllUsersOption = Annotated[
+    bool, typer.Option("--all-users", help="Every user's calls, not just yours.")
+]
+
+
+def _money(value: float | None) -> str:
+    if value is None:
+        return "-"
+    if abs(value) < 0.01:
+        return f"${value:.6f}"
+    return f"${value:,.4f}" if abs(value) < 100 else f"${value:,.2f}"
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.0f} ms"
+
+
+def _window(since: str | None, until: str | None):  # type: ignore[no-untyped-def]
+    from agentcal.settings import get_settings
+    from agentcal.timeparse import parse_window
+
+    return parse_window(since, until, tz=get_settings().tz)
+
+
+def _who(user: str | None, all_users: bool, by: str | None = None) -> str | None:
+    if all_users and user is not None:
+        raise typer.BadParameter("use either --user or --all-users", param_hint="--all-users")
+    if all_users or (by == "user" and user is None):
+        return None
+    return resolve_user(user)
+
+
+def costs(
+    user: UserOption = None,
+    all_users: AllUsersOption = False,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    by: Annotated[
+        str | None,
+        typer.Option(
+            "--by", "-b", help=f"Break down by {', '.join(COST_BREAKDOWNS)} (user: all users)."
+        ),
+    ] = None,
+    days: Annotated[
+        int, typer.Option("--days", min=0, max=366, help="Days shown in the spend chart (0: none).")
+    ] = 30,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the report as one JSON object.")
+    ] = False,
+    as_csv: Annotated[
+        bool, typer.Option("--csv", help="Print the breakdown as CSV (default --by day).")
+    ] = False,
+    reprice: Annotated[
+        bool,
+        typer.Option(
+            "--reprice",
+            help="Recompute stored costs from stored tokens with current prices and overrides.",
+        ),
+    ] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="With --reprice: show what would change, write nothing."),
+    ] = False,
+    include_caller_costs: Annotated[
+        bool,
+        typer.Option(
+            "--include-caller-costs",
+            help="With --reprice: also re-price calls whose cost the caller gave.",
+        ),
+    ] = False,
+) -> None:
+    """Totals (spend, priced and unpriced calls, tokens, errors, latency p50/p95), a daily spend
+    chart and an optional breakdown. Default: your calls, all time."""
+    if as_json and as_csv:
+        raise typer.BadParameter("use either --json or --csv", param_hint="--csv")
+    if (dry_run or include_caller_costs) and not reprice:
+        raise typer.BadParameter("only makes sense with --reprice", param_hint="--dry-run")
+    if reprice and (by is not None or as_csv):
+        raise typer.BadParameter("--reprice takes no --by or --csv", param_hint="--reprice")
+    user_id = _who(user, all_users, by)
+    lo, hi = _window(since, until)
+    if reprice:
+        from agentcal.services.reprice import reprice_service
+
+        result = reprice_service.reprice(
+            user_id=user_id,
+            since=lo,
+            until=hi,
+            include_caller_costs=include_caller_costs,
+            dry_run=dry_run,
+        )
+        if as_json:
+            print_json(result)
+        else:
+            _render_reprice(result)
+        return
+
+    from agentcal.services.costs import costs_service
+    from agentcal.settings import get_settings
+
+    if as_csv and by is None:
+        by = "day"
+    report = costs_service.report(
+        user_id=user_id, since=lo, until=hi, by=by, tz=get_settings().timezone
+    )
+    if as_json:
+        print_json(report.to_dict())
+    elif as_csv:
+        _write_csv(report)
+    else:
+        _render(report, days)
+
+
+def _write_csv(report: CostReport) -> None:
+    import csv
+    import sys
+    from dataclasses import fields
+
+    from agentcal.services.costs import UsageStats
+
+    names = [f.name for f in fields(UsageStats)]
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow([report.by, *names[1:]])
+    for g in report.groups:
+        writer.writerow(["" if v is None else v for v in (getattr(g, n) for n in names)])
+
+
+def _render(report: CostReport, days: int) -> None:
+    from rich.table import Table
+
+    out = console()
+    who = "all users" if report.user_id is None else escape(report.user_id)
+    since = (
+        report.since.astimezone(_tz(report)).strftime("%Y-%m-%d %H:%M")
+        if report.since
+        else "the start"
+    )
+    until = (
+        report.until.astimezone(_tz(report)).strftime("%Y-%m-%d %H:%M") if report.until else "now"
+    )
+    out.print(f"[bold]Costs for {who}[/bold], {since} to {until} ({report.timezone})")
+    t = report.totals
+    if not t.calls:
+        out.print("No agent calls recorded in this window.")
+        return
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column()
+    grid.add_row("spend", f"{_money(t.cost_usd)} over {t.priced_calls:,} priced calls")
+    grid.add_row("unpriced", f"{t.unpriced_calls:,} calls (no price known: not counted as $0)")
+    grid.add_row("calls", f"{t.calls:,}  errors: {t.errors:,}")
+    grid.add_row(
+        "tokens",
+        f"prompt {t.prompt_tokens:,}  completion {t.completion_tokens:,}  "
+        f"cached {t.cached_tokens:,}  total {t.total_tokens:,}",
+    )
+    grid.add_row("latency", f"p50 {_ms(t.latency_p50_ms)}  p95 {_ms(t.latency_p95_ms)}")
+    out.print(grid)
+    if days:
+        _render_chart(report, days)
+    if report.by:
+        out.print(_breakdown_table(report))
+
+
+def _tz(report: CostReport):  # type: ignore[no-untyped-def]
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(report.timezone)
+
+
+def _render_chart(report: CostReport, days: int) -> None:
+    from rich.table import Table
+
+    shown = report.daily[-days:]
+    peak = max((d.cost_usd for d in shown), default=0.0)
+    title = "daily spend" + (
+        f" (last {len(shown)} of {len(report.daily)} days)"
+        if len(shown) < len(report.daily)
+        else ""
+    )
+    table = Table(title=title, show_header=False, box=None, padding=(0, 1))
+    for d in shown:
+        table.add_row(d.key, _bar(d.cost_usd, peak), _money(d.cost_usd), f"{d.calls:,} calls"
+                      + (f", {d.unpriced_calls:,} unpriced" if d.unpriced_calls else ""))  # fmt: skip
+    console().print(table)
+    if peak <= 0:
+        console().print(f"(no spend in the last {len(shown)} days)")
+
+
+def _bar(value: float, peak: float, width: int = 40) -> str:
+    if peak <= 0 or value <= 0:
+        return ""
+    eighths = max(1, round(value / peak * width * 8))
+    full, part = divmod(eighths, 8)
+    return "█" * full + ("", "▏", "▎", "▍", "▌", "▋", "▊", "▉")[part]
+
+
+def _breakdown_table(report: CostReport) -> Any:
+    from rich.table import Table
+
+    table = Table(
+        str(report.by), "calls", "errors", "spend", "unpriced", "prompt", "completion", "cached",
+        "p50", "p95", title=f"by {report.by}",
+    )  # fmt: skip
+    for g in report.groups:
+        table.add_row(*_stats_cells(g))
+    return table
+
+
+def _stats_cells(g: UsageStats) -> list[str]:
+    return [
+        escape(g.key if g.key is not None else "(none)"), f"{g.calls:,}", f"{g.errors:,}",
+        _money(g.cost_usd if g.priced_calls else None), f"{g.unpriced_calls:,}", f"{g.prompt_tokens:,}",
+        f"{g.completion_tokens:,}", f"{g.cached_tokens:,}", _ms(g.latency_p50_ms),
+        _ms(g.latency_p95_ms),
+    ]  # fmt: skip
+
+
+def _render_reprice(result: RepriceResult) -> None:
+    from rich.table import Table
+
+    out = console()
+    verb = "would change" if result.dry_run else "changed"
+    out.print(
+        f"{'Dry run: ' if result.dry_run else ''}{result.rows_examined:,} calls examined, "
+        f"{result.rows_changed:,} {verb}; total {_money(result.old_total_usd)} -> "
+        f"{_money(result.new_total_usd)}"
+        + (
+            f"; {result.rows_skipped_caller:,} caller-priced calls kept"
+            f" (--include-caller-costs to re-price them)"
+            if result.rows_skipped_caller
+            else ""
+        )
+    )
+    if not result.models:
+        return
+    table = Table(
+        "model", "calls", verb, "old total", "new total", "unpriced before", "unpriced after"
+    )
+    for m in result.models:
+        table.add_row(
+            escape(m.model or "(none)"), f"{m.rows:,}", f"{m.rows_changed:,}",
+            _money(m.old_total_usd), _money(m.new_total_usd), f"{m.old_unpriced:,}",
+            f"{m.new_unpriced:,}",
+        )  # fmt: skip
+    out.print(table)

@@ -1,0 +1,109 @@
+"""Reading the recorded agent calls back (`agentcal logs`): filtered lists and one whole turn."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from agentcal.errors import ValidationError
+from agentcal.services.base import Service
+from agentcal.vocab import CALL_STATUSES
+
+if TYPE_CHECKING:
+    from agentcal.models import AgentObservability, AgentStep
+
+MAX_LIMIT = 10_000
+
+
+@dataclass
+class CallRecord:
+    """One turn with its steps. `tree` nests the steps by parent_run_id."""
+
+    call: AgentObservability
+    steps: list[AgentStep]
+    tree: list[StepNode] = field(default_factory=list)
+
+
+@dataclass
+class StepNode:
+    step: AgentStep
+    children: list[StepNode] = field(default_factory=list)
+
+
+def step_tree(steps: list[AgentStep], root_run_id: str | None = None) -> list[StepNode]:
+    """Steps nested under the step whose run_id is their parent_run_id; others at the top."""
+    nodes = [StepNode(s) for s in steps]
+    by_run = {n.step.run_id: n for n in nodes if n.step.run_id}
+    top: list[StepNode] = []
+    for node in nodes:
+        parent_id = node.step.parent_run_id
+        parent = by_run.get(parent_id) if parent_id and parent_id != root_run_id else None
+        if parent is None or parent is node:
+            top.append(node)
+        else:
+            parent.children.append(node)
+    return top
+
+
+class CallLogService(Service):
+    def list_calls(
+        self,
+        *,
+        user_id: str | None,
+        model: str | None = None,
+        action: str | None = None,
+        status: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        query: str | None = None,
+        limit: int = 20,
+    ) -> list[AgentObservability]:
+        """Newest first. `user_id` None lists every user's calls; `query` searches both texts."""
+        from sqlmodel import col, or_, select
+
+        from agentcal.models import AgentObservability as Obs
+
+        if not 1 <= limit <= MAX_LIMIT:
+            raise ValidationError(f"--limit must be between 1 and {MAX_LIMIT} (got {limit})")
+        if status is not None and status not in CALL_STATUSES:
+            raise ValidationError(
+                f"--status must be one of {', '.join(CALL_STATUSES)} (got {status!r})"
+            )
+        stmt = select(Obs)
+        if user_id is not None:
+            stmt = stmt.where(Obs.user_id == user_id)
+        if model is not None:
+            stmt = stmt.where(Obs.llm_model == model)
+        if action is not None:
+            stmt = stmt.where(Obs.agent_action == action)
+        if status is not None:
+            stmt = stmt.where(Obs.status == status)
+        if since is not None:
+            stmt = stmt.where(col(Obs.created_at) >= since)
+        if until is not None:
+            stmt = stmt.where(col(Obs.created_at) < until)
+        if query:
+            pattern = (
+                "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            )
+            stmt = stmt.where(
+                or_(
+                    col(Obs.user_message).ilike(pattern, escape="\\"),
+                    col(Obs.agent_response).ilike(pattern, escape="\\"),
+                )
+            )
+        stmt = stmt.order_by(col(Obs.created_at).desc(), col(Obs.id).desc()).limit(limit)
+        with self.transaction() as s:
+            return list(s.exec(stmt))
+
+    def get_record(self, call_id: int, user_id: str | None) -> CallRecord:
+        """One turn and its steps; another user's call is 'not found' unless `user_id` is None."""
+        from agentcal.services.agent_observability import agent_observability_service
+
+        call = agent_observability_service.get_call(call_id, user_id)
+        steps = agent_observability_service.get_steps(call_id)
+        return CallRecord(call, steps, step_tree(steps, call.agent_run_id))
+
+
+call_log_service = CallLogService()

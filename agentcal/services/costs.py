@@ -1,0 +1,336 @@
+"""Spend and usage of the recorded agent calls, aggregated in SQL (`agentcal costs`).
+
+Everything is computed by the database from the covering index `ix_obs_usage`, so a report over
+a million calls never reads the wide rows (messages, state) and never loads rows into Python:
+
+- totals and the daily series: one range query per local day. Each is an ordered index range
+  with plain aggregates, so nothing is sorted. Totals are the sum of the days.
+- total latency p50/p95 (nearest rank): `ORDER BY execution_time_ms LIMIT 1 OFFSET k` walks
+  `ix_obs_latency` in latency order, so nothing is sorted either.
+- a `--by` breakdown: one GROUP BY, and one window query (ROW_NUMBER per group) that returns
+  only the rows at each group's p50/p95. Both sort the window's rows: a breakdown costs more
+  than the default report (see docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from agentcal.errors import ValidationError
+from agentcal.services.base import Service
+from agentcal.timeparse import local_midnight
+from agentcal.vocab import COST_BREAKDOWNS
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+GROUP_COLUMNS = {
+    "model": "llm_model",
+    "action": "agent_action",
+    "user": "user_id",
+    "session": "session_id",
+}
+_AGGREGATES = """
+    COUNT(*) AS calls,
+    COALESCE(SUM(CASE WHEN status = 'error' THEN 1 ELSE 0 END), 0) AS errors,
+    COUNT(llm_cost_usd) AS priced_calls,
+    COALESCE(SUM(llm_cost_usd), 0) AS cost_usd,
+    COALESCE(SUM(llm_prompt_tokens), 0) AS prompt_tokens,
+    COALESCE(SUM(llm_completion_tokens), 0) AS completion_tokens,
+    COALESCE(SUM(llm_cached_tokens), 0) AS cached_tokens,
+    COALESCE(SUM(llm_total_tokens), 0) AS total_tokens,
+    COUNT(execution_time_ms) AS timed_calls
+"""
+_COUNTERS = (
+    "calls", "errors", "priced_calls", "cost_usd", "prompt_tokens", "completion_tokens",
+    "cached_tokens", "total_tokens", "timed_calls",
+)  # fmt: skip
+USAGE_INDEX = "ix_obs_usage"
+LATENCY_INDEX = "ix_obs_latency"
+WALK_THRESHOLD = 50_000
+_PERCENT = (50, 95)  # integer percents: ranks are computed in SQL integer arithmetic
+
+
+@dataclass
+class UsageStats:
+    """Usage of one group (a day, a model...) or of the whole window. JSON keys are these names."""
+
+    key: str | None
+    calls: int = 0
+    errors: int = 0
+    priced_calls: int = 0
+    unpriced_calls: int = 0
+    cost_usd: float = 0.0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_tokens: int = 0
+    total_tokens: int = 0
+    timed_calls: int = 0
+    latency_p50_ms: float | None = None
+    latency_p95_ms: float | None = None
+
+    @classmethod
+    def from_row(cls, key: str | None, row: Any) -> UsageStats:
+        stats = cls(key, **{name: row._mapping[name] for name in _COUNTERS})
+        stats.cost_usd = float(stats.cost_usd)
+        stats.unpriced_calls = stats.calls - stats.priced_calls
+        return stats
+
+    def add(self, other: UsageStats) -> None:
+        for name in (*_COUNTERS, "unpriced_calls"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+@dataclass
+class CostReport:
+    """What `agentcal costs` shows. `user_id` None means every user."""
+
+    user_id: str | None
+    since: datetime | None
+    until: datetime | None
+    timezone: str
+    by: str | None
+    totals: UsageStats
+    groups: list[UsageStats] = field(default_factory=list)
+    daily: list[UsageStats] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        def stats(s: UsageStats) -> dict[str, Any]:
+            return {f.name: getattr(s, f.name) for f in fields(s)}
+
+        return {
+            "user": self.user_id,
+            "all_users": self.user_id is None,
+            "since": self.since.isoformat() if self.since else None,
+            "until": self.until.isoformat() if self.until else None,
+            "timezone": self.timezone,
+            "by": self.by,
+            "totals": stats(self.totals),
+            "groups": [stats(g) for g in self.groups],
+            "daily": [stats(d) for d in self.daily],
+        }
+
+
+class _Query:
+    """The WHERE clause shared by every query of one report, with its bound parameters."""
+
+    def __init__(self, conn: Connection, user_id: str | None) -> None:
+        self.conn = conn
+        self.sqlite = conn.dialect.name == "sqlite"
+        self.user_id = user_id
+
+    def bind_time(self, value: datetime) -> Any:
+        naive = value.astimezone(UTC).replace(tzinfo=None)
+        # Same text format SQLAlchemy stores on SQLite, so string comparison is time order.
+        return naive.strftime("%Y-%m-%d %H:%M:%S.%f") if self.sqlite else naive
+
+    def read_time(self, value: Any) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        return value.replace(tzinfo=UTC)
+
+    def where(self, lo: datetime, hi: datetime, extra: str = "") -> tuple[str, dict[str, Any]]:
+        clause = "created_at >= :lo AND created_at < :hi"
+        params: dict[str, Any] = {"lo": self.bind_time(lo), "hi": self.bind_time(hi)}
+        if self.user_id is not None:
+            clause += " AND user_id = :user_id"
+            params["user_id"] = self.user_id
+        return clause + extra, params
+
+    def table(self, index: str) -> str:
+        """The table, pinned to `index` on SQLite: its planner, without statistics, prefers the
+        narrower (user_id, created_at) index and then reads every wide row."""
+        return f"agent_observability INDEXED BY {index}" if self.sqlite else "agent_observability"
+
+    def run(self, sql: str, params: dict[str, Any]) -> Any:
+        from sqlalchemy import text
+
+        return self.conn.execute(text(sql), params)
+
+
+class CostsService(Service):
+    """Reads usage and spend; never writes (see `services.reprice` for that)."""
+
+    def report(
+        self,
+        *,
+        user_id: str | None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        by: str | None = None,
+        tz: str = "UTC",
+    ) -> CostReport:
+        """Totals, the daily series and an optional breakdown for `[since, until)`."""
+        if by is not None and by not in COST_BREAKDOWNS:
+            raise ValidationError(f"--by must be one of {', '.join(COST_BREAKDOWNS)} (got {by!r})")
+        zone = ZoneInfo(tz)
+        report = CostReport(user_id, since, until, tz, by, UsageStats(None))
+        with self.engine.connect() as conn:
+            q = _Query(conn, user_id)
+            lo, hi = self._bounds(q, since, until)
+            if lo is None or hi is None or lo >= hi:
+                return report
+            report.daily = self._daily(q, lo, hi, zone)
+            for day in report.daily:
+                report.totals.add(day)
+            self._total_percentiles(q, lo, hi, report.totals)
+            if by == "day":
+                report.groups = [d for d in report.daily if d.calls]
+                self._group_percentiles(q, lo, hi, report.groups, _day_expr(q, lo, hi, zone))
+            elif by is not None:
+                report.groups = self._groups(q, lo, hi, GROUP_COLUMNS[by])
+                self._group_percentiles(q, lo, hi, report.groups, (GROUP_COLUMNS[by], {}))
+        return report
+
+    def _bounds(
+        self, q: _Query, since: datetime | None, until: datetime | None
+    ) -> tuple[datetime | None, datetime | None]:
+        """The window to scan: missing ends come from the oldest and newest stored call."""
+        lo, hi = since, until
+        user = " WHERE user_id = :user_id" if q.user_id is not None else ""
+        params = {"user_id": q.user_id} if q.user_id is not None else {}
+        if lo is None:
+            lo = q.read_time(
+                q.run(f"SELECT MIN(created_at) FROM agent_observability{user}", params).scalar()
+            )
+        if hi is None:
+            newest = q.read_time(
+                q.run(f"SELECT MAX(created_at) FROM agent_observability{user}", params).scalar()
+            )
+            now = datetime.now(UTC)
+            hi = max(now, newest + timedelta(microseconds=1)) if newest else now
+        return lo, hi
+
+    def _daily(self, q: _Query, lo: datetime, hi: datetime, zone: ZoneInfo) -> list[UsageStats]:
+        from sqlalchemy import text
+
+        where, params = q.where(lo, hi)
+        stmt = text(f"SELECT {_AGGREGATES} FROM {q.table(USAGE_INDEX)} WHERE {where}")
+        days: list[UsageStats] = []
+        for day, start, end in day_ranges(lo, hi, zone):
+            params.update(lo=q.bind_time(start), hi=q.bind_time(end))
+            days.append(UsageStats.from_row(day.isoformat(), q.conn.execute(stmt, params).one()))
+        return days
+
+    def _total_percentiles(self, q: _Query, lo: datetime, hi: datetime, totals: UsageStats) -> None:
+        if not totals.timed_calls:
+            return
+        where, params = q.where(lo, hi, " AND execution_time_ms IS NOT NULL")
+        # Many calls: walk the latency index (no sort). Few: sort just the window's rows.
+        index = LATENCY_INDEX if totals.timed_calls >= WALK_THRESHOLD else USAGE_INDEX
+        sql = (
+            f"SELECT execution_time_ms FROM {q.table(index)} WHERE {where} "
+            "ORDER BY execution_time_ms LIMIT 1 OFFSET :k"
+        )
+        values = []
+        for pct in _PERCENT:
+            params["k"] = max((pct * totals.timed_calls + 99) // 100 - 1, 0)
+            values.append(q.run(sql, params).scalar())
+        totals.latency_p50_ms, totals.latency_p95_ms = values
+
+    def _groups(self, q: _Query, lo: datetime, hi: datetime, column: str) -> list[UsageStats]:
+        where, params = q.where(lo, hi)
+        rows = q.run(
+            f"SELECT {column} AS grp, {_AGGREGATES} FROM {q.table(USAGE_INDEX)} WHERE {where} "
+            f"GROUP BY {column} ORDER BY cost_usd DESC, calls DESC",
+            params,
+        )
+        return [UsageStats.from_row(row.grp, row) for row in rows]
+
+    def _group_percentiles(
+        self,
+        q: _Query,
+        lo: datetime,
+        hi: datetime,
+        groups: list[UsageStats],
+        expr: tuple[str, dict[str, Any]],
+    ) -> None:
+        """Nearest-rank p50/p95 per group: only the rows at rank ceil(p * n) come back."""
+        if not any(g.timed_calls for g in groups):
+            return
+        group_sql, group_params = expr
+        where, params = q.where(lo, hi, " AND execution_time_ms IS NOT NULL")
+        params.update(group_params)
+        ranks = " OR ".join(f"rn = ({pct} * n + 99) / 100" for pct in _PERCENT)
+        rows = q.run(
+            f"SELECT grp, ms, rn, n FROM ("
+            f" SELECT {group_sql} AS grp, execution_time_ms AS ms,"
+            f" ROW_NUMBER() OVER (PARTITION BY {group_sql} ORDER BY execution_time_ms) AS rn,"
+            f" COUNT(*) OVER (PARTITION BY {group_sql}) AS n"
+            f" FROM {q.table(USAGE_INDEX)} WHERE {where}) AS ranked WHERE {ranks}",
+            params,
+        )
+        by_key = {g.key: g for g in groups}
+        for row in rows:
+            key = row.grp.isoformat() if isinstance(row.grp, date) else row.grp
+            stats = by_key.get(key)
+            if stats is None:
+                continue
+            for pct, attr in zip(_PERCENT, ("latency_p50_ms", "latency_p95_ms"), strict=True):
+                if row.rn == (pct * row.n + 99) // 100:
+                    setattr(stats, attr, row.ms)
+
+
+def day_ranges(lo: datetime, hi: datetime, zone: ZoneInfo) -> list[tuple[date, datetime, datetime]]:
+    """Local days covering `[lo, hi)`, each clipped to the window, as UTC ranges."""
+    out = []
+    day = lo.astimezone(zone).date()
+    last = (hi - timedelta(microseconds=1)).astimezone(zone).date()
+    while day <= last:
+        start = max(lo, local_midnight(day, zone))
+        end = min(hi, local_midnight(day + timedelta(days=1), zone))
+        if start < end:
+            out.append((day, start, end))
+        day += timedelta(days=1)
+    return out
+
+
+def _day_expr(q: _Query, lo: datetime, hi: datetime, zone: ZoneInfo) -> tuple[str, dict[str, Any]]:
+    """SQL for the local date of created_at, DST-exact over `[lo, hi)`."""
+    if not q.sqlite:
+        return "CAST(timezone(:tz, timezone('UTC', created_at)) AS DATE)", {"tz": zone.key}
+    segments = offset_segments(lo, hi, zone)
+    params: dict[str, Any] = {}
+    branches = []
+    for i, (start, _minutes) in enumerate(segments[1:], start=1):
+        params[f"seg{i}"] = q.bind_time(start)
+        params[f"off{i - 1}"] = f"{segments[i - 1][1]:+d} minutes"
+        branches.append(f"WHEN created_at < :seg{i} THEN :off{i - 1}")
+    last = len(segments) - 1
+    params[f"off{last}"] = f"{segments[last][1]:+d} minutes"
+    modifier = f"CASE {' '.join(branches)} ELSE :off{last} END" if branches else f":off{last}"
+    return f"date(created_at, {modifier})", params
+
+
+def offset_segments(lo: datetime, hi: datetime, zone: ZoneInfo) -> list[tuple[datetime, int]]:
+    """`(start, utc offset in minutes)` for each stretch of constant offset in `[lo, hi)`."""
+
+    def offset(t: datetime) -> int:
+        delta = t.astimezone(zone).utcoffset() or timedelta(0)
+        return int(delta.total_seconds() // 60)
+
+    segments = [(lo, offset(lo))]
+    t = lo
+    step = timedelta(hours=6)
+    while t < hi:
+        nxt = min(t + step, hi)
+        if offset(nxt) != segments[-1][1]:
+            a, b = t, nxt  # the change happens in (a, b]: bisect to the minute
+            while b - a > timedelta(minutes=1):
+                mid = a + (b - a) / 2
+                if offset(mid) == segments[-1][1]:
+                    a = mid
+                else:
+                    b = mid
+            b = b.replace(second=0, microsecond=0)
+            segments.append((b, offset(b)))
+        t = nxt
+    return segments
+
+
+costs_service = CostsService()

@@ -8,7 +8,16 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from agentcal.cli import config_cmd, db_cmd, insights, prefs
+from agentcal.cli import (
+    config_cmd,
+    db_cmd,
+    emit_cmd,
+    events_cmd,
+    insights,
+    jobs_cmd,
+    ops_cmd,
+    prefs,
+)
 from agentcal.errors import AgentcalError
 
 
@@ -35,6 +44,12 @@ app.add_typer(config_cmd.app, name="config")
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(insights.app, name="insights")
 app.add_typer(prefs.app, name="prefs")
+app.add_typer(jobs_cmd.app, name="jobs")
+app.add_typer(events_cmd.app, name="events")
+app.add_typer(ops_cmd.alerts_app, name="alerts")
+app.command(name="emit")(emit_cmd.emit)
+app.command(name="daemon")(ops_cmd.daemon)
+app.command(name="status")(ops_cmd.status)
 
 
 def _version(value: bool) -> None:

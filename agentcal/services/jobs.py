@@ -362,7 +362,7 @@ class JobQueue(Service):
                         "last_error": f"{expired} on the last of {row.max_attempts} attempts",
                     }
                 else:
-                    values = {"state": "queued", "run_at": now, "last_error": expired}
+                    values = {"state": "queued", "last_error": expired}  # due again at once
                 values.update(lease_token=None, locked_by=None, locked_until=None, updated_at=now)
                 conn.execute(
                     update(t).where(t.c.id == row.id, t.c.state == "running").values(**values)

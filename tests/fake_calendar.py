@@ -20,7 +20,9 @@ class FakeCalendar:
 
     def _result(self, event: EventData, backend_id: str | None) -> SyncResult:
         if self.fail_with:
-            return SyncResult(event.id, None, ok=False, error=self.fail_with, retryable=self.retryable)
+            return SyncResult(
+                event.id, None, ok=False, error=self.fail_with, retryable=self.retryable
+            )
         return SyncResult(event.id, backend_id, ok=True)
 
     def upsert(self, event: EventData) -> SyncResult:

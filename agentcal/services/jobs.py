@@ -118,6 +118,9 @@ class JobQueue(Service):
             "updated_at": now,
         }
         table = Job.__table__  # type: ignore[attr-defined]
+        engine = self.engine if session is None else None
+        if engine is not None and engine.dialect.name in ("sqlite", "postgresql"):
+            return self._enqueue_raw(engine, values)
         with self.transaction(session) as s:
             dialect = s.get_bind().dialect.name
             if unique_key is not None and dialect in ("sqlite", "postgresql"):
@@ -136,6 +139,37 @@ class JobQueue(Service):
             job = s.get(Job, new_id)
             assert job is not None
             return job
+
+    def _enqueue_raw(self, engine: Any, values: dict[str, Any]) -> Job:
+        """`enqueue` without a caller's session: one prepared statement (the hot path)."""
+        import json
+
+        from agentcal.models import Job
+
+        dialect = engine.dialect.name
+        params = {
+            **values,
+            "payload": json.dumps(values["payload"]),
+            "run_at": _db_time(values["run_at"], dialect),
+            "created_at": _db_time(values["created_at"], dialect),
+            "updated_at": _db_time(values["updated_at"], dialect),
+        }
+        if dialect == "postgresql":
+            from psycopg.types.json import Jsonb
+
+            params["payload"] = Jsonb(values["payload"])
+        with engine.begin() as conn:
+            new_id = conn.exec_driver_sql(_paramstyle(_ENQUEUE_SQL, dialect), params).scalar()
+            existing = None
+            if new_id is None:  # an active job has this key: return it
+                existing = conn.exec_driver_sql(
+                    _paramstyle(_ACTIVE_KEY_SQL, dialect), {"key": values["unique_key"]}
+                ).scalar()
+                if existing is None:
+                    raise RuntimeError("job insert was ignored but no active job has its key")
+        if existing is not None:
+            return self.get(existing)
+        return Job(id=new_id, **values)
 
     def enqueue_many(self, jobs: list[dict[str, Any]], session: Session | None = None) -> int:
         """Enqueue several jobs in one statement; each dict has kind, payload and optionally
@@ -199,11 +233,10 @@ class JobQueue(Service):
         now: datetime | None = None,
     ) -> ClaimedJob | None:
         """Take the next due job (highest priority, oldest first) with a lease, or None."""
-        from sqlalchemy import select, update
+        import json
 
         from agentcal.models import utcnow
 
-        t = _table()
         now = now or utcnow()
         if lease_seconds is None:
             from agentcal.settings import get_settings
@@ -211,59 +244,58 @@ class JobQueue(Service):
             lease_seconds = get_settings().job_lease_seconds
         token = _new_token()
         engine = self.engine
-        pick = (
-            select(t.c.id)
-            .where(t.c.state == "queued", t.c.run_at <= now)
-            .order_by(t.c.priority, t.c.run_at, t.c.id)
-            .limit(1)
-        )
+        dialect = engine.dialect.name
+        params: dict[str, Any] = {
+            "token": token,
+            "worker": worker_id,
+            "until": _db_time(now + timedelta(seconds=lease_seconds), dialect),
+            "now": _db_time(now, dialect),
+        }
+        kind_filter = ""
         if kinds:
-            pick = pick.where(t.c.kind.in_(kinds))
-        if engine.dialect.name == "postgresql":
-            pick = pick.with_for_update(skip_locked=True)
-        stmt = (
-            update(t)
-            .where(t.c.id == pick.scalar_subquery())
-            .values(
-                state="running",
-                attempts=t.c.attempts + 1,
-                lease_token=token,
-                locked_by=worker_id,
-                locked_until=now + timedelta(seconds=lease_seconds),
-                updated_at=now,
-            )
-            .returning(t.c.id, t.c.kind, t.c.payload, t.c.attempts, t.c.max_attempts, t.c.user_id)
+            names = [f"k{i}" for i in range(len(kinds))]
+            params.update(zip(names, kinds, strict=True))
+            kind_filter = f" AND kind IN ({', '.join(':' + n for n in names)})"
+        # Raw SQL on purpose: this is the hot path, and building the statement with the
+        # expression language cost more than the database work (bench/bench_jobs.py).
+        sql = _CLAIM_SQL.format(
+            kinds=kind_filter, lock=" FOR UPDATE SKIP LOCKED" if dialect == "postgresql" else ""
         )
         with engine.begin() as conn:
-            row = conn.execute(stmt).first()
+            row = conn.exec_driver_sql(_paramstyle(sql, dialect), _params(params, dialect)).first()
         if row is None:
             return None
+        payload = json.loads(row[2]) if isinstance(row[2], str | bytes) else row[2]
         return ClaimedJob(
-            id=row.id,
-            kind=row.kind,
-            payload=row.payload,
-            attempts=row.attempts,
-            max_attempts=row.max_attempts,
-            user_id=row.user_id,
+            id=row[0],
+            kind=row[1],
+            payload=payload,
+            attempts=row[3],
+            max_attempts=row[4],
+            user_id=row[5],
             lease_token=token,
         )
 
     def complete(self, job: ClaimedJob, result: Any = None, *, now: datetime | None = None) -> bool:
         """Mark the job done; False if the lease was lost (someone else owns the job now)."""
+        import json
+
         from agentcal.models import utcnow
 
-        now = now or utcnow()
-        values: dict[str, Any] = {
-            "state": "done",
-            "lease_token": None,
-            "locked_until": None,
-            "finished_at": now,
-            "updated_at": now,
-            "last_error": None,
+        engine = self.engine
+        dialect = engine.dialect.name
+        now_text = _db_time(now or utcnow(), dialect)
+        params = {
+            "now": now_text,
+            "result": None if result is None else json.dumps(v.json_value(result, "job result")),
+            "id": job.id,
+            "token": job.lease_token,
         }
-        if result is not None:
-            values["result"] = v.json_value(result, "job result")
-        return self._update_leased(job, values) == 1
+        with engine.begin() as conn:
+            cursor = conn.exec_driver_sql(
+                _paramstyle(_COMPLETE_SQL, dialect), _params(params, dialect)
+            )
+            return int(cursor.rowcount) == 1
 
     def fail(
         self,
@@ -523,6 +555,55 @@ class JobQueue(Service):
                 ).scalar()
                 or 0
             )
+
+
+_ENQUEUE_SQL = (
+    "INSERT INTO jobs (kind, payload, state, priority, attempts, max_attempts, run_at, "
+    "unique_key, user_id, acknowledged, created_at, updated_at) VALUES (:kind, :payload, "
+    ":state, :priority, :attempts, :max_attempts, :run_at, :unique_key, :user_id, "
+    ":acknowledged, :created_at, :updated_at) "
+    "ON CONFLICT (unique_key) WHERE state IN ('queued', 'running') DO NOTHING RETURNING id"
+)
+_ACTIVE_KEY_SQL = "SELECT id FROM jobs WHERE unique_key = :key AND state IN ('queued', 'running')"
+_CLAIM_SQL = (
+    "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_token = :token, "
+    "locked_by = :worker, locked_until = :until, updated_at = :now "
+    "WHERE id = (SELECT id FROM jobs WHERE state = 'queued' AND run_at <= :now{kinds} "
+    "ORDER BY priority, run_at, id LIMIT 1{lock}) "
+    "RETURNING id, kind, payload, attempts, max_attempts, user_id"
+)
+_COMPLETE_SQL = (
+    "UPDATE jobs SET state = 'done', lease_token = NULL, locked_until = NULL, "
+    "finished_at = :now, updated_at = :now, last_error = NULL, result = :result "
+    "WHERE id = :id AND lease_token = :token AND state = 'running'"
+)
+
+
+def _paramstyle(sql: str, dialect: str) -> str:
+    """`:name` (sqlite3's named style) -> `%(name)s` for PostgreSQL drivers."""
+    if dialect == "sqlite":
+        return sql
+    import re
+
+    return re.sub(r"(?<!:):([a-z_][a-z0-9_]*)", r"%(\1)s", sql)
+
+
+def _params(params: dict[str, Any], dialect: str) -> dict[str, Any]:
+    if dialect == "postgresql" and params.get("result") is not None:
+        from psycopg.types.json import Jsonb  # type: ignore[import-not-found]
+
+        return {**params, "result": Jsonb(__import__("json").loads(params["result"]))}
+    return params
+
+
+def _db_time(value: datetime, dialect: str) -> Any:
+    """A UTC time as the UTCDateTime column stores it (naive UTC; SQLite: ISO text)."""
+    from datetime import UTC
+
+    naive = value.astimezone(UTC).replace(tzinfo=None)
+    if dialect == "sqlite":
+        return naive.strftime("%Y-%m-%d %H:%M:%S.%f")
+    return naive
 
 
 def _table() -> Any:

@@ -56,6 +56,29 @@ def check_workers() -> None:
             )
 
 
+def _warm_up() -> None:
+    """Import everything the jobs use and open the store in this thread: the scheduler's pool
+    threads would otherwise import SQLAlchemy concurrently, which fails (circular import)."""
+    import importlib
+
+    from agentcal.db import get_engine
+
+    get_engine()
+    for name in (
+        "agentcal.models",
+        "agentcal.services.jobs",
+        "agentcal.services.monitoring",
+        "agentcal.services.calendar_events",
+        "agentcal.services.calendar_preferences",
+        "agentcal.services.calendar_event_emitter",
+        "agentcal.services.insight_preferences",
+        "agentcal.services.pattern_analysis",
+        "agentcal.services.user_insights",
+        "sqlmodel",
+    ):
+        importlib.import_module(name)
+
+
 def run_daemon(stop: threading.Event | None = None) -> None:
     """Run until `stop` is set (by SIGTERM/SIGINT when called from the CLI)."""
     from datetime import UTC, datetime
@@ -69,6 +92,7 @@ def run_daemon(stop: threading.Event | None = None) -> None:
 
     settings = get_settings()
     stop = stop or threading.Event()
+    _warm_up()
     jobs = JobWorker("async_job_processor", worker_id=default_worker_id("daemon-jobs"), stop=stop)
     emitter = EmitterWorker(stop=stop, worker_id=default_worker_id("daemon-emitter"))
     scheduler = BlockingScheduler(

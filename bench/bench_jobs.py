@@ -22,6 +22,7 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -30,20 +31,19 @@ sys.path.insert(0, str(ROOT))
 # -- agentcal's queue -----------------------------------------------------------------------
 
 
-def _agentcal_worker(url: str, out: mp.Queue) -> None:
+def _agentcal_worker(url: str, out: mp.Queue, produced: Any) -> None:
     from agentcal.db import get_engine
     from agentcal.services.jobs import JobQueue
 
     queue = JobQueue(get_engine(url))
     ids = []
-    idle = 0
-    while idle < 3:
+    while True:
         job = queue.claim(f"bench:{os.getpid()}", lease_seconds=300)
         if job is None:
-            idle += 1
-            time.sleep(0.01)
+            if produced.is_set():
+                break
+            time.sleep(0.001)
             continue
-        idle = 0
         queue.complete(job)
         ids.append(job.id)
     out.put(ids)
@@ -58,12 +58,14 @@ def bench_agentcal(n: int, workers: int, tmp: Path) -> tuple[float, int]:
     dispose_engines()
     out: mp.Queue = mp.Queue()
     t0 = time.perf_counter()
-    procs = [mp.Process(target=_agentcal_worker, args=(url, out)) for _ in range(workers)]
+    produced = mp.Event()
+    procs = [mp.Process(target=_agentcal_worker, args=(url, out, produced)) for _ in range(workers)]
     for p in procs:
         p.start()
     queue = JobQueue(get_engine(url))
     for i in range(n):
         queue.enqueue("calendar_sync", {"event_id": i, "revision": 1}, max_attempts=5)
+    produced.set()
     ids = [i for _ in procs for i in out.get()]
     for p in procs:
         p.join()
@@ -89,13 +91,12 @@ def _bare_connect(path: str) -> sqlite3.Connection:
     return conn
 
 
-def _bare_worker(path: str, out: mp.Queue) -> None:
+def _bare_worker(path: str, out: mp.Queue, produced: Any) -> None:
     import secrets
 
     conn = _bare_connect(path)
     ids = []
-    idle = 0
-    while idle < 3:
+    while True:
         now = datetime.now(UTC).isoformat()
         token = secrets.token_hex(16)
         conn.execute("BEGIN IMMEDIATE")
@@ -107,10 +108,10 @@ def _bare_worker(path: str, out: mp.Queue) -> None:
         ).fetchone()
         conn.execute("COMMIT")
         if row is None:
-            idle += 1
-            time.sleep(0.01)
+            if produced.is_set():
+                break
+            time.sleep(0.001)
             continue
-        idle = 0
         conn.execute("BEGIN IMMEDIATE")
         conn.execute(
             "UPDATE jobs SET state='done', lease_token=NULL WHERE id=? AND lease_token=?",
@@ -129,7 +130,8 @@ def bench_bare(n: int, workers: int, tmp: Path) -> tuple[float, int]:
     conn.executescript(BARE_SCHEMA)
     out: mp.Queue = mp.Queue()
     t0 = time.perf_counter()
-    procs = [mp.Process(target=_bare_worker, args=(path, out)) for _ in range(workers)]
+    produced = mp.Event()
+    procs = [mp.Process(target=_bare_worker, args=(path, out, produced)) for _ in range(workers)]
     for p in procs:
         p.start()
     for i in range(n):
@@ -140,6 +142,7 @@ def bench_bare(n: int, workers: int, tmp: Path) -> tuple[float, int]:
             (json.dumps({"event_id": i}), datetime.now(UTC).isoformat()),
         )
         conn.execute("COMMIT")
+    produced.set()
     ids = [i for _ in procs for i in out.get()]
     for p in procs:
         p.join()

@@ -148,3 +148,72 @@ def insights_delete(ref: RefArg, user: UserOption = None) -> None:
 
     insight = user_insights_service.delete_insight(resolve_user(user), ref)
     console().print(f"deleted insight #{insight.id} {insight.category}/{escape(insight.key)}")
+
+
+@app.command(name="update")
+def insights_update(
+    body_json: Annotated[
+        str | None,
+        typer.Option("--json", help="The body as JSON (default: read it from stdin)."),
+    ] = None,
+    insight_type: Annotated[
+        str | None, typer.Option("--type", "-t", help=f"One of {', '.join(INSIGHT_TYPES)}.")
+    ] = None,
+    category: Annotated[
+        str | None,
+        typer.Option("--category", "-c", help=f"One of {', '.join(INSIGHT_CATEGORIES)}."),
+    ] = None,
+    key: Annotated[str | None, typer.Option("--key", "-k", help="Key, e.g. gym_time.")] = None,
+    value: Annotated[
+        str | None, typer.Option("--value", help='JSON value, e.g. \'{"time": "06:00"}\'.')
+    ] = None,
+    confidence: Annotated[
+        float | None, typer.Option("--confidence", help="Confidence 0..1.")
+    ] = None,
+    user: UserOption = None,
+) -> None:
+    """Queue an insight update (the seed's POST /user-insights/update); prints the job id.
+
+    The body is {"insight_type", "category", "key", "value", "confidence"}, from --json, from
+    the options, or from stdin. A worker (`agentcal daemon`) applies it as an agent insight.
+    """
+    import hashlib
+    import json
+    import sys
+
+    from agentcal.cli._common import parse_json_option
+    from agentcal.errors import ValidationError
+    from agentcal.services.jobs import job_queue
+    from agentcal.services.user_insights import InsightBody
+    from agentcal.services.validation import parse_json_text
+
+    options = {
+        "insight_type": insight_type, "category": category, "key": key,
+        "value": value, "confidence": confidence,
+    }  # fmt: skip
+    given = {k: val for k, val in options.items() if val is not None}
+    if body_json is not None and given:
+        raise ValidationError("give the body with --json or with options, not both")
+    if body_json is not None:
+        data = parse_json_option(body_json, "--json")
+    elif given:
+        data = dict(given)
+        if "value" in data:
+            data["value"] = parse_json_text(str(data["value"]))
+        data.setdefault("insight_type", "preference")
+        data.setdefault("confidence", 0.8)
+    else:
+        if sys.stdin.isatty():
+            raise ValidationError("give the body on stdin, with --json, or with options")
+        data = parse_json_option(sys.stdin.read(), "the body on stdin")
+    body = InsightBody.parse(data)
+    user_id = resolve_user(user)
+    canonical = json.dumps(body.as_dict(), sort_keys=True)
+    digest = hashlib.sha256(f"{user_id}\n{canonical}".encode()).hexdigest()[:24]
+    job = job_queue.enqueue(
+        "update_insight",
+        {**body.as_dict(), "user_id": user_id, "agent_run_id": None, "source_request_id": None},
+        user_id=user_id,
+        unique_key=f"update_insight:{digest}",
+    )
+    typer.echo(job.id)

@@ -8,7 +8,21 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from agentcal.cli import auth, calendar, chat, config_cmd, costs, db_cmd, insights, logs, prefs
+from agentcal.cli import (
+    auth,
+    calendar,
+    chat,
+    config_cmd,
+    costs,
+    db_cmd,
+    emit_cmd,
+    events_cmd,
+    insights,
+    jobs_cmd,
+    logs,
+    ops_cmd,
+    prefs,
+)
 from agentcal.errors import AgentcalError
 
 
@@ -40,6 +54,12 @@ app.add_typer(calendar.app, name="calendar")
 app.command(name="chat")(chat.chat_command)
 app.command(name="costs")(costs.costs)
 app.add_typer(logs.app, name="logs")
+app.add_typer(jobs_cmd.app, name="jobs")
+app.add_typer(events_cmd.app, name="events")
+app.add_typer(ops_cmd.alerts_app, name="alerts")
+app.command(name="emit")(emit_cmd.emit)
+app.command(name="daemon")(ops_cmd.daemon)
+app.command(name="status")(ops_cmd.status)
 
 
 def _version(value: bool) -> None:

@@ -2,6 +2,10 @@
 
 `update_preference(..., user_edit=True)` marks the preference as edited by hand; the insight
 that created it no longer overrides it (see the preference emitter).
+
+Disabling or removing a preference, or turning it into a suggestion, cancels its events that
+have not started yet (queueing their calendar syncs) at once; any other change queues an
+`emit_preference_events` job so its future events follow.
 """
 
 from __future__ import annotations
@@ -139,6 +143,7 @@ class CalendarPreferencesService(Service):
             pref.updated_at = utcnow()
             s.add(pref)
             s.flush()
+            _events_follow(pref, s)
             return pref
 
     def set_active(
@@ -187,10 +192,38 @@ class CalendarPreferencesService(Service):
     def delete_preference(
         self, user_id: str, preference_id: int, session: Session | None = None
     ) -> CalendarPreference:
+        from agentcal.services.calendar_event_emitter import REMOVED_NOTE, calendar_event_emitter
+
         with self.transaction(session) as s:
             pref = self.get_preference(user_id, preference_id, session=s)
+            calendar_event_emitter.cancel_preference_events(
+                pref.user_id, preference_id, REMOVED_NOTE, session=s
+            )
             s.delete(pref)
             return pref
+
+
+def _events_follow(pref: CalendarPreference, s: Session) -> None:
+    """Cancel the future events of an unwanted preference, or have the emitter re-plan them."""
+    from agentcal.services.calendar_event_emitter import (
+        DISABLED_NOTE,
+        SUGGESTION_NOTE,
+        calendar_event_emitter,
+    )
+    from agentcal.services.jobs import job_queue
+
+    assert pref.id is not None
+    if not pref.is_active or not pref.auto_schedule:
+        note = DISABLED_NOTE if not pref.is_active else SUGGESTION_NOTE
+        calendar_event_emitter.cancel_preference_events(pref.user_id, pref.id, note, session=s)
+    else:
+        job_queue.enqueue(
+            "emit_preference_events",
+            {"user_id": pref.user_id},
+            unique_key=f"emit:{pref.user_id}",
+            user_id=pref.user_id,
+            session=s,
+        )
 
 
 calendar_preferences_service = CalendarPreferencesService()

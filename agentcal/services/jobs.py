@@ -1,4 +1,4 @@
-"""The durable job queue in the store: enqueue side.
+"""The durable job queue in the store.
 
 Kinds: `update_insight` (payload: the seed's /user-insights/update body plus user_id,
 agent_run_id, source_request_id), `emit_preference_events` (user_id, days_ahead),
@@ -6,11 +6,20 @@ agent_run_id, source_request_id), `emit_preference_events` (user_id, days_ahead)
 
 A unique key deduplicates: while a job with that key is queued or running, enqueueing it again
 returns the existing job (a partial unique index enforces it, so it holds across processes).
+
+Claiming is one statement: `UPDATE jobs SET state='running', lease_token=... WHERE id=(SELECT
+id ... LIMIT 1) RETURNING ...`, inside SQLite's `BEGIN IMMEDIATE` (see db.py) or with
+`FOR UPDATE SKIP LOCKED` on PostgreSQL, so two workers never get the same job. Complete, fail
+and release only touch a job whose lease token still matches: a worker that lost its lease
+(it was too slow, or presumed dead and reaped) cannot overwrite the result of the next one.
+Failures retry with exponential backoff and jitter until `max_attempts`, then the job is dead.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from agentcal.errors import ValidationError
@@ -24,6 +33,43 @@ if TYPE_CHECKING:
     from agentcal.models import Job
 
 DEFAULT_PRIORITY = 100
+ACTIVE_STATES = ("queued", "running")
+BACKOFF_BASE_SECONDS = 10.0
+BACKOFF_CAP_SECONDS = 3600.0
+MAX_ERROR_CHARS = 4000
+
+
+@dataclass(frozen=True)
+class ClaimedJob:
+    """A job a worker holds: what the handler needs, and the token that proves the lease."""
+
+    id: int
+    kind: str
+    payload: Any
+    attempts: int
+    max_attempts: int
+    user_id: str | None
+    lease_token: str
+
+
+@dataclass(frozen=True)
+class FailOutcome:
+    """What `fail` did: re-queued for `retry_at`, or dead. `lost` when the lease was gone."""
+
+    state: str  # queued | dead | lost
+    retry_at: datetime | None = None
+
+
+def backoff_seconds(attempts: int, rng: random.Random | None = None) -> float:
+    """Exponential backoff with full jitter in [base/2, base*1.5) * 2**(attempts-1), capped."""
+    base = min(BACKOFF_BASE_SECONDS * 2 ** max(attempts - 1, 0), BACKOFF_CAP_SECONDS)
+    return base * (0.5 + (rng or random).random())
+
+
+def _new_token() -> str:
+    import secrets
+
+    return secrets.token_hex(16)
 
 
 class JobQueue(Service):
@@ -72,6 +118,9 @@ class JobQueue(Service):
             "updated_at": now,
         }
         table = Job.__table__  # type: ignore[attr-defined]
+        engine = self.engine if session is None else None
+        if engine is not None and engine.dialect.name in ("sqlite", "postgresql"):
+            return self._enqueue_raw(engine, values)
         with self.transaction(session) as s:
             dialect = s.get_bind().dialect.name
             if unique_key is not None and dialect in ("sqlite", "postgresql"):
@@ -91,6 +140,78 @@ class JobQueue(Service):
             assert job is not None
             return job
 
+    def _enqueue_raw(self, engine: Any, values: dict[str, Any]) -> Job:
+        """`enqueue` without a caller's session: one prepared statement (the hot path)."""
+        import json
+
+        from agentcal.models import Job
+
+        dialect = engine.dialect.name
+        params = {
+            **values,
+            "payload": json.dumps(values["payload"]),
+            "run_at": _db_time(values["run_at"], dialect),
+            "created_at": _db_time(values["created_at"], dialect),
+            "updated_at": _db_time(values["updated_at"], dialect),
+        }
+        if dialect == "postgresql":
+            from psycopg.types.json import Jsonb
+
+            params["payload"] = Jsonb(values["payload"])
+        with engine.begin() as conn:
+            new_id = conn.exec_driver_sql(_paramstyle(_ENQUEUE_SQL, dialect), params).scalar()
+            existing = None
+            if new_id is None:  # an active job has this key: return it
+                existing = conn.exec_driver_sql(
+                    _paramstyle(_ACTIVE_KEY_SQL, dialect), {"key": values["unique_key"]}
+                ).scalar()
+                if existing is None:
+                    raise RuntimeError("job insert was ignored but no active job has its key")
+        if existing is not None:
+            return self.get(existing)
+        return Job(id=new_id, **values)
+
+    def enqueue_many(self, jobs: list[dict[str, Any]], session: Session | None = None) -> int:
+        """Enqueue several jobs in one statement; each dict has kind, payload and optionally
+        unique_key, user_id, priority, run_at. Keys already active are skipped. Returns the
+        number of jobs added."""
+        from sqlalchemy import insert
+
+        from agentcal.models import utcnow
+        from agentcal.settings import get_settings
+
+        if not jobs:
+            return 0
+        now = utcnow()
+        max_attempts = get_settings().job_max_attempts
+        rows = []
+        for job in jobs:
+            v.one_of(job["kind"], JOB_KINDS, "job kind")
+            rows.append(
+                {
+                    "kind": job["kind"],
+                    "payload": v.json_value(job["payload"], "payload"),
+                    "state": "queued",
+                    "priority": int(job.get("priority", DEFAULT_PRIORITY)),
+                    "attempts": 0,
+                    "max_attempts": max_attempts,
+                    "run_at": job.get("run_at") or now,
+                    "unique_key": job.get("unique_key"),
+                    "user_id": job.get("user_id"),
+                    "acknowledged": False,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+        t = _table()
+        with self.transaction(session) as s:
+            dialect = s.get_bind().dialect.name
+            stmt: Any = insert(t)
+            if dialect in ("sqlite", "postgresql"):
+                stmt = _insert_ignoring_active_duplicate(dialect, t, None)
+            result = s.execute(stmt, rows)
+            return int(result.rowcount)  # type: ignore[attr-defined]
+
     def get(self, job_id: int, session: Session | None = None) -> Job:
         from agentcal.errors import NotFoundError
         from agentcal.models import Job
@@ -101,22 +222,411 @@ class JobQueue(Service):
                 raise NotFoundError(f"no job with id {job_id}")
             return job
 
+    # -- the worker side ------------------------------------------------------------------
 
-def _insert_ignoring_active_duplicate(dialect: str, table: Any, values: dict[str, Any]) -> Any:
+    def claim(
+        self,
+        worker_id: str,
+        *,
+        kinds: tuple[str, ...] | None = None,
+        lease_seconds: int | None = None,
+        now: datetime | None = None,
+    ) -> ClaimedJob | None:
+        """Take the next due job (highest priority, oldest first) with a lease, or None."""
+        import json
+
+        from agentcal.models import utcnow
+
+        now = now or utcnow()
+        if lease_seconds is None:
+            from agentcal.settings import get_settings
+
+            lease_seconds = get_settings().job_lease_seconds
+        token = _new_token()
+        engine = self.engine
+        dialect = engine.dialect.name
+        params: dict[str, Any] = {
+            "token": token,
+            "worker": worker_id,
+            "until": _db_time(now + timedelta(seconds=lease_seconds), dialect),
+            "now": _db_time(now, dialect),
+        }
+        kind_filter = ""
+        if kinds:
+            names = [f"k{i}" for i in range(len(kinds))]
+            params.update(zip(names, kinds, strict=True))
+            kind_filter = f" AND kind IN ({', '.join(':' + n for n in names)})"
+        # Raw SQL on purpose: this is the hot path, and building the statement with the
+        # expression language cost more than the database work (bench/bench_jobs.py).
+        sql = _CLAIM_SQL.format(
+            kinds=kind_filter, lock=" FOR UPDATE SKIP LOCKED" if dialect == "postgresql" else ""
+        )
+        with engine.begin() as conn:
+            row = conn.exec_driver_sql(_paramstyle(sql, dialect), _params(params, dialect)).first()
+        if row is None:
+            return None
+        payload = json.loads(row[2]) if isinstance(row[2], str | bytes) else row[2]
+        return ClaimedJob(
+            id=row[0],
+            kind=row[1],
+            payload=payload,
+            attempts=row[3],
+            max_attempts=row[4],
+            user_id=row[5],
+            lease_token=token,
+        )
+
+    def complete(self, job: ClaimedJob, result: Any = None, *, now: datetime | None = None) -> bool:
+        """Mark the job done; False if the lease was lost (someone else owns the job now)."""
+        import json
+
+        from agentcal.models import utcnow
+
+        engine = self.engine
+        dialect = engine.dialect.name
+        now_text = _db_time(now or utcnow(), dialect)
+        params = {
+            "now": now_text,
+            "result": None if result is None else json.dumps(v.json_value(result, "job result")),
+            "id": job.id,
+            "token": job.lease_token,
+        }
+        with engine.begin() as conn:
+            cursor = conn.exec_driver_sql(
+                _paramstyle(_COMPLETE_SQL, dialect), _params(params, dialect)
+            )
+            return int(cursor.rowcount) == 1
+
+    def fail(
+        self,
+        job: ClaimedJob,
+        error: str,
+        *,
+        permanent: bool = False,
+        now: datetime | None = None,
+        rng: random.Random | None = None,
+    ) -> FailOutcome:
+        """Record a failure: retry later with backoff, or dead when permanent or out of attempts."""
+        from agentcal.models import utcnow
+
+        now = now or utcnow()
+        error = error[:MAX_ERROR_CHARS]
+        if permanent or job.attempts >= job.max_attempts:
+            values = {
+                "state": "dead",
+                "lease_token": None,
+                "locked_until": None,
+                "last_error": error,
+                "finished_at": now,
+                "updated_at": now,
+                "acknowledged": False,
+            }
+            retry_at = None
+        else:
+            retry_at = now + timedelta(seconds=backoff_seconds(job.attempts, rng))
+            values = {
+                "state": "queued",
+                "lease_token": None,
+                "locked_by": None,
+                "locked_until": None,
+                "last_error": error,
+                "run_at": retry_at,
+                "updated_at": now,
+            }
+        if self._update_leased(job, values) != 1:
+            return FailOutcome("lost")
+        return FailOutcome(str(values["state"]), retry_at)
+
+    def release(self, job: ClaimedJob, *, now: datetime | None = None) -> bool:
+        """Give a claimed job back untouched (the worker is stopping): the attempt is not counted."""
+        from agentcal.models import utcnow
+
+        t = _table()
+        now = now or utcnow()
+        values = {
+            "state": "queued",
+            "attempts": t.c.attempts - 1,
+            "lease_token": None,
+            "locked_by": None,
+            "locked_until": None,
+            "updated_at": now,
+        }
+        return self._update_leased(job, values) == 1
+
+    def _update_leased(self, job: ClaimedJob, values: dict[str, Any]) -> int:
+        from sqlalchemy import update
+
+        t = _table()
+        stmt = (
+            update(t)
+            .where(t.c.id == job.id, t.c.lease_token == job.lease_token, t.c.state == "running")
+            .values(**values)
+        )
+        with self.engine.begin() as conn:
+            return int(conn.execute(stmt).rowcount)
+
+    def reap(self, *, now: datetime | None = None) -> list[tuple[int, str]]:
+        """Re-queue running jobs whose lease expired (their worker died); returns (id, new state).
+
+        A job whose lease expired on its last attempt goes to dead: a job that kills its worker
+        every time must not crash-loop the workers forever.
+        """
+        from sqlalchemy import select, update
+
+        from agentcal.models import utcnow
+
+        t = _table()
+        now = now or utcnow()
+        out: list[tuple[int, str]] = []
+        with self.engine.begin() as conn:
+            rows = conn.execute(
+                select(t.c.id, t.c.attempts, t.c.max_attempts, t.c.locked_by).where(
+                    t.c.state == "running", t.c.locked_until < now
+                )
+            ).all()
+            for row in rows:
+                expired = f"lease expired: worker {row.locked_by} stopped answering"
+                if row.attempts >= row.max_attempts:
+                    values: dict[str, Any] = {
+                        "state": "dead",
+                        "finished_at": now,
+                        "acknowledged": False,
+                        "last_error": f"{expired} on the last of {row.max_attempts} attempts",
+                    }
+                else:
+                    values = {"state": "queued", "last_error": expired}  # due again at once
+                values.update(lease_token=None, locked_by=None, locked_until=None, updated_at=now)
+                conn.execute(
+                    update(t).where(t.c.id == row.id, t.c.state == "running").values(**values)
+                )
+                out.append((row.id, str(values["state"])))
+        return out
+
+    # -- inspection and maintenance ---------------------------------------------------------
+
+    def list_jobs(
+        self,
+        *,
+        state: str | None = None,
+        kind: str | None = None,
+        user_id: str | None = None,
+        limit: int = 50,
+        session: Session | None = None,
+    ) -> list[Job]:
+        """Newest first, optionally of one state and/or kind."""
+        from sqlmodel import col, select
+
+        from agentcal.models import Job
+        from agentcal.vocab import JOB_STATES
+
+        stmt = select(Job)
+        if state is not None:
+            stmt = stmt.where(Job.state == v.one_of(state, JOB_STATES, "state"))
+        if kind is not None:
+            stmt = stmt.where(Job.kind == v.one_of(kind, JOB_KINDS, "kind"))
+        if user_id is not None:
+            stmt = stmt.where(Job.user_id == user_id)
+        if limit < 1:
+            raise ValidationError("limit must be at least 1")
+        stmt = stmt.order_by(col(Job.id).desc()).limit(limit)
+        with self.transaction(session) as s:
+            return list(s.exec(stmt))
+
+    def retry(self, job_id: int, session: Session | None = None) -> Job:
+        """Put a dead (or done) job back in the queue now, with a fresh set of attempts."""
+        from agentcal.errors import ConflictError
+        from agentcal.models import utcnow
+
+        with self.transaction(session) as s:
+            job = self.get(job_id, session=s)
+            if job.state in ACTIVE_STATES:
+                raise ConflictError(f"job {job_id} is already {job.state}")
+            now = utcnow()
+            job.state = "queued"
+            job.attempts = 0
+            job.run_at = now
+            job.updated_at = now
+            job.finished_at = None
+            job.acknowledged = False
+            s.add(job)
+            try:
+                s.flush()
+            except Exception as exc:  # the unique key is active again in another job
+                from sqlalchemy.exc import IntegrityError
+
+                if isinstance(exc, IntegrityError):
+                    raise ConflictError(
+                        f"job {job_id}: an active job with key {job.unique_key!r} exists"
+                    ) from None
+                raise
+            return job
+
+    def retry_dead(self, kind: str | None = None) -> list[int]:
+        """Retry every dead job (of one kind); returns their ids."""
+        from agentcal.errors import ConflictError
+
+        ids = [j.id for j in self.list_jobs(state="dead", kind=kind, limit=100_000)]
+        done = []
+        for job_id in ids:
+            assert job_id is not None
+            try:
+                self.retry(job_id)
+            except ConflictError:  # its key is active in a newer job: nothing to redo
+                continue
+            done.append(job_id)
+        return done
+
+    def purge(
+        self,
+        *,
+        states: tuple[str, ...] = ("done",),
+        older_than: timedelta = timedelta(0),
+        now: datetime | None = None,
+    ) -> int:
+        """Delete finished jobs (done and/or dead) that finished before now - older_than."""
+        from sqlalchemy import delete
+
+        from agentcal.models import utcnow
+
+        for state in states:
+            if state not in ("done", "dead"):
+                raise ValidationError(f"only done or dead jobs can be purged (got {state!r})")
+        t = _table()
+        cutoff = (now or utcnow()) - older_than
+        with self.engine.begin() as conn:
+            result = conn.execute(delete(t).where(t.c.state.in_(states), t.c.finished_at <= cutoff))
+            return int(result.rowcount)
+
+    def acknowledge(self, job_ids: list[int], session: Session | None = None) -> int:
+        """Mark dead jobs as seen, so `agentcal status` stops reporting them."""
+        from sqlalchemy import update
+
+        t = _table()
+        with self.transaction(session) as s:
+            result = s.execute(
+                update(t).where(t.c.id.in_(job_ids), t.c.state == "dead").values(acknowledged=True)
+            )
+            return int(result.rowcount)  # type: ignore[attr-defined]
+
+    def counts(self, session: Session | None = None) -> dict[str, int]:
+        """Number of jobs in each state (every state present, zero included)."""
+        from sqlalchemy import func, select
+
+        from agentcal.vocab import JOB_STATES
+
+        t = _table()
+        with self.transaction(session) as s:
+            rows = s.execute(select(t.c.state, func.count()).group_by(t.c.state)).all()
+        out = dict.fromkeys(JOB_STATES, 0)
+        out.update({state: int(n) for state, n in rows})
+        return out
+
+    def oldest_due(
+        self, *, now: datetime | None = None, session: Session | None = None
+    ) -> datetime | None:
+        """When the oldest job that is due but not yet picked up became due."""
+        from sqlalchemy import func, select
+
+        from agentcal.models import utcnow
+
+        t = _table()
+        with self.transaction(session) as s:
+            value = s.execute(
+                select(func.min(t.c.run_at)).where(
+                    t.c.state == "queued", t.c.run_at <= (now or utcnow())
+                )
+            ).scalar()
+        if value is None:
+            return None
+        from agentcal.models import UTCDateTime
+
+        if isinstance(value, str):  # aggregate results skip the column type on SQLite
+            value = datetime.fromisoformat(value)
+        return UTCDateTime().process_result_value(value.replace(tzinfo=None), None)
+
+    def unacknowledged_dead(self, session: Session | None = None) -> int:
+        from sqlalchemy import func, select
+
+        t = _table()
+        with self.transaction(session) as s:
+            return int(
+                s.execute(
+                    select(func.count()).where(t.c.state == "dead", t.c.acknowledged.is_(False))
+                ).scalar()
+                or 0
+            )
+
+
+_ENQUEUE_SQL = (
+    "INSERT INTO jobs (kind, payload, state, priority, attempts, max_attempts, run_at, "
+    "unique_key, user_id, acknowledged, created_at, updated_at) VALUES (:kind, :payload, "
+    ":state, :priority, :attempts, :max_attempts, :run_at, :unique_key, :user_id, "
+    ":acknowledged, :created_at, :updated_at) "
+    "ON CONFLICT (unique_key) WHERE state IN ('queued', 'running') DO NOTHING RETURNING id"
+)
+_ACTIVE_KEY_SQL = "SELECT id FROM jobs WHERE unique_key = :key AND state IN ('queued', 'running')"
+_CLAIM_SQL = (
+    "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_token = :token, "
+    "locked_by = :worker, locked_until = :until, updated_at = :now "
+    "WHERE id = (SELECT id FROM jobs WHERE state = 'queued' AND run_at <= :now{kinds} "
+    "ORDER BY priority, run_at, id LIMIT 1{lock}) "
+    "RETURNING id, kind, payload, attempts, max_attempts, user_id"
+)
+_COMPLETE_SQL = (
+    "UPDATE jobs SET state = 'done', lease_token = NULL, locked_until = NULL, "
+    "finished_at = :now, updated_at = :now, last_error = NULL, result = :result "
+    "WHERE id = :id AND lease_token = :token AND state = 'running'"
+)
+
+
+def _paramstyle(sql: str, dialect: str) -> str:
+    """`:name` (sqlite3's named style) -> `%(name)s` for PostgreSQL drivers."""
+    if dialect == "sqlite":
+        return sql
+    import re
+
+    return re.sub(r"(?<!:):([a-z_][a-z0-9_]*)", r"%(\1)s", sql)
+
+
+def _params(params: dict[str, Any], dialect: str) -> dict[str, Any]:
+    if dialect == "postgresql" and params.get("result") is not None:
+        from psycopg.types.json import Jsonb  # type: ignore[import-not-found]
+
+        return {**params, "result": Jsonb(__import__("json").loads(params["result"]))}
+    return params
+
+
+def _db_time(value: datetime, dialect: str) -> Any:
+    """A UTC time as the UTCDateTime column stores it (naive UTC; SQLite: ISO text)."""
+    from datetime import UTC
+
+    naive = value.astimezone(UTC).replace(tzinfo=None)
+    if dialect == "sqlite":
+        return naive.strftime("%Y-%m-%d %H:%M:%S.%f")
+    return naive
+
+
+def _table() -> Any:
+    from agentcal.models import Job
+
+    return Job.__table__  # type: ignore[attr-defined]
+
+
+def _insert_ignoring_active_duplicate(
+    dialect: str, table: Any, values: dict[str, Any] | None
+) -> Any:
     from sqlalchemy import text
 
     if dialect == "sqlite":
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
     else:
         from sqlalchemy.dialects.postgresql import insert as dialect_insert  # type: ignore[assignment]
-    return (
-        dialect_insert(table)
-        .values(**values)
-        .on_conflict_do_nothing(
-            index_elements=["unique_key"], index_where=text("state IN ('queued', 'running')")
-        )
-        .returning(table.c.id)
+    stmt = dialect_insert(table).on_conflict_do_nothing(
+        index_elements=["unique_key"], index_where=text("state IN ('queued', 'running')")
     )
+    if values is None:  # executemany: the rows come with execute()
+        return stmt
+    return stmt.values(**values).returning(table.c.id)
 
 
 job_queue = JobQueue()

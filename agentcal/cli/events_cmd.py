@@ -1,0 +1,60 @@
+"""`agentcal events`: what is on your calendar."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from agentcal.cli._common import JsonOption, UserOption, console, escape, print_json, resolve_user
+
+app = typer.Typer(help="List calendar events.", no_args_is_help=True)
+
+
+@app.command(name="list")
+def events_list(
+    days: Annotated[int, typer.Option("--days", help="From today, this many days ahead.")] = 7,
+    include_all: Annotated[
+        bool, typer.Option("--all", help="Also cancelled and unplaced events.")
+    ] = False,
+    user: UserOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List events from today for the next N days."""
+    from datetime import datetime, time, timedelta
+
+    from agentcal.errors import ValidationError
+    from agentcal.services.calendar_events import calendar_events_service
+    from agentcal.settings import get_settings
+
+    if not 1 <= days <= 366:
+        raise ValidationError(f"--days must be between 1 and 366 (got {days})")
+    tz = get_settings().tz
+    today = datetime.now(tz).date()
+    start = datetime.combine(today, time(0), tzinfo=tz)
+    end = datetime.combine(today + timedelta(days=days), time(0), tzinfo=tz)
+    rows = calendar_events_service.list_events(
+        resolve_user(user), start, end, include_cancelled=include_all,
+        statuses=("planned", "confirmed", "cancelled", "unplaced") if include_all else None,
+    )  # fmt: skip
+    if as_json:
+        print_json(rows)
+        return
+    if not rows:
+        console().print(f"No events in the next {days} day(s).")
+        return
+    from rich.table import Table
+
+    from agentcal.cli._common import local_time
+
+    table = Table("id", "day", "time", "title", "status", "from", "synced", "note")
+    for e in rows:
+        synced = (
+            "yes" if e.synced_revision is not None and e.synced_revision >= e.revision else "no"
+        )
+        table.add_row(
+            str(e.id), local_time(e.start_at, e.timezone, "%a %Y-%m-%d"),
+            local_time(e.start_at, e.timezone, "%H:%M") + "–" + local_time(e.end_at, e.timezone, "%H:%M"),
+            escape(e.title), e.status, e.origin, synced, escape(e.placement_note or ""),
+        )  # fmt: skip
+    console().print(table)

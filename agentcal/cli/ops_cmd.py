@@ -1,0 +1,146 @@
+"""`agentcal daemon`, `agentcal status` and `agentcal alerts`: running and watching the workers."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from agentcal.cli._common import JsonOption, console, escape, print_json
+
+alerts_app = typer.Typer(help="List and acknowledge alerts.", no_args_is_help=True)
+
+
+def daemon(
+    once: Annotated[
+        bool, typer.Option("--once", help="One emitter pass and every due job, then exit (cron).")
+    ] = False,
+) -> None:
+    """Run the job processor and the preference emitter until SIGTERM or Ctrl-C."""
+    from agentcal.workers.runner import configure_logging
+
+    configure_logging()
+    if once:
+        from agentcal.workers.daemon import run_once
+
+        result = run_once()
+        e = result.emit
+        console().print(
+            f"emitter: {e.users} user(s), {e.created} new, {e.changed} changed, {e.unplaced} "
+            f"unplaced, {e.patterns} pattern(s); jobs run: {result.jobs_run}"
+        )
+        return
+    import threading
+
+    from agentcal.workers.daemon import run_daemon
+    from agentcal.workers.runner import install_stop_signals
+
+    stop = threading.Event()
+    install_stop_signals(stop)
+    run_daemon(stop)
+
+
+def _age(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    seconds = int(seconds)
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    return f"{seconds // 3600} h"
+
+
+def status(as_json: JsonOption = False) -> None:
+    """Workers, queue and alerts; exits 1 when unhealthy (stale worker, dead jobs)."""
+    from agentcal.models import utcnow
+    from agentcal.services.monitoring import monitoring_service
+
+    report = monitoring_service.health()
+    if as_json:
+        print_json(report)
+    else:
+        _render(report, utcnow())
+    if not report.healthy:
+        raise typer.Exit(1)
+
+
+def _render(report: Any, now: Any) -> None:
+    from rich.table import Table
+
+    out = console()
+    verdict = "[green]healthy[/green]" if report.healthy else "[red]UNHEALTHY[/red]"
+    out.print(f"agentcal: {verdict}")
+    for problem in report.problems:
+        out.print(f"  - {escape(problem)}")
+    if report.workers:
+        table = Table("worker", "kind", "state", "last seen", "done", "failed", title="workers")
+        for w in report.workers:
+            state = "[red]stale[/red]" if w.stale else w.state
+            table.add_row(
+                escape(w.worker_id), w.kind, state, _age((now - w.last_seen).total_seconds()) + " ago",
+                str(w.jobs_done), str(w.jobs_failed),
+            )  # fmt: skip
+        out.print(table)
+    else:
+        out.print("No worker has run yet: start `agentcal daemon` (see docs/workers.md).")
+    q = report.queue
+    out.print(
+        "queue: " + ", ".join(f"{k} {n}" for k, n in q.items())
+        + f"; oldest due job waiting {_age(report.oldest_queued_age_seconds)}"
+    )  # fmt: skip
+    if report.alerts:
+        table = Table("id", "when (UTC)", "level", "source", "message", title="open alerts")
+        for a in report.alerts:
+            table.add_row(
+                str(a["id"]), f"{a['created_at']:%Y-%m-%d %H:%M}", a["level"], a["source"],
+                escape(a["message"]),
+            )  # fmt: skip
+        out.print(table)
+
+
+@alerts_app.command(name="list")
+def alerts_list(
+    include_all: Annotated[
+        bool, typer.Option("--all", help="Include acknowledged alerts.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """List open alerts (newest first)."""
+    from agentcal.services.monitoring import monitoring_service
+
+    rows = monitoring_service.list_alerts(include_acknowledged=include_all)
+    if as_json:
+        print_json(rows)
+        return
+    if not rows:
+        console().print("No alerts.")
+        return
+    from rich.table import Table
+
+    table = Table("id", "when (UTC)", "level", "source", "job", "message", "acknowledged")
+    for a in rows:
+        table.add_row(
+            str(a.id), f"{a.created_at:%Y-%m-%d %H:%M}", a.level, a.source, str(a.job_id or ""),
+            escape(a.message), "yes" if a.acknowledged_at else "",
+        )  # fmt: skip
+    console().print(table)
+
+
+@alerts_app.command(name="ack")
+def alerts_ack(
+    alert_ids: Annotated[
+        list[int] | None, typer.Argument(help="Alert ids; none with --all.")
+    ] = None,
+    ack_all: Annotated[
+        bool, typer.Option("--all", help="Acknowledge every open alert and dead job.")
+    ] = False,
+) -> None:
+    """Acknowledge alerts (and the dead jobs they report), so `agentcal status` is healthy again."""
+    from agentcal.errors import ValidationError
+    from agentcal.services.monitoring import monitoring_service
+
+    if not ack_all and not alert_ids:
+        raise ValidationError("give alert ids or --all")
+    n = monitoring_service.acknowledge_alerts(None if ack_all else alert_ids)
+    console().print(f"acknowledged {n} alert(s)")

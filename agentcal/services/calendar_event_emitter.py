@@ -1,0 +1,641 @@
+"""The seed's `CalendarEventEmitter`: preferences -> concrete calendar events for the next N days.
+
+For every active auto-scheduled preference and every matching day in the user's time zone, one
+`calendar_events` row (unique per preference and local date, so a rerun creates nothing new).
+Placement runs in priority order (1 first), and every decision is explained:
+
+* an inflexible preference keeps its time, even over other events (the overlap is noted);
+* a flexible one that collides with busy time (the store's events, events placed earlier in
+  this run, and the calendar backend's busy times) moves to the nearest free slot within
+  +/- AGENTCAL_FLEX_WINDOW_MINUTES; if there is none it is recorded as `unplaced` with the
+  reason, never dropped silently;
+* a wall-clock time that does not exist on a DST day (02:30 when clocks jump to 03:00) moves
+  forward by the jump; an ambiguous one takes its first occurrence.
+
+Existing events are left where they are (the user may have moved them; a past placement is not
+reshuffled) unless their preference changed after the event was last written, in which case the
+event is placed again. Events of disabled, removed or suggestion-only preferences are cancelled
+from now on. A cancelled event is not brought back, except one the emitter itself cancelled when
+its preference was disabled. Every change queues a `calendar_sync` job.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from agentcal.services import validation as v
+from agentcal.services.base import Service
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from agentcal.calendars.base import CalendarBackend
+    from agentcal.services.insight_preferences import SyncOutcome
+
+log = logging.getLogger(__name__)
+
+DISABLED_NOTE = "cancelled: its preference was disabled"
+SUGGESTION_NOTE = "cancelled: its preference is only a suggestion now"
+REMOVED_NOTE = "cancelled: its preference was removed"
+_EMITTER_CANCEL_NOTES = (DISABLED_NOTE, SUGGESTION_NOTE)
+ACTIVE = ("planned", "confirmed")
+SYNC_PRIORITY = 50
+USERS_PER_BATCH = 200
+
+
+@dataclass(frozen=True)
+class Busy:
+    start: datetime
+    end: datetime
+    label: str
+
+
+@dataclass
+class Placement:
+    """One decision of the emitter, with its reason."""
+
+    outcome: str  # planned | moved | unplaced | updated | cancelled | unchanged | skipped
+    preference_id: int | None
+    title: str
+    local_date: date | None
+    start: datetime | None
+    end: datetime | None
+    reason: str = ""
+    event_id: int | None = None
+    moved_minutes: int = 0
+    avoided: str | None = None
+
+
+@dataclass
+class EmitResult:
+    """What one emitter run did (or, with dry_run, would do) for one user."""
+
+    user_id: str
+    first_day: date
+    days_ahead: int
+    timezone: str
+    dry_run: bool = False
+    placements: list[Placement] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    preferences: list[SyncOutcome] = field(default_factory=list)
+
+    def of(self, *outcomes: str) -> list[Placement]:
+        return [p for p in self.placements if p.outcome in outcomes]
+
+    @property
+    def changes(self) -> list[Placement]:
+        return [p for p in self.placements if p.outcome not in ("unchanged", "skipped")]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for p in self.placements:
+            out[p.outcome] = out.get(p.outcome, 0) + 1
+        return out
+
+
+def local_start(day: date, hhmm: str, tz: ZoneInfo) -> tuple[datetime, str]:
+    """The aware start of HH:MM on `day` in `tz`, and a note when DST moved it."""
+    hours, minutes = (int(x) for x in hhmm.split(":"))
+    naive = datetime.combine(day, time(hours, minutes))
+    aware = naive.replace(tzinfo=tz)  # fold=0: the first of two ambiguous times
+    utc = aware.astimezone(UTC)
+    actual = utc.astimezone(tz)
+    if actual.replace(tzinfo=None) != naive:
+        return utc, f"{hhmm} does not exist on {day} (DST): starts at {actual:%H:%M}"
+    return utc, ""
+
+
+def nearest_free(
+    busy: list[Busy], start: datetime, length: timedelta, window: timedelta
+) -> datetime | None:
+    """The free start closest to `start` within +/- window (earlier wins a tie), or None."""
+    lo, hi = start - window, start + window + length
+    spans = sorted((b.start, b.end) for b in busy if b.end > lo and b.start < hi)
+    best: datetime | None = None
+    cursor = lo
+    for b_start, b_end in [*spans, (hi, hi)]:
+        gap_end = min(b_start, hi)
+        if gap_end - cursor >= length:
+            candidate = min(max(start, cursor), gap_end - length)
+            if best is None or abs(candidate - start) < abs(best - start):
+                best = candidate
+        cursor = max(cursor, b_end)
+    return best
+
+
+def _overlaps(busy: Iterable[Busy], start: datetime, end: datetime) -> list[Busy]:
+    return [b for b in busy if b.start < end and b.end > start]
+
+
+class CalendarEventEmitter(Service):
+    """Turns preferences into events; `process_user_preferences` is the seed's entry point."""
+
+    # -- entry points -----------------------------------------------------------------------
+
+    def process_user_preferences(
+        self,
+        user_id: str,
+        days_ahead: int = 7,
+        *,
+        dry_run: bool = False,
+        now: datetime | None = None,
+        backend: CalendarBackend | None = None,
+        session: Session | None = None,
+    ) -> EmitResult:
+        """Plan (and unless dry_run, write) the user's events for the next `days_ahead` days."""
+        user = v.user_id(user_id)
+        return self.process_users(
+            [user], days_ahead, dry_run=dry_run, now=now, backend=backend, session=session
+        )[0]
+
+    def process_users(
+        self,
+        user_ids: list[str],
+        days_ahead: int = 7,
+        *,
+        dry_run: bool = False,
+        now: datetime | None = None,
+        backend: CalendarBackend | None = None,
+        session: Session | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> list[EmitResult]:
+        """`process_user_preferences` for many users, a batch of users per transaction."""
+        from agentcal.models import utcnow
+        from agentcal.settings import get_settings
+
+        if isinstance(days_ahead, bool) or not isinstance(days_ahead, int):
+            raise v.ValidationError("days must be a whole number")
+        if not 1 <= days_ahead <= 90:
+            raise v.ValidationError(f"days must be between 1 and 90 (got {days_ahead})")
+        settings = get_settings()
+        tz = settings.tz
+        now = now or utcnow()
+        first = now.astimezone(tz).date()
+        days = [first + timedelta(days=i) for i in range(days_ahead)]
+        window_start = local_start(first, "00:00", tz)[0] - timedelta(days=1)
+        window_end = local_start(days[-1], "00:00", tz)[0] + timedelta(days=2)
+
+        # The backend is asked before any transaction opens (never hold the write lock across
+        # a remote call). Its calendar is the configured user's.
+        external: list[Busy] = []
+        warnings: list[str] = []
+        if settings.user in user_ids:
+            external, warning = self._backend_busy(backend, window_start, window_end)
+            if warning:
+                warnings.append(warning)
+
+        results: list[EmitResult] = []
+        for i in range(0, len(user_ids), USERS_PER_BATCH):
+            batch = user_ids[i : i + USERS_PER_BATCH]
+            batch_results = [
+                EmitResult(u, first, days_ahead, settings.timezone, dry_run) for u in batch
+            ]
+            for r in batch_results:
+                if r.user_id == settings.user:
+                    r.warnings.extend(warnings)
+            self._run_batch(
+                batch_results,
+                days=days,
+                window=(window_start, window_end),
+                now=now,
+                tz=tz,
+                flex=timedelta(minutes=settings.flex_window_minutes),
+                external={settings.user: external},
+                dry_run=dry_run,
+                session=session,
+            )
+            results.extend(batch_results)
+            if progress is not None:
+                progress(len(batch))
+        return results
+
+    def all_user_ids(self) -> list[str]:
+        """Every user with preferences or insights."""
+        from sqlalchemy import select, union
+
+        from agentcal.models import CalendarPreference, UserInsight
+
+        stmt = union(
+            select(CalendarPreference.user_id),  # type: ignore[call-overload]
+            select(UserInsight.user_id),  # type: ignore[call-overload]
+        )
+        with self.transaction() as s:
+            return sorted(str(u) for u in s.execute(stmt).scalars())
+
+    def cancel_preference_events(
+        self,
+        user_id: str,
+        preference_id: int,
+        reason: str = DISABLED_NOTE,
+        *,
+        now: datetime | None = None,
+        session: Session | None = None,
+    ) -> list[int]:
+        """Cancel the preference's events that have not started yet; returns their ids."""
+        from sqlmodel import col, select
+
+        from agentcal.models import CalendarEvent, utcnow
+
+        now = now or utcnow()
+        with self.transaction(session) as s:
+            rows = s.exec(
+                select(CalendarEvent).where(
+                    CalendarEvent.user_id == user_id,
+                    CalendarEvent.preference_id == preference_id,
+                    col(CalendarEvent.start_at) > now,
+                    col(CalendarEvent.status).in_((*ACTIVE, "unplaced")),
+                )
+            ).all()
+            updates = [(e.id, {"status": "cancelled", "placement_note": reason}) for e in rows]
+            self._apply(s, creates=[], updates=updates, revisions={e.id: e.revision for e in rows})
+            return [e.id for e in rows if e.id is not None]
+
+    # -- planning ---------------------------------------------------------------------------
+
+    def _backend_busy(
+        self, backend: CalendarBackend | None, start: datetime, end: datetime
+    ) -> tuple[list[Busy], str]:
+        try:
+            if backend is None:
+                from agentcal.calendars import get_backend
+
+                backend = get_backend()
+            spans = backend.busy_times(start, end)
+        except Exception as exc:  # any backend failure: plan from the store alone, and say so
+            log.warning("calendar busy times unavailable: %s", exc)
+            return [], f"the calendar did not answer ({exc}): placed using agentcal's events only"
+        label = f"busy in your {getattr(backend, 'name', 'calendar')} calendar"
+        return [Busy(a, b, label) for a, b in spans], ""
+
+    def _run_batch(
+        self,
+        results: list[EmitResult],
+        *,
+        days: list[date],
+        window: tuple[datetime, datetime],
+        now: datetime,
+        tz: ZoneInfo,
+        flex: timedelta,
+        external: dict[str, list[Busy]],
+        dry_run: bool,
+        session: Session | None,
+    ) -> None:
+        from sqlmodel import Session as SqlSession
+
+        from agentcal.services.insight_preferences import insight_preference_sync
+
+        own = session is None
+        s = session if session is not None else SqlSession(self.engine, expire_on_commit=False)
+        try:
+            users = [r.user_id for r in results]
+            outcomes = insight_preference_sync.sync_users(users, session=s)
+            prefs, events = self._load(s, users, window)
+            creates: list[dict[str, Any]] = []
+            updates: list[tuple[int | None, dict[str, Any]]] = []
+            revisions: dict[int | None, int] = {}
+            by_user = {r.user_id: r for r in results}
+            for o in outcomes:
+                by_user[o.user_id].preferences.append(o)
+            cancelled = self._cancel_unwanted(s, prefs, now, by_user, updates, revisions)
+            for result in results:
+                self._plan_user(
+                    result,
+                    [p for p in prefs if p["user_id"] == result.user_id] if len(results) > 1
+                    else prefs,
+                    events.get(result.user_id, []),
+                    days=days,
+                    now=now,
+                    tz=tz,
+                    flex=flex,
+                    external=external.get(result.user_id, []),
+                    skip_ids=cancelled,
+                    creates=creates,
+                    updates=updates,
+                    revisions=revisions,
+                )  # fmt: skip
+            new_ids = self._apply(s, creates=creates, updates=updates, revisions=revisions)
+            for create, event_id in zip(creates, new_ids, strict=True):
+                create["_placement"].event_id = event_id
+            if dry_run:
+                s.rollback()
+            elif own:
+                s.commit()
+        except BaseException:
+            s.rollback()
+            raise
+        finally:
+            if own:
+                s.close()
+
+    def _load(
+        self, s: Session, users: list[str], window: tuple[datetime, datetime]
+    ) -> tuple[list[dict[str, Any]], dict[str, list[Any]]]:
+        from sqlalchemy import select
+
+        from agentcal.models import CalendarEvent, CalendarPreference
+
+        p = CalendarPreference.__table__  # type: ignore[attr-defined]
+        e = CalendarEvent.__table__  # type: ignore[attr-defined]
+        one = len(users) == 1
+        pref_rows = s.execute(
+            select(p)
+            .where(p.c.user_id == users[0] if one else p.c.user_id.in_(users))
+            .order_by(p.c.priority, p.c.id)
+        ).mappings()
+        prefs = [dict(r) for r in pref_rows]
+        event_rows = s.execute(
+            select(
+                e.c.id, e.c.user_id, e.c.preference_id, e.c.title, e.c.local_date, e.c.start_at,
+                e.c.end_at, e.c.status, e.c.placement_note, e.c.revision, e.c.updated_at,
+            ).where(
+                e.c.user_id == users[0] if one else e.c.user_id.in_(users),
+                e.c.start_at < window[1],
+                e.c.end_at > window[0],
+            )
+        ).all()  # fmt: skip
+        events: dict[str, list[Any]] = {}
+        for row in event_rows:
+            events.setdefault(row.user_id, []).append(row)
+        return prefs, events
+
+    def _plan_user(
+        self,
+        result: EmitResult,
+        prefs: list[dict[str, Any]],
+        events: list[Any],
+        *,
+        days: list[date],
+        now: datetime,
+        tz: ZoneInfo,
+        flex: timedelta,
+        external: list[Busy],
+        skip_ids: set[int],
+        creates: list[dict[str, Any]],
+        updates: list[tuple[int | None, dict[str, Any]]],
+        revisions: dict[int | None, int],
+    ) -> None:
+        busy: list[Busy] = list(external)
+        busy_by_id: dict[int, Busy] = {}
+        existing: dict[tuple[int, date], Any] = {}
+        for ev in events:
+            if ev.id in skip_ids:
+                continue
+            if ev.preference_id is not None and ev.local_date is not None:
+                existing[(ev.preference_id, ev.local_date)] = ev
+            if ev.status in ACTIVE:
+                busy_by_id[ev.id] = Busy(ev.start_at, ev.end_at, _label(ev.title, ev.start_at, tz))
+                busy.append(busy_by_id[ev.id])
+            revisions[ev.id] = ev.revision
+
+        for pref in prefs:
+            if not (pref["is_active"] and pref["auto_schedule"]):
+                continue
+            for day in days:
+                if pref["day_of_week"] and day.isoweekday() not in pref["day_of_week"]:
+                    continue
+                start, dst_note = local_start(day, pref["start_time"], tz)
+                end = start + timedelta(minutes=pref["duration_minutes"])
+                if start <= now:
+                    continue  # today's occurrence already began: the past is not planned
+                self._plan_one(
+                    result, pref, day, start, end, dst_note, existing.get((pref["id"], day)),
+                    busy, busy_by_id, flex=flex, tz=tz, creates=creates, updates=updates,
+                )  # fmt: skip
+
+    def _plan_one(
+        self,
+        result: EmitResult,
+        pref: dict[str, Any],
+        day: date,
+        start: datetime,
+        end: datetime,
+        dst_note: str,
+        ev: Any,
+        busy: list[Busy],
+        busy_by_id: dict[int, Busy],
+        *,
+        flex: timedelta,
+        tz: ZoneInfo,
+        creates: list[dict[str, Any]],
+        updates: list[tuple[int | None, dict[str, Any]]],
+    ) -> None:
+        title = pref["title"]
+        if ev is not None:
+            if ev.status == "cancelled" and ev.placement_note not in _EMITTER_CANCEL_NOTES:
+                result.placements.append(
+                    Placement("skipped", pref["id"], ev.title, day, ev.start_at, ev.end_at,
+                              "cancelled on the calendar: not recreated", ev.id)
+                )  # fmt: skip
+                return
+            if ev.status in ACTIVE:
+                same = ev.start_at == start and ev.end_at == end and ev.title == title
+                changed_pref = pref["updated_at"] > ev.updated_at
+                if same or not changed_pref:
+                    result.placements.append(
+                        Placement("unchanged", pref["id"], ev.title, day, ev.start_at, ev.end_at,
+                                  ev.placement_note or "", ev.id)
+                    )  # fmt: skip
+                    return
+                mine = busy_by_id.get(ev.id)
+                busy[:] = [b for b in busy if b is not mine]
+        placement = self._place(pref, day, start, end, dst_note, busy, flex, tz)
+        if ev is not None and ev.status == "unplaced" and placement.outcome == "unplaced":
+            placement.outcome = "unchanged"
+            placement.event_id = ev.id
+            result.placements.append(placement)
+            return
+        if placement.outcome != "unplaced":
+            busy.append(Busy(placement.start, placement.end, _label(title, placement.start, tz)))  # type: ignore[arg-type]
+        values = {
+            "title": title,
+            "start_at": placement.start,
+            "end_at": placement.end,
+            "status": "unplaced" if placement.outcome == "unplaced" else "planned",
+            "placement_note": placement.reason,
+        }
+        if ev is None:
+            creates.append(
+                {
+                    **values,
+                    "user_id": result.user_id,
+                    "preference_id": pref["id"],
+                    "local_date": day,
+                    "timezone": result.timezone,
+                    "origin": "emitter",
+                    "_placement": placement,
+                }
+            )
+        else:
+            placement.event_id = ev.id
+            why = {"unplaced": "room now", "cancelled": "preference enabled again"}.get(
+                ev.status, "its preference changed"
+            )
+            placement.reason = f"{why}; {placement.reason}"
+            if placement.outcome == "planned":
+                placement.outcome = "updated"
+            updates.append((ev.id, values))
+        result.placements.append(placement)
+
+    def _place(
+        self,
+        pref: dict[str, Any],
+        day: date,
+        start: datetime,
+        end: datetime,
+        dst_note: str,
+        busy: list[Busy],
+        flex: timedelta,
+        tz: ZoneInfo,
+    ) -> Placement:
+        notes = [dst_note] if dst_note else []
+        clashes = _overlaps(busy, start, end)
+        base = Placement("planned", pref["id"], pref["title"], day, start, end)
+        if not clashes:
+            base.reason = "; ".join([*notes, "at its usual time"])
+            return base
+        avoided = clashes[0].label
+        if not pref["is_flexible"]:
+            base.reason = "; ".join([*notes, f"fixed time, overlaps {avoided}"])
+            base.avoided = avoided
+            return base
+        length = end - start
+        slot = nearest_free(busy, start, length, flex)
+        if slot is None:
+            base.outcome = "unplaced"
+            base.avoided = avoided
+            hours = flex.total_seconds() / 3600
+            base.reason = "; ".join(
+                [*notes, f"no free {int(length.total_seconds() // 60)} min within ±{hours:g} h "
+                 f"of {start.astimezone(tz):%H:%M}: {avoided} is in the way"]
+            )  # fmt: skip
+            return base
+        minutes = int((slot - start).total_seconds() // 60)
+        base.outcome = "moved"
+        base.start, base.end = slot, slot + length
+        base.moved_minutes = minutes
+        base.avoided = avoided
+        sign = "+" if minutes > 0 else "-"
+        hhmm = f"{abs(minutes) // 60}:{abs(minutes) % 60:02d}"
+        base.reason = "; ".join(
+            [*notes, f"moved {sign}{hhmm} h to {slot.astimezone(tz):%H:%M} to avoid {avoided}"]
+        )
+        return base
+
+    def _cancel_unwanted(
+        self,
+        s: Session,
+        prefs: list[dict[str, Any]],
+        now: datetime,
+        by_user: dict[str, EmitResult],
+        updates: list[tuple[int | None, dict[str, Any]]],
+        revisions: dict[int | None, int],
+    ) -> set[int]:
+        """Cancel the future events of disabled or suggestion-only preferences."""
+        from sqlalchemy import select
+
+        from agentcal.models import CalendarEvent
+
+        unwanted = {p["id"]: p for p in prefs if not (p["is_active"] and p["auto_schedule"])}
+        if not unwanted:
+            return set()
+        e = CalendarEvent.__table__  # type: ignore[attr-defined]
+        rows = s.execute(
+            select(e.c.id, e.c.user_id, e.c.preference_id, e.c.title, e.c.local_date,
+                   e.c.start_at, e.c.end_at, e.c.revision)
+            .where(e.c.preference_id.in_(list(unwanted)), e.c.start_at > now,
+                   e.c.status.in_((*ACTIVE, "unplaced")))
+            .order_by(e.c.start_at)
+        ).all()  # fmt: skip
+        for row in rows:
+            pref = unwanted[row.preference_id]
+            note = DISABLED_NOTE if not pref["is_active"] else SUGGESTION_NOTE
+            updates.append((row.id, {"status": "cancelled", "placement_note": note}))
+            revisions[row.id] = row.revision
+            by_user[row.user_id].placements.append(
+                Placement("cancelled", row.preference_id, row.title, row.local_date,
+                          row.start_at, row.end_at, note, row.id)
+            )  # fmt: skip
+        return {row.id for row in rows}
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def _apply(
+        self,
+        s: Session,
+        *,
+        creates: list[dict[str, Any]],
+        updates: list[tuple[int | None, dict[str, Any]]],
+        revisions: dict[int | None, int],
+    ) -> list[int]:
+        """Insert and update events in bulk and queue one calendar_sync job per new revision."""
+        from sqlalchemy import insert, update
+
+        from agentcal.models import CalendarEvent, utcnow
+        from agentcal.services.calendar_events import new_uid
+        from agentcal.services.jobs import job_queue
+
+        e = CalendarEvent.__table__  # type: ignore[attr-defined]
+        now = utcnow()
+        syncs: list[dict[str, Any]] = []
+        new_ids: list[int] = []
+        if creates:
+            rows = [
+                {
+                    **{k: val for k, val in c.items() if not k.startswith("_")},
+                    "uid": new_uid(),
+                    "revision": 1,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for c in creates
+            ]
+            returned = s.execute(
+                insert(e).returning(e.c.id, e.c.user_id, e.c.status, sort_by_parameter_order=True),
+                rows,
+            ).all()
+            for row in returned:
+                new_ids.append(row.id)
+                if row.status != "unplaced":
+                    syncs.append(_sync_job(row.id, 1, row.user_id))
+        user_of: dict[int, str] = {}
+        if updates:
+            from sqlalchemy import select
+
+            ids = [event_id for event_id, _ in updates]
+            user_of = dict(s.execute(select(e.c.id, e.c.user_id).where(e.c.id.in_(ids))).all())
+        for event_id, values in updates:
+            assert event_id is not None
+            revision = revisions[event_id] + 1
+            revisions[event_id] = revision
+            s.execute(
+                update(e)
+                .where(e.c.id == event_id)
+                .values(**values, revision=revision, updated_at=now)
+            )
+            syncs.append(_sync_job(event_id, revision, user_of[event_id]))
+        if syncs:
+            job_queue.enqueue_many(syncs, session=s)
+        return new_ids
+
+
+def _sync_job(event_id: int, revision: int, user_id: str) -> dict[str, Any]:
+    return {
+        "kind": "calendar_sync",
+        "payload": {"event_id": event_id, "revision": revision},
+        "unique_key": f"calendar_sync:{event_id}:{revision}",
+        "user_id": user_id,
+        "priority": SYNC_PRIORITY,
+    }
+
+
+def _label(title: str, start: datetime, tz: ZoneInfo) -> str:
+    return f"“{title}” at {start.astimezone(tz):%H:%M}"
+
+
+calendar_event_emitter = CalendarEventEmitter()

@@ -1,0 +1,1 @@
+"""Background workers: the job processor, the preference emitter and the daemon joining both."""

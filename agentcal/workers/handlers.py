@@ -1,0 +1,191 @@
+"""What each job kind does. Handlers are idempotent: a job may run again after a crash.
+
+A handler returns a JSON-able result (stored on the job) or raises:
+`PermanentJobError` or `agentcal.errors.ValidationError` (a bad payload) -> dead at once, with
+the message as the job's error; anything else -> retried with backoff.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from agentcal.errors import ValidationError
+
+if TYPE_CHECKING:
+    from agentcal.calendars.base import CalendarBackend, EventData
+    from agentcal.services.jobs import ClaimedJob
+
+
+class PermanentJobError(Exception):
+    """Retrying will not help: the job goes to dead."""
+
+
+class RetryableJobError(Exception):
+    """A temporary failure (rate limit, network): retry with backoff."""
+
+
+@dataclass
+class JobContext:
+    """What handlers share within one worker: the calendar backend, made on first use."""
+
+    backend_factory: Callable[[], CalendarBackend] | None = None
+    _backend: CalendarBackend | None = field(default=None, repr=False)
+
+    @property
+    def backend(self) -> CalendarBackend:
+        if self._backend is None:
+            if self.backend_factory is None:
+                from agentcal.calendars import get_backend
+
+                self._backend = get_backend()
+            else:
+                self._backend = self.backend_factory()
+        return self._backend
+
+
+Handler = Callable[["ClaimedJob", JobContext], Any]
+
+
+def _payload(job: ClaimedJob) -> dict[str, Any]:
+    if not isinstance(job.payload, dict):
+        raise ValidationError(f"{job.kind} payload must be a JSON object")
+    return dict(job.payload)
+
+
+def _int_field(payload: dict[str, Any], name: str, kind: str) -> int:
+    value = payload.get(name)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError(f"{kind} payload needs an integer {name} (got {value!r})")
+    return value
+
+
+def update_insight(job: ClaimedJob, ctx: JobContext) -> dict[str, Any]:
+    """The seed's /user-insights/update, run in the background; then re-plan the user's events."""
+    from agentcal.services import validation as v
+    from agentcal.services.jobs import job_queue
+    from agentcal.services.user_insights import InsightBody, user_insights_service
+
+    payload = _payload(job)
+    user = payload.pop("user_id", None)
+    if user is None:
+        raise ValidationError("update_insight payload needs a user_id")
+    user = v.user_id(user)
+    run_id = payload.pop("agent_run_id", None)
+    request_id = payload.pop("source_request_id", None)
+    body = InsightBody.parse(payload)
+    if request_id is None and run_id is not None:
+        request_id = _observability_id(str(run_id))
+    change = user_insights_service.upsert_insight(
+        user_id=user, source="agent", source_request_id=request_id, **body.as_dict()
+    )
+    if change.outcome in ("created", "updated"):
+        job_queue.enqueue(
+            "emit_preference_events", {"user_id": user}, unique_key=f"emit:{user}", user_id=user
+        )
+    return {"insight_id": change.insight.id, "outcome": change.outcome}
+
+
+def _observability_id(agent_run_id: str) -> int | None:
+    from sqlmodel import col, select
+
+    from agentcal.db import session_scope
+    from agentcal.models import AgentObservability
+
+    with session_scope() as s:
+        return s.exec(
+            select(AgentObservability.id)
+            .where(AgentObservability.agent_run_id == agent_run_id)
+            .order_by(col(AgentObservability.id))
+        ).first()
+
+
+def emit_preference_events(job: ClaimedJob, ctx: JobContext) -> dict[str, Any]:
+    """Run the emitter for one user (insights -> preferences -> events)."""
+    from agentcal.services import validation as v
+    from agentcal.services.calendar_event_emitter import calendar_event_emitter
+    from agentcal.settings import get_settings
+
+    payload = _payload(job)
+    user = v.user_id(payload.get("user_id"))
+    days = payload.get("days_ahead", get_settings().emit_days)
+    result = calendar_event_emitter.process_user_preferences(
+        user, days, backend=_optional_backend(ctx)
+    )
+    return {"counts": result.counts, "warnings": result.warnings}
+
+
+def _optional_backend(ctx: JobContext) -> CalendarBackend | None:
+    try:
+        return ctx.backend
+    except Exception:  # the emitter reports an unavailable calendar itself
+        return None
+
+
+def calendar_sync(job: ClaimedJob, ctx: JobContext) -> dict[str, Any]:
+    """Push one event's current state to the calendar backend (create, update or delete)."""
+    from agentcal.db import session_scope
+    from agentcal.models import CalendarEvent
+
+    payload = _payload(job)
+    event_id = _int_field(payload, "event_id", "calendar_sync")
+    revision = _int_field(payload, "revision", "calendar_sync")
+    with session_scope() as s:
+        event = s.get(CalendarEvent, event_id)
+        if event is None:
+            return {"skipped": "the event no longer exists"}
+        if event.synced_revision is not None and event.synced_revision >= revision:
+            return {"skipped": f"revision {event.synced_revision} already synced"}
+        data = _event_data(event)
+    backend = ctx.backend
+    if data.cancelled and data.backend_event_id is None:
+        outcome = "nothing to delete"  # never reached the calendar
+        backend_event_id = None
+    else:
+        result = backend.delete(data) if data.cancelled else backend.upsert(data)
+        if not result.ok:
+            message = f"{backend.name} calendar: {result.error or 'sync failed'}"
+            if result.retryable:
+                raise RetryableJobError(message)
+            raise PermanentJobError(message)
+        outcome = "skipped by the calendar" if result.skipped else "synced"
+        backend_event_id = None if data.cancelled else result.backend_event_id
+    with session_scope() as s:
+        event = s.get(CalendarEvent, event_id)
+        if event is None:
+            return {"skipped": "the event was deleted during the sync"}
+        if event.synced_revision is None or event.synced_revision < data.revision:
+            event.backend = backend.name
+            event.backend_event_id = backend_event_id
+            event.synced_revision = data.revision
+            s.add(event)  # updated_at stays: it dates the event's content, not its sync
+    return {"outcome": outcome, "revision": data.revision, "backend": backend.name}
+
+
+def _event_data(event: Any) -> EventData:
+    from agentcal.calendars.base import EventData
+
+    # An unplaced event is not on the calendar: if an earlier revision was, remove it.
+    cancelled = event.status in ("cancelled", "unplaced")
+    return EventData(
+        id=event.id,
+        uid=event.uid,
+        user_id=event.user_id,
+        title=event.title,
+        start=event.start_at,
+        end=event.end_at,
+        timezone=event.timezone,
+        revision=event.revision,
+        description=event.description,
+        location=event.location,
+        backend_event_id=event.backend_event_id,
+        cancelled=cancelled,
+    )
+
+
+HANDLERS: dict[str, Handler] = {
+    "update_insight": update_insight,
+    "emit_preference_events": emit_preference_events,
+    "calendar_sync": calendar_sync,
+}

@@ -1,0 +1,133 @@
+"""`python -m agentcal.workers.preference_emitter_worker [--once]`: keep habits on the calendar.
+
+Each pass: pattern analysis (recurring agent-made events -> habit insights), then for every
+user insights -> preferences -> events for the next AGENTCAL_EMIT_DAYS days, queueing
+`calendar_sync` jobs. Loops every AGENTCAL_EMIT_INTERVAL_SECONDS, or one pass with --once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import threading
+from dataclasses import dataclass
+
+from agentcal.errors import AgentcalError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PassResult:
+    users: int
+    created: int
+    changed: int
+    unplaced: int
+    patterns: int
+
+
+class EmitterWorker:
+    """One emitter pass at a time, with a heartbeat like the job workers."""
+
+    kind = "preference_emitter"
+
+    def __init__(self, *, stop: threading.Event | None = None, worker_id: str | None = None):
+        from agentcal.workers.runner import default_worker_id
+
+        self.stop = stop or threading.Event()
+        self.worker_id = worker_id or default_worker_id(self.kind)
+        self.done = 0
+        self.failed = 0
+
+    def run_once(self) -> PassResult:
+        from datetime import timedelta
+
+        from agentcal.models import utcnow
+        from agentcal.services.calendar_event_emitter import calendar_event_emitter
+        from agentcal.services.monitoring import monitoring_service
+        from agentcal.services.pattern_analysis import LOOKBACK_DAYS, pattern_analysis
+        from agentcal.settings import get_settings
+
+        self._beat()
+        now = utcnow()
+        patterns = 0
+        try:
+            for user in pattern_analysis.users_with_agent_events(
+                now - timedelta(days=LOOKBACK_DAYS)
+            ):
+                patterns += len(pattern_analysis.analyse_user(user, now=now))
+            users = calendar_event_emitter.all_user_ids()
+            results = calendar_event_emitter.process_users(users, get_settings().emit_days)
+        except Exception as exc:
+            self.failed += 1
+            self._beat()
+            monitoring_service.raise_alert(
+                f"the preference emitter failed: {exc}", source="emitter", dedupe=True
+            )
+            raise
+        self.done += 1
+        self._beat()
+        counts = [r.counts for r in results]
+        return PassResult(
+            users=len(users),
+            created=sum(c.get("planned", 0) + c.get("moved", 0) for c in counts),
+            changed=sum(c.get("updated", 0) + c.get("cancelled", 0) for c in counts),
+            unplaced=sum(c.get("unplaced", 0) for c in counts),
+            patterns=patterns,
+        )
+
+    def run_forever(self, interval: float | None = None) -> None:
+        from agentcal.settings import get_settings
+
+        every = interval if interval is not None else get_settings().emit_interval_seconds
+        try:
+            while not self.stop.is_set():
+                try:
+                    result = self.run_once()
+                    log.info("emitter pass: %s", result)
+                except Exception:
+                    log.exception("emitter pass failed")
+                self.stop.wait(every)
+        finally:
+            self._beat("stopped")
+
+    def _beat(self, state: str = "running") -> None:
+        from agentcal.services.monitoring import monitoring_service
+
+        try:
+            monitoring_service.heartbeat(
+                self.worker_id, self.kind, jobs_done=self.done, jobs_failed=self.failed, state=state
+            )
+        except Exception:
+            log.warning("emitter heartbeat failed", exc_info=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m agentcal.workers.preference_emitter_worker", description=__doc__
+    )
+    parser.add_argument("--once", action="store_true", help="Run one pass, then exit.")
+    args = parser.parse_args(argv)
+
+    from agentcal.workers.runner import configure_logging, install_stop_signals
+
+    configure_logging()
+    worker = EmitterWorker()
+    install_stop_signals(worker.stop)
+    try:
+        if args.once:
+            print(worker.run_once())
+            worker._beat("stopped")
+        else:
+            worker.run_forever()
+    except AgentcalError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,286 @@
+"""Job queue and emitter benchmarks.
+
+    python bench/bench_jobs.py [--jobs 4000] [--users 1000] [--write-docs]
+
+1. Queue throughput, enqueue + claim + complete with a no-op handler, 1 and 4 worker processes
+   on one SQLite file: agentcal's JobQueue, a bare sqlite3 implementation of the same claim
+   (BEGIN IMMEDIATE; UPDATE ... WHERE id=(SELECT ...) RETURNING), and huey's SqliteHuey.
+   Every run checks that no job ran twice. Then the same at twice the jobs.
+2. The emitter: N users x 6 preferences x 7 days, first run and rerun, then 2N users.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import platform
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+# -- agentcal's queue -----------------------------------------------------------------------
+
+
+def _agentcal_worker(url: str, out: mp.Queue, produced: Any) -> None:
+    from agentcal.db import get_engine
+    from agentcal.services.jobs import JobQueue
+
+    queue = JobQueue(get_engine(url))
+    ids = []
+    while True:
+        job = queue.claim(f"bench:{os.getpid()}", lease_seconds=300)
+        if job is None:
+            if produced.is_set():
+                break
+            time.sleep(0.001)
+            continue
+        queue.complete(job)
+        ids.append(job.id)
+    out.put(ids)
+
+
+def bench_agentcal(n: int, workers: int, tmp: Path) -> tuple[float, int]:
+    from agentcal.db import dispose_engines, get_engine
+    from agentcal.services.jobs import JobQueue
+
+    url = f"sqlite:///{tmp / f'agentcal-{n}-{workers}.db'}"
+    queue = JobQueue(get_engine(url))
+    dispose_engines()
+    out: mp.Queue = mp.Queue()
+    t0 = time.perf_counter()
+    produced = mp.Event()
+    procs = [mp.Process(target=_agentcal_worker, args=(url, out, produced)) for _ in range(workers)]
+    for p in procs:
+        p.start()
+    queue = JobQueue(get_engine(url))
+    for i in range(n):
+        queue.enqueue("calendar_sync", {"event_id": i, "revision": 1}, max_attempts=5)
+    produced.set()
+    ids = [i for _ in procs for i in out.get()]
+    for p in procs:
+        p.join()
+    elapsed = time.perf_counter() - t0
+    dispose_engines()
+    return elapsed, len(ids) - len(set(ids)) + (n - len(set(ids)))
+
+
+# -- bare sqlite3 -----------------------------------------------------------------------------
+
+BARE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (id INTEGER PRIMARY KEY, kind TEXT, payload TEXT, state TEXT,
+  priority INT, attempts INT, run_at TEXT, lease_token TEXT, locked_until TEXT);
+CREATE INDEX IF NOT EXISTS ix_claim ON jobs(state, priority, run_at, id);
+"""
+
+
+def _bare_connect(path: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, timeout=30)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA busy_timeout=30000")
+    return conn
+
+
+def _bare_worker(path: str, out: mp.Queue, produced: Any) -> None:
+    import secrets
+
+    conn = _bare_connect(path)
+    ids = []
+    while True:
+        now = datetime.now(UTC).isoformat()
+        token = secrets.token_hex(16)
+        conn.execute("BEGIN IMMEDIATE")
+        row = conn.execute(
+            "UPDATE jobs SET state='running', attempts=attempts+1, lease_token=?, locked_until=? "
+            "WHERE id=(SELECT id FROM jobs WHERE state='queued' AND run_at<=? "
+            "ORDER BY priority, run_at, id LIMIT 1) RETURNING id, payload",
+            (token, now, now),
+        ).fetchone()
+        conn.execute("COMMIT")
+        if row is None:
+            if produced.is_set():
+                break
+            time.sleep(0.001)
+            continue
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute(
+            "UPDATE jobs SET state='done', lease_token=NULL WHERE id=? AND lease_token=?",
+            (row[0], token),
+        )
+        conn.execute("COMMIT")
+        ids.append(row[0])
+    out.put(ids)
+
+
+def bench_bare(n: int, workers: int, tmp: Path) -> tuple[float, int]:
+    import json
+
+    path = str(tmp / f"bare-{n}-{workers}.db")
+    conn = _bare_connect(path)
+    conn.executescript(BARE_SCHEMA)
+    out: mp.Queue = mp.Queue()
+    t0 = time.perf_counter()
+    produced = mp.Event()
+    procs = [mp.Process(target=_bare_worker, args=(path, out, produced)) for _ in range(workers)]
+    for p in procs:
+        p.start()
+    for i in range(n):
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute(
+            "INSERT INTO jobs (kind, payload, state, priority, attempts, run_at) "
+            "VALUES ('calendar_sync', ?, 'queued', 100, 0, ?)",
+            (json.dumps({"event_id": i}), datetime.now(UTC).isoformat()),
+        )
+        conn.execute("COMMIT")
+    produced.set()
+    ids = [i for _ in procs for i in out.get()]
+    for p in procs:
+        p.join()
+    return time.perf_counter() - t0, len(ids) - len(set(ids)) + (n - len(set(ids)))
+
+
+# -- huey ---------------------------------------------------------------------------------------
+
+
+def bench_huey(n: int, workers: int, tmp: Path) -> tuple[float, int]:
+    """huey's own consumer (process workers) draining n no-op tasks enqueued while it runs."""
+    path = tmp / f"huey-{n}-{workers}.db"
+    module = tmp / "hueybench_tasks.py"
+    module.write_text(
+        "import os\nfrom huey import SqliteHuey\n"
+        f"huey = SqliteHuey(filename={str(path)!r})\n"
+        "@huey.task()\ndef noop(i):\n    return None\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(tmp))
+    consumer = subprocess.Popen(
+        [sys.executable, "-m", "huey.bin.huey_consumer", "hueybench_tasks.huey",
+         "-w", str(workers), "-k", "process", "-d", "0.001", "-m", "0.01", "-q"],
+        env=env, cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    sys.path.insert(0, str(tmp))
+    try:
+        import importlib
+
+        tasks = importlib.import_module("hueybench_tasks")
+        importlib.reload(tasks)
+        t0 = time.perf_counter()
+        for i in range(n):
+            tasks.noop(i)
+        while tasks.huey.pending_count() > 0:
+            time.sleep(0.005)
+        elapsed = time.perf_counter() - t0
+    finally:
+        consumer.terminate()
+        consumer.wait(timeout=30)
+        sys.path.remove(str(tmp))
+    return elapsed, 0  # huey does not expose per-task run counts; queue drained
+
+
+# -- emitter ------------------------------------------------------------------------------------
+
+
+def bench_emit(users: int, tmp: Path) -> tuple[float, float, int]:
+    os.environ["AGENTCAL_HOME"] = str(tmp / f"emit-{users}")
+    os.environ["AGENTCAL_TIMEZONE"] = "Europe/Paris"
+    os.environ["AGENTCAL_USER"] = "nobody-configured"
+    from sqlalchemy import insert
+
+    from agentcal.db import dispose_engines, get_engine
+    from agentcal.models import CalendarPreference, utcnow
+    from agentcal.services.calendar_event_emitter import CalendarEventEmitter
+    from agentcal.settings import reset_settings
+
+    reset_settings()
+    dispose_engines()
+    engine = get_engine()
+    now = utcnow()
+    kinds = [("sleep", "23:00", 480, False), ("meal", "12:30", 60, True), ("gym", "06:30", 60, True),
+             ("focus", "09:00", 120, True), ("meditation", "07:30", 20, True), ("break", "15:30", 15, True)]  # fmt: skip
+    rows = [
+        {"user_id": f"u{u:05d}", "preference_type": t, "title": t.title(), "start_time": at,
+         "duration_minutes": d, "is_flexible": f, "auto_schedule": True, "priority": p + 1,
+         "is_active": True, "user_edited": False, "day_of_week": None, "created_at": now,
+         "updated_at": now}
+        for u in range(users) for p, (t, at, d, f) in enumerate(kinds)
+    ]  # fmt: skip
+    with engine.begin() as conn:
+        conn.execute(insert(CalendarPreference.__table__), rows)  # type: ignore[attr-defined]
+    emitter = CalendarEventEmitter(engine)
+    ids = emitter.all_user_ids()
+    t0 = time.perf_counter()
+    first = emitter.process_users(ids, 7, backend=_NoBusy())
+    t1 = time.perf_counter()
+    again = emitter.process_users(ids, 7, backend=_NoBusy())
+    t2 = time.perf_counter()
+    created = sum(len(r.changes) for r in first)
+    assert sum(len(r.changes) for r in again) == 0
+    dispose_engines()
+    return t1 - t0, t2 - t1, created
+
+
+class _NoBusy:
+    name = "none"
+
+    def busy_times(self, start, end):  # type: ignore[no-untyped-def]
+        return []
+
+
+# -- report -------------------------------------------------------------------------------------
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, {datetime.now(UTC):%Y-%m-%d}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--jobs", type=int, default=3000)
+    parser.add_argument("--users", type=int, default=1000)
+    args = parser.parse_args()
+    lines = [f"Machine: {machine()}", ""]
+    lines += ["| jobs | workers | agentcal jobs/s | bare sqlite3 jobs/s | huey jobs/s | agentcal / bare | agentcal / huey | double or lost |",
+              "|---:|---:|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        for n in (args.jobs, 2 * args.jobs):
+            for workers in (1, 4):
+                a, a_bad = bench_agentcal(n, workers, tmp)
+                b, b_bad = bench_bare(n, workers, tmp)
+                h, _ = bench_huey(n, workers, tmp)
+                lines.append(
+                    f"| {n} | {workers} | {n / a:,.0f} | {n / b:,.0f} | {n / h:,.0f} | "
+                    f"{b / a:.2f} | {h / a:.2f} | {a_bad} / {b_bad} |"
+                )
+                print(lines[-1], flush=True)
+        lines += [
+            "",
+            "| users × 6 prefs × 7 days | events | first run s | rerun s |",
+            "|---:|---:|---:|---:|",
+        ]
+        for users in (args.users, 2 * args.users):
+            first, rerun, created = bench_emit(users, tmp)
+            lines.append(f"| {users} | {created} | {first:.2f} | {rerun:.2f} |")
+            print(lines[-1], flush=True)
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

@@ -44,22 +44,28 @@ app = typer.Typer(
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"]},
     pretty_exceptions_enable=False,
+    # Plain Click help: Typer's Rich help imports rich.markdown and markdown-it (~60 ms).
+    rich_markup_mode=None,
 )
-app.add_typer(config_cmd.app, name="config")
-app.add_typer(db_cmd.app, name="db")
+# In the order a user meets them: talk, what was learned, the calendar, what it cost, operations.
+app.command(name="chat")(chat.chat_command)
 app.add_typer(insights.app, name="insights")
 app.add_typer(prefs.app, name="prefs")
-app.add_typer(auth.app, name="auth")
+app.add_typer(events_cmd.app, name="events")
+app.command(name="emit")(emit_cmd.emit)
 app.add_typer(calendar.app, name="calendar")
-app.command(name="chat")(chat.chat_command)
 app.command(name="costs")(costs.costs)
 app.add_typer(logs.app, name="logs")
-app.add_typer(jobs_cmd.app, name="jobs")
-app.add_typer(events_cmd.app, name="events")
-app.add_typer(ops_cmd.alerts_app, name="alerts")
-app.command(name="emit")(emit_cmd.emit)
 app.command(name="daemon")(ops_cmd.daemon)
 app.command(name="status")(ops_cmd.status)
+app.add_typer(jobs_cmd.app, name="jobs")
+app.add_typer(ops_cmd.alerts_app, name="alerts")
+app.add_typer(auth.app, name="auth")
+app.add_typer(config_cmd.app, name="config")
+app.add_typer(db_cmd.app, name="db")
+for _group in app.registered_groups:
+    if _group.typer_instance is not None:
+        _group.typer_instance.rich_markup_mode = None
 
 
 def _version(value: bool) -> None:

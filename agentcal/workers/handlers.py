@@ -123,8 +123,17 @@ def _optional_backend(ctx: JobContext) -> CalendarBackend | None:
         return None
 
 
+SYNC_BATCH = 50  # events pushed per calendar_sync job (Google's advised batch size)
+
+
 def calendar_sync(job: ClaimedJob, ctx: JobContext) -> dict[str, Any]:
-    """Push one event's current state to the calendar backend (create, update or delete)."""
+    """Push the job's event (create, update or delete) to the calendar backend, together with
+    up to SYNC_BATCH - 1 other unsynced events of the same user, in one batched call.
+
+    The other events' own jobs then find their revision synced and finish at once. Only the
+    job's own event decides the job's outcome; another event that fails stays unsynced and is
+    retried by its own job.
+    """
     from agentcal.db import session_scope
     from agentcal.models import CalendarEvent
 
@@ -137,30 +146,65 @@ def calendar_sync(job: ClaimedJob, ctx: JobContext) -> dict[str, Any]:
             return {"skipped": "the event no longer exists"}
         if event.synced_revision is not None and event.synced_revision >= revision:
             return {"skipped": f"revision {event.synced_revision} already synced"}
-        data = _event_data(event)
+        batch = [_event_data(event)]
+        batch += [_event_data(e) for e in _other_unsynced(s, event, SYNC_BATCH - 1)]
     backend = ctx.backend
-    if data.cancelled and data.backend_event_id is None:
-        outcome = "nothing to delete"  # never reached the calendar
-        backend_event_id = None
-    else:
-        result = backend.delete(data) if data.cancelled else backend.upsert(data)
-        if not result.ok:
-            message = f"{backend.name} calendar: {result.error or 'sync failed'}"
-            if result.retryable:
-                raise RetryableJobError(message)
-            raise PermanentJobError(message)
-        outcome = "skipped by the calendar" if result.skipped else "synced"
-        backend_event_id = None if data.cancelled else result.backend_event_id
+    # An event that never reached the calendar and is now cancelled needs no call.
+    to_push = [d for d in batch if not (d.cancelled and d.backend_event_id is None)]
+    results = {r.event_id: r for r in backend.sync_many(to_push)} if to_push else {}
     with session_scope() as s:
-        event = s.get(CalendarEvent, event_id)
-        if event is None:
-            return {"skipped": "the event was deleted during the sync"}
-        if event.synced_revision is None or event.synced_revision < data.revision:
-            event.backend = backend.name
-            event.backend_event_id = backend_event_id
-            event.synced_revision = data.revision
-            s.add(event)  # updated_at stays: it dates the event's content, not its sync
-    return {"outcome": outcome, "revision": data.revision, "backend": backend.name}
+        for data in batch:
+            result = results.get(data.id)
+            if result is not None and not result.ok:
+                continue
+            row = s.get(CalendarEvent, data.id)
+            if row is None or (row.synced_revision or 0) >= data.revision:
+                continue
+            row.backend = backend.name
+            row.backend_event_id = (
+                None if data.cancelled or result is None else result.backend_event_id
+            )
+            row.synced_revision = data.revision
+            s.add(row)  # updated_at stays: it dates the event's content, not its sync
+    own = results.get(event_id)
+    if own is None:
+        outcome = "nothing to delete"  # never reached the calendar
+    elif not own.ok:
+        message = f"{backend.name} calendar: {own.error or 'sync failed'}"
+        if own.retryable:
+            raise RetryableJobError(message)
+        raise PermanentJobError(message)
+    else:
+        outcome = "skipped by the calendar" if own.skipped else "synced"
+    return {
+        "outcome": outcome,
+        "revision": batch[0].revision,
+        "backend": backend.name,
+        "batched": len(to_push),
+    }
+
+
+def _other_unsynced(s: Any, event: Any, limit: int) -> list[Any]:
+    """The user's other events whose current revision the backend has not seen yet."""
+    from sqlmodel import col, or_, select
+
+    from agentcal.models import CalendarEvent
+
+    if limit <= 0:
+        return []
+    stmt = (
+        select(CalendarEvent)
+        .where(CalendarEvent.user_id == event.user_id, CalendarEvent.id != event.id)
+        .where(
+            or_(
+                col(CalendarEvent.synced_revision).is_(None),
+                col(CalendarEvent.synced_revision) < col(CalendarEvent.revision),
+            )
+        )
+        .order_by(col(CalendarEvent.id))
+        .limit(limit)
+    )
+    return list(s.exec(stmt))
 
 
 def _event_data(event: Any) -> EventData:

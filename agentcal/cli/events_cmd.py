@@ -47,13 +47,21 @@ def events_list(
 
     from agentcal.cli._common import local_time
 
-    table = Table("id", "day", "time", "title", "status", "from", "synced", "note")
+    table = Table()
+    table.add_column("id", no_wrap=True)
+    table.add_column("day", no_wrap=True)
+    table.add_column("time", no_wrap=True)
+    table.add_column("title", ratio=2, min_width=14)
+    table.add_column("status", no_wrap=True)
+    table.add_column("from", no_wrap=True)
+    table.add_column("synced", no_wrap=True)
+    table.add_column("note", ratio=3)
     for e in rows:
         synced = (
             "yes" if e.synced_revision is not None and e.synced_revision >= e.revision else "no"
         )
         table.add_row(
-            str(e.id), local_time(e.start_at, e.timezone, "%a %Y-%m-%d"),
+            str(e.id), local_time(e.start_at, e.timezone, "%a %d %b"),
             local_time(e.start_at, e.timezone, "%H:%M") + "–" + local_time(e.end_at, e.timezone, "%H:%M"),
             escape(e.title), e.status, e.origin, synced, escape(e.placement_note or ""),
         )  # fmt: skip

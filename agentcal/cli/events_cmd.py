@@ -47,15 +47,16 @@ def events_list(
 
     from agentcal.cli._common import local_time
 
+    # Narrow terminals: dates, times and states never wrap; title and note share the rest.
+    # The event's origin (agent, emitter, user) is in --json.
     table = Table()
     table.add_column("id", no_wrap=True)
     table.add_column("day", no_wrap=True)
     table.add_column("time", no_wrap=True)
-    table.add_column("title", ratio=2, min_width=14)
+    table.add_column("title", ratio=1, min_width=10)
     table.add_column("status", no_wrap=True)
-    table.add_column("from", no_wrap=True)
     table.add_column("synced", no_wrap=True)
-    table.add_column("note", ratio=3)
+    table.add_column("note", ratio=1, min_width=10)
     for e in rows:
         synced = (
             "yes" if e.synced_revision is not None and e.synced_revision >= e.revision else "no"
@@ -63,6 +64,6 @@ def events_list(
         table.add_row(
             str(e.id), local_time(e.start_at, e.timezone, "%a %d %b"),
             local_time(e.start_at, e.timezone, "%H:%M") + "–" + local_time(e.end_at, e.timezone, "%H:%M"),
-            escape(e.title), e.status, e.origin, synced, escape(e.placement_note or ""),
+            escape(e.title), e.status, synced, escape(e.placement_note or ""),
         )  # fmt: skip
     console().print(table)

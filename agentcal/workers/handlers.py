@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from agentcal.errors import ValidationError
 
 if TYPE_CHECKING:
-    from agentcal.calendars.base import CalendarBackend, EventData
+    from agentcal.calendars.base import CalendarBackend
     from agentcal.services.jobs import ClaimedJob
 
 
@@ -134,6 +134,7 @@ def calendar_sync(job: ClaimedJob, ctx: JobContext) -> dict[str, Any]:
     job's own event decides the job's outcome; another event that fails stays unsynced and is
     retried by its own job.
     """
+    from agentcal.calendars.base import EventData
     from agentcal.db import session_scope
     from agentcal.models import CalendarEvent
 
@@ -146,8 +147,8 @@ def calendar_sync(job: ClaimedJob, ctx: JobContext) -> dict[str, Any]:
             return {"skipped": "the event no longer exists"}
         if event.synced_revision is not None and event.synced_revision >= revision:
             return {"skipped": f"revision {event.synced_revision} already synced"}
-        batch = [_event_data(event)]
-        batch += [_event_data(e) for e in _other_unsynced(s, event, SYNC_BATCH - 1)]
+        batch = [EventData.from_event(event)]
+        batch += [EventData.from_event(e) for e in _other_unsynced(s, event, SYNC_BATCH - 1)]
     backend = ctx.backend
     # An event that never reached the calendar and is now cancelled needs no call.
     to_push = [d for d in batch if not (d.cancelled and d.backend_event_id is None)]
@@ -205,27 +206,6 @@ def _other_unsynced(s: Any, event: Any, limit: int) -> list[Any]:
         .limit(limit)
     )
     return list(s.exec(stmt))
-
-
-def _event_data(event: Any) -> EventData:
-    from agentcal.calendars.base import EventData
-
-    # An unplaced event is not on the calendar: if an earlier revision was, remove it.
-    cancelled = event.status in ("cancelled", "unplaced")
-    return EventData(
-        id=event.id,
-        uid=event.uid,
-        user_id=event.user_id,
-        title=event.title,
-        start=event.start_at,
-        end=event.end_at,
-        timezone=event.timezone,
-        revision=event.revision,
-        description=event.description,
-        location=event.location,
-        backend_event_id=event.backend_event_id,
-        cancelled=cancelled,
-    )
 
 
 HANDLERS: dict[str, Handler] = {

@@ -31,35 +31,46 @@ sys.path.insert(0, str(ROOT))
 # -- agentcal's queue -----------------------------------------------------------------------
 
 
-def _agentcal_worker(url: str, out: mp.Queue, produced: Any) -> None:
+def _agentcal_worker(url: str, out: mp.Queue, produced: Any, batch: int) -> None:
     from agentcal.db import get_engine
     from agentcal.services.jobs import JobQueue
 
     queue = JobQueue(get_engine(url))
+    worker = f"bench:{os.getpid()}"
     ids = []
     while True:
-        job = queue.claim(f"bench:{os.getpid()}", lease_seconds=300)
-        if job is None:
+        if batch == 1:
+            job = queue.claim(worker, lease_seconds=300)
+            jobs = [] if job is None else [job]
+        else:
+            jobs = queue.claim_many(worker, batch, lease_seconds=300)
+        if not jobs:
             if produced.is_set():
                 break
             time.sleep(0.001)
             continue
-        queue.complete(job)
-        ids.append(job.id)
+        if batch == 1:
+            assert queue.complete(jobs[0])
+        else:
+            assert all(queue.complete_many([(job, None) for job in jobs]))
+        ids.extend(job.id for job in jobs)
     out.put(ids)
 
 
-def bench_agentcal(n: int, workers: int, tmp: Path) -> tuple[float, int]:
+def bench_agentcal(n: int, workers: int, tmp: Path, batch: int = 1) -> tuple[float, int]:
     from agentcal.db import dispose_engines, get_engine
     from agentcal.services.jobs import JobQueue
 
-    url = f"sqlite:///{tmp / f'agentcal-{n}-{workers}.db'}"
+    url = f"sqlite:///{tmp / f'agentcal-{n}-{workers}-{batch}.db'}"
     queue = JobQueue(get_engine(url))
     dispose_engines()
     out: mp.Queue = mp.Queue()
     t0 = time.perf_counter()
     produced = mp.Event()
-    procs = [mp.Process(target=_agentcal_worker, args=(url, out, produced)) for _ in range(workers)]
+    procs = [
+        mp.Process(target=_agentcal_worker, args=(url, out, produced, batch))
+        for _ in range(workers)
+    ]
     for p in procs:
         p.start()
     queue = JobQueue(get_engine(url))

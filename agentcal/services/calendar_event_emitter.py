@@ -303,11 +303,13 @@ class CalendarEventEmitter(Service):
             for o in outcomes:
                 by_user[o.user_id].preferences.append(o)
             cancelled = self._cancel_unwanted(s, prefs, now, by_user, updates, revisions)
+            prefs_of: dict[str, list[dict[str, Any]]] = {}
+            for pref in prefs:  # one pass (was a scan of the batch's preferences per user)
+                prefs_of.setdefault(pref["user_id"], []).append(pref)
             for result in results:
                 self._plan_user(
                     result,
-                    [p for p in prefs if p["user_id"] == result.user_id] if len(results) > 1
-                    else prefs,
+                    prefs_of.get(result.user_id, []),
                     events.get(result.user_id, []),
                     days=days,
                     now=now,

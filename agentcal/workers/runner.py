@@ -13,6 +13,7 @@ import signal
 import socket
 import threading
 import time
+from collections import deque
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +44,7 @@ class JobWorker:
         stop: threading.Event | None = None,
         queue: JobQueue | None = None,
         heartbeat_seconds: float = 5.0,
+        batch_size: int = 1,
     ) -> None:
         from agentcal.services.jobs import job_queue
 
@@ -53,6 +55,10 @@ class JobWorker:
         self.stop = stop or threading.Event()
         self.queue = queue or job_queue
         self.heartbeat_seconds = heartbeat_seconds
+        # >1: claim that many due jobs per transaction and run them in turn (short jobs).
+        self.batch_size = max(1, batch_size)
+        self._claimed: deque[ClaimedJob] = deque()
+        self._claimed_at = 0.0
         self.done = 0
         self.failed = 0
         self._last_beat = 0.0
@@ -63,7 +69,7 @@ class JobWorker:
 
     def process_one(self) -> bool:
         """Claim and run one due job; False when none is due."""
-        job = self.queue.claim(self.worker_id)
+        job = self._next_job()
         if job is None:
             return False
         self.beat(current_job_id=job.id)
@@ -71,6 +77,7 @@ class JobWorker:
             result = self._run(job)
         except BaseException:  # interrupted: give the job back for someone else
             self.queue.release(job)
+            self.release_claimed()
             raise
         if result is not _FAILED:
             if self.queue.complete(job, result):
@@ -78,6 +85,30 @@ class JobWorker:
             else:
                 log.warning("job %s: lease lost before completion, result dropped", job.id)
         return True
+
+    def _next_job(self) -> ClaimedJob | None:
+        if self.batch_size == 1:
+            return self.queue.claim(self.worker_id)
+        if self._claimed and time.monotonic() - self._claimed_at > self._lease_seconds() / 2:
+            self.release_claimed()  # the batch is getting old: let other workers have it
+        if not self._claimed:
+            self._claimed_at = time.monotonic()
+            self._claimed.extend(self.queue.claim_many(self.worker_id, self.batch_size))
+        return self._claimed.popleft() if self._claimed else None
+
+    def _lease_seconds(self) -> float:
+        from agentcal.settings import get_settings
+
+        return float(get_settings().job_lease_seconds)
+
+    def release_claimed(self) -> None:
+        """Give back the jobs claimed in a batch but not started (their attempt is not counted)."""
+        while self._claimed:
+            job = self._claimed.popleft()
+            try:
+                self.queue.release(job)
+            except Exception:  # the reaper re-queues it when the lease expires
+                log.warning("job %s: could not release it", job.id, exc_info=True)
 
     def _run(self, job: ClaimedJob) -> Any:
         handler = self.handlers.get(job.kind)
@@ -119,6 +150,7 @@ class JobWorker:
                 break
             count += 1
             self._maybe_beat()
+        self.release_claimed()
         self.beat()
         return count
 
@@ -190,7 +222,8 @@ class JobWorker:
             log.warning("worker %s: heartbeat failed", self.worker_id, exc_info=True)
 
     def finish(self) -> None:
-        """Record that the worker stopped cleanly."""
+        """Give back unstarted batch jobs and record that the worker stopped cleanly."""
+        self.release_claimed()
         self.beat(state="stopped")
 
 

@@ -8,6 +8,7 @@ import threading
 from datetime import timedelta
 
 import pytest
+from sqlmodel import select
 
 from agentcal.db import get_engine, session_scope
 from agentcal.errors import ValidationError
@@ -107,7 +108,7 @@ def test_batch_worker_runs_everything_once_and_releases_unstarted_jobs():
     counts = job_queue.counts()
     assert (counts["done"], counts["queued"], counts["running"]) == (4, 3, 0)
     with session_scope() as s:
-        queued = [j for j in s.query(Job).all() if j.state == "queued"]
+        queued = s.exec(select(Job).where(Job.state == "queued")).all()
     assert all(j.attempts == 0 and j.lease_token is None for j in queued)
     stop.clear()
     assert worker.run_once() == 3

@@ -79,6 +79,11 @@ class AgentObservability(SQLModel, table=True):
         ),
         # Latency percentiles: walk the index in latency order (LIMIT 1 OFFSET k), no sort.
         sa.Index("ix_obs_latency", "execution_time_ms", "user_id", "created_at"),
+        # The same walk per model / per action, for `agentcal costs --by model|action`.
+        sa.Index("ix_obs_model_latency", "llm_model", "execution_time_ms", "user_id", "created_at"),
+        sa.Index(
+            "ix_obs_action_latency", "agent_action", "execution_time_ms", "user_id", "created_at"
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

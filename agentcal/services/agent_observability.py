@@ -107,6 +107,8 @@ class AgentObservabilityService(Service):
         self._apply_cost(row, llm_cost_usd)
         step_rows = [AgentStep(**dict(step)) for step in steps]
 
+        if session is None and call_id is None:
+            return self._insert(row, step_rows)
         with self.transaction(session) as s:
             if call_id is not None:
                 reserved = s.get(AgentObservability, call_id)
@@ -122,6 +124,23 @@ class AgentObservabilityService(Service):
                 step.observability_id = row.id  # type: ignore[assignment]
                 step.seq = seq
                 s.add(step)
+        return row
+
+    def _insert(self, row: AgentObservability, steps: list[AgentStep]) -> AgentObservability:
+        """Store a new row (and its steps) with Core INSERTs: the ORM's unit of work costs
+        several times the insert itself, and `log_agent_call` runs once per agent turn."""
+        from sqlalchemy import insert
+
+        from agentcal.models import AgentObservability, AgentStep
+
+        values = row.model_dump(exclude={"id"})
+        with self.engine.begin() as s:
+            result = s.execute(insert(AgentObservability), values)
+            row.id = result.inserted_primary_key[0]  # type: ignore[index]
+            for seq, step in enumerate(steps):
+                step.observability_id, step.seq = row.id, seq  # type: ignore[assignment]
+            if steps:
+                s.execute(insert(AgentStep), [st.model_dump(exclude={"id"}) for st in steps])
         return row
 
     def reserve_call(

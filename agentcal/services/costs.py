@@ -1,15 +1,19 @@
 """Spend and usage of the recorded agent calls, aggregated in SQL (`agentcal costs`).
 
-Everything is computed by the database from the covering index `ix_obs_usage`, so a report over
-a million calls never reads the wide rows (messages, state) and never loads rows into Python:
+Everything is exact and computed by the database from indexes, so a report over a million
+calls never reads the wide rows (messages, state). SQLite has no hash aggregation: a GROUP BY
+over a column the rows are not ordered by sorts all of them, so the queries are shaped to avoid
+big sorts:
 
-- totals and the daily series: one range query per local day. Each is an ordered index range
-  with plain aggregates, so nothing is sorted. Totals are the sum of the days.
+- totals and the daily series: one range query per local day over the covering index
+  `ix_obs_usage` (ordered by created_at), so nothing is sorted. Totals are the sum of the days.
+  With `--by model` / `--by action` the same per-day queries also GROUP BY that column (small
+  sorts of one day's rows), and the groups are the sums over the days: one pass gives both.
 - total latency p50/p95 (nearest rank): `ORDER BY execution_time_ms LIMIT 1 OFFSET k` walks
-  `ix_obs_latency` in latency order, so nothing is sorted either.
-- a `--by` breakdown: one GROUP BY, and one window query (ROW_NUMBER per group) that returns
-  only the rows at each group's p50/p95. Both sort the window's rows: a breakdown costs more
-  than the default report (see docs/benchmarks.md).
+  `ix_obs_latency` in latency order, from the low end for p50 and from the high end for p95.
+- per-group p50/p95: for model and action, the same walk per group on `ix_obs_model_latency`
+  / `ix_obs_action_latency`; for days, each day's latencies (one index range) are sorted in
+  Python; for user and session (many groups), one window query (ROW_NUMBER per group).
 """
 
 from __future__ import annotations
@@ -50,7 +54,15 @@ _COUNTERS = (
 )  # fmt: skip
 USAGE_INDEX = "ix_obs_usage"
 LATENCY_INDEX = "ix_obs_latency"
+# Group column -> index ordered by (column, execution_time_ms): per-group percentile walks.
+GROUP_LATENCY_INDEXES = {
+    "llm_model": "ix_obs_model_latency",
+    "agent_action": "ix_obs_action_latency",
+}
+# Breakdowns computed in the per-day pass (few distinct values per day).
+PER_DAY_GROUPS = ("model", "action")
 WALK_THRESHOLD = 50_000
+MAX_WALKED_GROUPS = 200
 _PERCENT = (50, 95)  # integer percents: ranks are computed in SQL integer arithmetic
 
 
@@ -175,16 +187,22 @@ class CostsService(Service):
             lo, hi = self._bounds(q, since, until)
             if lo is None or hi is None or lo >= hi:
                 return report
-            report.daily = self._daily(q, lo, hi, zone)
+            column = GROUP_COLUMNS.get(by or "")
+            per_day = column if by in PER_DAY_GROUPS else None
+            report.daily, groups = self._daily(q, lo, hi, zone, per_day)
             for day in report.daily:
                 report.totals.add(day)
             self._total_percentiles(q, lo, hi, report.totals)
             if by == "day":
                 report.groups = [d for d in report.daily if d.calls]
-                self._group_percentiles(q, lo, hi, report.groups, _day_expr(q, lo, hi, zone))
-            elif by is not None:
-                report.groups = self._groups(q, lo, hi, GROUP_COLUMNS[by])
-                self._group_percentiles(q, lo, hi, report.groups, (GROUP_COLUMNS[by], {}))
+                self._day_percentiles(q, lo, hi, zone, report.groups)
+            elif column is not None:
+                report.groups = groups if per_day else self._groups(q, lo, hi, column)
+                index = GROUP_LATENCY_INDEXES.get(column)
+                if index is not None and len(report.groups) <= MAX_WALKED_GROUPS:
+                    self._walk_group_percentiles(q, lo, hi, column, index, report.groups)
+                else:
+                    self._group_percentiles(q, lo, hi, report.groups, (column, {}))
         return report
 
     def _bounds(
@@ -206,16 +224,37 @@ class CostsService(Service):
             hi = max(now, newest + timedelta(microseconds=1)) if newest else now
         return lo, hi
 
-    def _daily(self, q: _Query, lo: datetime, hi: datetime, zone: ZoneInfo) -> list[UsageStats]:
+    def _daily(
+        self, q: _Query, lo: datetime, hi: datetime, zone: ZoneInfo, column: str | None
+    ) -> tuple[list[UsageStats], list[UsageStats]]:
+        """The local days of the window; with `column`, also the groups summed over the days."""
         from sqlalchemy import text
 
         where, params = q.where(lo, hi)
-        stmt = text(f"SELECT {_AGGREGATES} FROM {q.table(USAGE_INDEX)} WHERE {where}")
+        if column is None:
+            stmt = text(f"SELECT {_AGGREGATES} FROM {q.table(USAGE_INDEX)} WHERE {where}")
+        else:
+            stmt = text(
+                f"SELECT {column} AS grp, {_AGGREGATES} FROM {q.table(USAGE_INDEX)} "
+                f"WHERE {where} GROUP BY {column}"
+            )
         days: list[UsageStats] = []
+        groups: dict[str | None, UsageStats] = {}
         for day, start, end in day_ranges(lo, hi, zone):
             params.update(lo=q.bind_time(start), hi=q.bind_time(end))
-            days.append(UsageStats.from_row(day.isoformat(), q.conn.execute(stmt, params).one()))
-        return days
+            if column is None:
+                days.append(
+                    UsageStats.from_row(day.isoformat(), q.conn.execute(stmt, params).one())
+                )
+                continue
+            total = UsageStats(day.isoformat())
+            for row in q.conn.execute(stmt, params):
+                part = UsageStats.from_row(row.grp, row)
+                total.add(part)
+                groups.setdefault(row.grp, UsageStats(row.grp)).add(part)
+            days.append(total)
+        ordered = sorted(groups.values(), key=lambda g: (-g.cost_usd, -g.calls, g.key or ""))
+        return days, ordered
 
     def _total_percentiles(self, q: _Query, lo: datetime, hi: datetime, totals: UsageStats) -> None:
         if not totals.timed_calls:
@@ -223,15 +262,74 @@ class CostsService(Service):
         where, params = q.where(lo, hi, " AND execution_time_ms IS NOT NULL")
         # Many calls: walk the latency index (no sort). Few: sort just the window's rows.
         index = LATENCY_INDEX if totals.timed_calls >= WALK_THRESHOLD else USAGE_INDEX
-        sql = (
-            f"SELECT execution_time_ms FROM {q.table(index)} WHERE {where} "
-            "ORDER BY execution_time_ms LIMIT 1 OFFSET :k"
+        totals.latency_p50_ms, totals.latency_p95_ms = self._ranked(
+            q, q.table(index), where, params, totals.timed_calls
         )
+
+    def _ranked(
+        self, q: _Query, table: str, where: str, params: dict[str, Any], n: int
+    ) -> list[Any]:
+        """Nearest-rank percentiles of the n latencies matching `where`. A rank in the upper
+        half is read from the high end, so an index walk covers at most half the entries."""
         values = []
         for pct in _PERCENT:
-            params["k"] = max((pct * totals.timed_calls + 99) // 100 - 1, 0)
-            values.append(q.run(sql, params).scalar())
-        totals.latency_p50_ms, totals.latency_p95_ms = values
+            k = max((pct * n + 99) // 100 - 1, 0)
+            order, offset = ("DESC", n - 1 - k) if k >= n // 2 else ("ASC", k)
+            sql = (
+                f"SELECT execution_time_ms FROM {table} WHERE {where} "
+                f"ORDER BY execution_time_ms {order} LIMIT 1 OFFSET :k"
+            )
+            values.append(q.run(sql, {**params, "k": offset}).scalar())
+        return values
+
+    def _walk_group_percentiles(
+        self,
+        q: _Query,
+        lo: datetime,
+        hi: datetime,
+        column: str,
+        index: str,
+        groups: list[UsageStats],
+    ) -> None:
+        """Per-group p50/p95, each read by a walk of `index` (column, latency) for big groups."""
+        for g in groups:
+            if not g.timed_calls:
+                continue
+            same = f" AND {column} IS NULL" if g.key is None else f" AND {column} = :grp"
+            where, params = q.where(lo, hi, same + " AND execution_time_ms IS NOT NULL")
+            params["grp"] = g.key
+            table = q.table(index if g.timed_calls >= WALK_THRESHOLD else USAGE_INDEX)
+            g.latency_p50_ms, g.latency_p95_ms = self._ranked(
+                q, table, where, params, g.timed_calls
+            )
+
+    def _day_percentiles(
+        self, q: _Query, lo: datetime, hi: datetime, zone: ZoneInfo, days: list[UsageStats]
+    ) -> None:
+        """Per-day p50/p95: each day's latencies are one range of `ix_obs_usage`, sorted here
+        (a few thousand numbers a day sort faster in Python than in a SQL sorter per rank)."""
+        from sqlalchemy import text
+
+        wanted = {d.key: d for d in days if d.timed_calls}
+        if not wanted:
+            return
+        where, params = q.where(lo, hi, " AND execution_time_ms IS NOT NULL")
+        stmt = text(f"SELECT execution_time_ms FROM {q.table(USAGE_INDEX)} WHERE {where}")
+        for day, start, end in day_ranges(lo, hi, zone):
+            stats = wanted.get(day.isoformat())
+            if stats is None:
+                continue
+            params.update(lo=q.bind_time(start), hi=q.bind_time(end))
+            # Straight from the DBAPI cursor: SQLAlchemy's Row objects would double the cost.
+            result = q.conn.execute(stmt, params)
+            values = sorted(value for (value,) in result.cursor.fetchall())
+            result.close()
+            if not values:
+                continue
+            n = len(values)
+            stats.latency_p50_ms, stats.latency_p95_ms = (
+                values[max((pct * n + 99) // 100 - 1, 0)] for pct in _PERCENT
+            )
 
     def _groups(self, q: _Query, lo: datetime, hi: datetime, column: str) -> list[UsageStats]:
         where, params = q.where(lo, hi)
@@ -288,23 +386,6 @@ def day_ranges(lo: datetime, hi: datetime, zone: ZoneInfo) -> list[tuple[date, d
             out.append((day, start, end))
         day += timedelta(days=1)
     return out
-
-
-def _day_expr(q: _Query, lo: datetime, hi: datetime, zone: ZoneInfo) -> tuple[str, dict[str, Any]]:
-    """SQL for the local date of created_at, DST-exact over `[lo, hi)`."""
-    if not q.sqlite:
-        return "CAST(timezone(:tz, timezone('UTC', created_at)) AS DATE)", {"tz": zone.key}
-    segments = offset_segments(lo, hi, zone)
-    params: dict[str, Any] = {}
-    branches = []
-    for i, (start, _minutes) in enumerate(segments[1:], start=1):
-        params[f"seg{i}"] = q.bind_time(start)
-        params[f"off{i - 1}"] = f"{segments[i - 1][1]:+d} minutes"
-        branches.append(f"WHEN created_at < :seg{i} THEN :off{i - 1}")
-    last = len(segments) - 1
-    params[f"off{last}"] = f"{segments[last][1]:+d} minutes"
-    modifier = f"CASE {' '.join(branches)} ELSE :off{last} END" if branches else f":off{last}"
-    return f"date(created_at, {modifier})", params
 
 
 def offset_segments(lo: datetime, hi: datetime, zone: ZoneInfo) -> list[tuple[datetime, int]]:

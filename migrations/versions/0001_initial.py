@@ -52,7 +52,9 @@ def upgrade() -> None:
     with op.batch_alter_table('agent_observability', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_agent_observability_agent_run_id'), ['agent_run_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_agent_observability_session_id'), ['session_id'], unique=False)
+        batch_op.create_index('ix_obs_action_latency', ['agent_action', 'execution_time_ms', 'user_id', 'created_at'], unique=False)
         batch_op.create_index('ix_obs_latency', ['execution_time_ms', 'user_id', 'created_at'], unique=False)
+        batch_op.create_index('ix_obs_model_latency', ['llm_model', 'execution_time_ms', 'user_id', 'created_at'], unique=False)
         batch_op.create_index('ix_obs_usage', ['created_at', 'user_id', 'llm_model', 'agent_action', 'status', 'execution_time_ms', 'llm_cost_usd', 'llm_prompt_tokens', 'llm_completion_tokens', 'llm_cached_tokens', 'llm_total_tokens', 'session_id'], unique=False)
         batch_op.create_index('ix_obs_user_created', ['user_id', 'created_at'], unique=False)
 
@@ -270,7 +272,9 @@ def downgrade() -> None:
     with op.batch_alter_table('agent_observability', schema=None) as batch_op:
         batch_op.drop_index('ix_obs_user_created')
         batch_op.drop_index('ix_obs_usage')
+        batch_op.drop_index('ix_obs_model_latency')
         batch_op.drop_index('ix_obs_latency')
+        batch_op.drop_index('ix_obs_action_latency')
         batch_op.drop_index(batch_op.f('ix_agent_observability_session_id'))
         batch_op.drop_index(batch_op.f('ix_agent_observability_agent_run_id'))
 

@@ -1,0 +1,70 @@
+"""`agentcal costs` picks a query plan by size (index walks, per-day passes, window queries).
+
+The small stores of tests/test_costs_cli.py take the cheap-for-small-data paths; here the size
+thresholds are lowered so the same data goes through every other path, and each must give the
+figures computed from the inputs.
+"""
+
+import pytest
+
+from agentcal.services import costs
+from tests.test_costs_cli import CALLS, _expected, _local_day, _log, _report
+
+BREAKDOWNS = [
+    ("model", lambda c: c[2]),
+    ("action", lambda c: c[3]),
+    ("session", lambda c: c[4]),
+    ("user", lambda c: c[0]),
+    ("day", _local_day),
+]
+
+# More calls with latencies, so groups have even and odd sizes and both walk directions run.
+EXTRA = [
+    ("alice", f"2025-03-{day:02d}T{hour:02d}:15", model, action, f"s{day}", "ok",
+     100 + hour, 10, 0, None, float(37 * day + 11 * hour) % 900 + 1)
+    for day in (27, 28, 29)
+    for hour, model, action in ((7, "gpt-4o-mini", "read"), (9, "gpt-4o", "create"),
+                                (13, "gpt-4o-mini", "create"), (18, "my-llama", "read"))
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("walk_threshold", [0, 10**9])
+@pytest.mark.parametrize("max_walked_groups", [0, 200])
+@pytest.mark.parametrize("by,key", BREAKDOWNS)
+def test_every_plan_gives_the_same_figures(
+    cli, monkeypatch, walk_threshold, max_walked_groups, by, key
+):
+    monkeypatch.setattr(costs, "WALK_THRESHOLD", walk_threshold)
+    monkeypatch.setattr(costs, "MAX_WALKED_GROUPS", max_walked_groups)
+    calls = CALLS + EXTRA
+    _log(calls)
+    data = _report(cli, "--by", by)
+    mine = calls if by == "user" else [c for c in calls if c[0] == "alice"]
+    expected = _expected(mine, key)
+    got = {g["key"]: {k: g[k] for k in next(iter(expected.values()))} for g in data["groups"]}
+    assert got == expected
+    totals = _expected(mine, lambda c: "all")["all"]
+    assert {k: data["totals"][k] for k in totals} == totals
+    # Per-day groups (model, action) are summed in Python: same order rule as SQL's ORDER BY.
+    order = [(-g["cost_usd"], -g["calls"]) for g in data["groups"]]
+    assert by == "day" or order == sorted(order)
+
+
+def test_groups_with_a_null_key_are_walked(cli, monkeypatch):
+    from datetime import UTC, datetime
+
+    from agentcal.services.agent_observability import agent_observability_service
+
+    monkeypatch.setattr(costs, "WALK_THRESHOLD", 0)
+    for i, ms in enumerate((5.0, 1.0, 3.0)):
+        agent_observability_service.log_agent_call(
+            user_id="alice",
+            created_at=datetime(2025, 3, 29, 10, i, tzinfo=UTC),
+            llm_prompt_tokens=10,
+            llm_completion_tokens=1,
+            execution_time_ms=ms,
+        )
+    data = _report(cli, "--by", "model")
+    (group,) = data["groups"]
+    assert (group["key"], group["calls"]) == (None, 3)
+    assert (group["latency_p50_ms"], group["latency_p95_ms"]) == (3.0, 5.0)

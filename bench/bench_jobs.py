@@ -1,6 +1,6 @@
 """Job queue and emitter benchmarks.
 
-    python bench/bench_jobs.py [--jobs 4000] [--users 1000] [--write-docs]
+    python bench/bench_jobs.py [--jobs 4000] [--users 1000] [--emit-only] [--profile]
 
 1. Queue throughput, enqueue + claim + complete with a no-op handler, 1 and 4 worker processes
    on one SQLite file: agentcal's JobQueue, a bare sqlite3 implementation of the same claim
@@ -201,7 +201,8 @@ def bench_huey(n: int, workers: int, tmp: Path) -> tuple[float, int]:
 # -- emitter ------------------------------------------------------------------------------------
 
 
-def bench_emit(users: int, tmp: Path) -> tuple[float, float, int]:
+def _emit_setup(users: int, tmp: Path) -> tuple[Any, list[str]]:
+    """A fresh store with `users` x 6 auto-scheduled preferences; returns (emitter, user ids)."""
     os.environ["AGENTCAL_HOME"] = str(tmp / f"emit-{users}")
     os.environ["AGENTCAL_TIMEZONE"] = "Europe/Paris"
     os.environ["AGENTCAL_USER"] = "nobody-configured"
@@ -228,7 +229,13 @@ def bench_emit(users: int, tmp: Path) -> tuple[float, float, int]:
     with engine.begin() as conn:
         conn.execute(insert(CalendarPreference.__table__), rows)  # type: ignore[attr-defined]
     emitter = CalendarEventEmitter(engine)
-    ids = emitter.all_user_ids()
+    return emitter, emitter.all_user_ids()
+
+
+def bench_emit(users: int, tmp: Path) -> tuple[float, float, int]:
+    from agentcal.db import dispose_engines
+
+    emitter, ids = _emit_setup(users, tmp)
     t0 = time.perf_counter()
     first = emitter.process_users(ids, 7, backend=_NoBusy())
     t1 = time.perf_counter()
@@ -238,6 +245,22 @@ def bench_emit(users: int, tmp: Path) -> tuple[float, float, int]:
     assert sum(len(r.changes) for r in again) == 0
     dispose_engines()
     return t1 - t0, t2 - t1, created
+
+
+def profile_emit(users: int, tmp: Path) -> None:
+    import cProfile
+    import pstats
+
+    from agentcal.db import dispose_engines
+
+    emitter, ids = _emit_setup(users, tmp)
+    for name in ("first run", "rerun"):
+        prof = cProfile.Profile()
+        t0 = time.perf_counter()
+        prof.runcall(emitter.process_users, ids, 7, backend=_NoBusy())
+        print(f"## {name}: {time.perf_counter() - t0:.2f} s under cProfile")
+        pstats.Stats(prof).sort_stats("tottime").print_stats(25)
+    dispose_engines()
 
 
 class _NoBusy:
@@ -266,13 +289,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--jobs", type=int, default=3000)
     parser.add_argument("--users", type=int, default=1000)
+    parser.add_argument("--emit-only", action="store_true", help="skip the queue benchmark")
+    parser.add_argument(
+        "--profile", action="store_true", help="cProfile one emit first run and rerun (top 25)"
+    )
     args = parser.parse_args()
+    if args.profile:
+        with tempfile.TemporaryDirectory() as d:
+            profile_emit(args.users, Path(d))
+        return
     lines = [f"Machine: {machine()}", ""]
-    lines += ["| jobs | workers | agentcal jobs/s | agentcal batch 16 jobs/s | bare sqlite3 jobs/s | huey jobs/s | agentcal / bare | agentcal / huey | double or lost |",
-              "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
+    if not args.emit_only:
+        lines += ["| jobs | workers | agentcal jobs/s | agentcal batch 16 jobs/s | bare sqlite3 jobs/s | huey jobs/s | agentcal / bare | agentcal / huey | double or lost |",
+                  "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
-        for n in (args.jobs, 2 * args.jobs):
+        for n in () if args.emit_only else (args.jobs, 2 * args.jobs):
             for workers in (1, 4):
                 a, a_bad = bench_agentcal(n, workers, tmp)
                 k, k_bad = bench_agentcal(n, workers, tmp, batch=16)
@@ -283,8 +315,9 @@ def main() -> None:
                     f"{n / h:,.0f} | {b / a:.2f} | {h / a:.2f} | {a_bad} / {k_bad} / {b_bad} |"
                 )
                 print(lines[-1], flush=True)
+        if not args.emit_only:
+            lines.append("")
         lines += [
-            "",
             "| users × 6 prefs × 7 days | events | first run s | rerun s |",
             "|---:|---:|---:|---:|",
         ]

@@ -1,13 +1,15 @@
 """Job queue and emitter benchmarks.
 
-    python bench/bench_jobs.py [--jobs 4000] [--users 1000] [--write-docs]
+    python bench/bench_jobs.py [--jobs 4000] [--users 1000] [--emit-only] [--profile]
+                               [--baseline GIT_REF] [--repeat K]
 
 1. Queue throughput, enqueue + claim + complete with a no-op handler, 1 and 4 worker processes
    on one SQLite file: agentcal's JobQueue, a bare sqlite3 implementation of the same claim
    (BEGIN IMMEDIATE; UPDATE ... WHERE id=(SELECT ...) RETURNING), and huey's SqliteHuey; ours
    also with claim_many/complete_many batches of 16.
    Every run checks that no job ran twice. Then the same at twice the jobs.
-2. The emitter: N users x 6 preferences x 7 days, first run and rerun, then 2N users.
+2. The emitter: N users x 6 preferences x 7 days, first run and rerun, then 2N users; with
+   --baseline, the same at another commit (extracted with `git archive`) in the same run.
 """
 
 from __future__ import annotations
@@ -201,8 +203,10 @@ def bench_huey(n: int, workers: int, tmp: Path) -> tuple[float, int]:
 # -- emitter ------------------------------------------------------------------------------------
 
 
-def bench_emit(users: int, tmp: Path) -> tuple[float, float, int]:
+def _emit_setup(users: int, tmp: Path) -> tuple[Any, list[str]]:
+    """A fresh store with `users` x 6 auto-scheduled preferences; returns (emitter, user ids)."""
     os.environ["AGENTCAL_HOME"] = str(tmp / f"emit-{users}")
+    (tmp / f"emit-{users}").mkdir(parents=True, exist_ok=True)
     os.environ["AGENTCAL_TIMEZONE"] = "Europe/Paris"
     os.environ["AGENTCAL_USER"] = "nobody-configured"
     from sqlalchemy import insert
@@ -228,7 +232,13 @@ def bench_emit(users: int, tmp: Path) -> tuple[float, float, int]:
     with engine.begin() as conn:
         conn.execute(insert(CalendarPreference.__table__), rows)  # type: ignore[attr-defined]
     emitter = CalendarEventEmitter(engine)
-    ids = emitter.all_user_ids()
+    return emitter, emitter.all_user_ids()
+
+
+def bench_emit(users: int, tmp: Path) -> tuple[float, float, int]:
+    from agentcal.db import dispose_engines
+
+    emitter, ids = _emit_setup(users, tmp)
     t0 = time.perf_counter()
     first = emitter.process_users(ids, 7, backend=_NoBusy())
     t1 = time.perf_counter()
@@ -238,6 +248,50 @@ def bench_emit(users: int, tmp: Path) -> tuple[float, float, int]:
     assert sum(len(r.changes) for r in again) == 0
     dispose_engines()
     return t1 - t0, t2 - t1, created
+
+
+def profile_emit(users: int, tmp: Path) -> None:
+    import cProfile
+    import pstats
+
+    from agentcal.db import dispose_engines
+
+    emitter, ids = _emit_setup(users, tmp)
+    for name in ("first run", "rerun"):
+        prof = cProfile.Profile()
+        t0 = time.perf_counter()
+        prof.runcall(emitter.process_users, ids, 7, backend=_NoBusy())
+        print(f"## {name}: {time.perf_counter() - t0:.2f} s under cProfile")
+        pstats.Stats(prof).sort_stats("tottime").print_stats(25)
+    dispose_engines()
+
+
+def best_emit(users: int, tmp: Path, repeat: int) -> tuple[float, float, int]:
+    """`bench_emit` `repeat` times on fresh stores: the fastest first run and rerun."""
+    runs = []
+    for i in range(repeat):
+        runs.append(bench_emit(users, tmp / f"r{i}"))
+    return min(r[0] for r in runs), min(r[1] for r in runs), runs[0][2]
+
+
+def baseline_emit(ref: str, users: int, repeat: int, tmp: Path) -> list[tuple[float, float, int]]:
+    """The emit bench on `ref`'s code: `git archive` it into tmp, run this file there."""
+    import json
+    import shutil
+
+    tree = tmp / "baseline"
+    tree.mkdir()
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", ref], check=True, capture_output=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+    shutil.copy(__file__, tree / "bench" / "bench_jobs.py")
+    out = subprocess.run(
+        [sys.executable, str(tree / "bench" / "bench_jobs.py"), "--emit-json", "--users",
+         str(users), "--repeat", str(repeat)],
+        check=True, capture_output=True, text=True, cwd=tree,
+    ).stdout  # fmt: skip
+    return [tuple(json.loads(line)) for line in out.splitlines() if line.startswith("[")]  # type: ignore[misc]
 
 
 class _NoBusy:
@@ -266,13 +320,36 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--jobs", type=int, default=3000)
     parser.add_argument("--users", type=int, default=1000)
+    parser.add_argument("--emit-only", action="store_true", help="skip the queue benchmark")
+    parser.add_argument(
+        "--baseline", metavar="GIT_REF", help="also run the emit bench on this commit's code"
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="emit: best of K runs (each on a fresh store)"
+    )
+    parser.add_argument("--emit-json", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--profile", action="store_true", help="cProfile one emit first run and rerun (top 25)"
+    )
     args = parser.parse_args()
+    if args.emit_json:  # the --baseline child: one JSON line per size
+        import json
+
+        with tempfile.TemporaryDirectory() as d:
+            for users in (args.users, 2 * args.users):
+                print(json.dumps(best_emit(users, Path(d), args.repeat)), flush=True)
+        return
+    if args.profile:
+        with tempfile.TemporaryDirectory() as d:
+            profile_emit(args.users, Path(d))
+        return
     lines = [f"Machine: {machine()}", ""]
-    lines += ["| jobs | workers | agentcal jobs/s | agentcal batch 16 jobs/s | bare sqlite3 jobs/s | huey jobs/s | agentcal / bare | agentcal / huey | double or lost |",
-              "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
+    if not args.emit_only:
+        lines += ["| jobs | workers | agentcal jobs/s | agentcal batch 16 jobs/s | bare sqlite3 jobs/s | huey jobs/s | agentcal / bare | agentcal / huey | double or lost |",
+                  "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
-        for n in (args.jobs, 2 * args.jobs):
+        for n in () if args.emit_only else (args.jobs, 2 * args.jobs):
             for workers in (1, 4):
                 a, a_bad = bench_agentcal(n, workers, tmp)
                 k, k_bad = bench_agentcal(n, workers, tmp, batch=16)
@@ -283,14 +360,24 @@ def main() -> None:
                     f"{n / h:,.0f} | {b / a:.2f} | {h / a:.2f} | {a_bad} / {k_bad} / {b_bad} |"
                 )
                 print(lines[-1], flush=True)
-        lines += [
-            "",
-            "| users × 6 prefs × 7 days | events | first run s | rerun s |",
-            "|---:|---:|---:|---:|",
-        ]
-        for users in (args.users, 2 * args.users):
-            first, rerun, created = bench_emit(users, tmp)
-            lines.append(f"| {users} | {created} | {first:.2f} | {rerun:.2f} |")
+        if not args.emit_only:
+            lines.append("")
+        base = baseline_emit(args.baseline, args.users, args.repeat, tmp) if args.baseline else []
+        head = "| users × 6 prefs × 7 days | events | first run s | rerun s |"
+        rule = "|---:|---:|---:|---:|"
+        if base:
+            head += f" {args.baseline} first s | {args.baseline} rerun s | speed-up first / rerun |"
+            rule += "---:|---:|---:|"
+        lines += [head, rule]
+        for i, users in enumerate((args.users, 2 * args.users)):
+            first, rerun, created = best_emit(users, tmp, args.repeat)
+            lines.append(f"| {users} | {created:,} | {first:.2f} | {rerun:.2f} |")
+            if base:
+                b_first, b_rerun, _ = base[i]
+                lines[-1] += (
+                    f" {b_first:.2f} | {b_rerun:.2f} | {b_first / first:.1f}x / "
+                    f"{b_rerun / rerun:.1f}x |"
+                )
             print(lines[-1], flush=True)
     print("\n".join(lines))
 

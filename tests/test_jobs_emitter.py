@@ -127,6 +127,40 @@ def test_rerun_creates_nothing_and_changed_preferences_move_their_future_events(
     assert len(sync_jobs()) == 14
 
 
+def test_a_rerun_with_nothing_changed_writes_nothing(snapshot):
+    """Moved, unplaced, fixed-over-a-clash and user-cancelled events, two users: the rerun
+    reports every one unchanged or skipped, and the store (events, revisions, jobs) is
+    byte-for-byte what the first run left."""
+    day = MONDAY.date()
+    for user in ("alice", "bob"):
+        events.create_event(
+            user_id=user, title="Calls", start=at(day, "08:00"), duration_minutes=240
+        )
+        prefs.create_preference(
+            user_id=user, preference_type="sleep", start_time="09:00", duration_minutes=30,
+            priority=1, is_flexible=False,
+        )  # fmt: skip
+        prefs.create_preference(
+            user_id=user, preference_type="focus", start_time="11:30", duration_minutes=60,
+            priority=2, is_flexible=True,
+        )  # fmt: skip
+        prefs.create_preference(
+            user_id=user, preference_type="meal", start_time="10:00", duration_minutes=60,
+            priority=3, is_flexible=True, day_of_week=[1],
+        )  # fmt: skip
+    now = MONDAY.astimezone(UTC)
+    first = emitter.process_users(["alice", "bob"], 7, now=now)
+    outcomes = {o for r in first for o in r.counts}
+    assert {"planned", "moved", "unplaced"} <= outcomes
+    events.cancel_event("bob", first[1].of("planned")[-1].event_id)
+    before = snapshot()
+    again = emitter.process_users(["alice", "bob"], 7, now=now)
+    assert [r.changes for r in again] == [[], []]
+    assert again[0].counts == {"unchanged": len(first[0].placements)}
+    assert again[1].counts == {"unchanged": len(first[1].placements) - 1, "skipped": 1}
+    assert snapshot() == before
+
+
 def test_inflexible_keeps_its_time_flexible_moves_and_the_rest_is_unplaced():
     day = MONDAY.date()
     events.create_event(

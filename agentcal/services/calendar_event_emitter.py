@@ -22,10 +22,12 @@ its preference was disabled. Every change queues a `calendar_sync` job.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from agentcal.services import validation as v
@@ -50,9 +52,17 @@ USERS_PER_BATCH = 200
 
 @dataclass(frozen=True)
 class Busy:
+    """A busy span. With `tz`, `text` is an event's title and the label ("“Gym” at 06:30") is
+    built only when something collides with it (most spans never do)."""
+
     start: datetime
     end: datetime
-    label: str
+    text: str
+    tz: ZoneInfo | None = None
+
+    @property
+    def label(self) -> str:
+        return self.text if self.tz is None else _label(self.text, self.start, self.tz)
 
 
 @dataclass
@@ -109,6 +119,12 @@ def local_start(day: date, hhmm: str, tz: ZoneInfo) -> tuple[datetime, str]:
     if actual.replace(tzinfo=None) != naive:
         return utc, f"{hhmm} does not exist on {day} (DST): starts at {actual:%H:%M}"
     return utc, ""
+
+
+@lru_cache(maxsize=4096)
+def _local_start_cached(day: date, hhmm: str, tz: ZoneInfo) -> tuple[datetime, str]:
+    # Every preference at 06:30 shares one computation per day (tens of thousands per run).
+    return local_start(day, hhmm, tz)
 
 
 def nearest_free(
@@ -340,10 +356,9 @@ class CalendarEventEmitter(Service):
     ) -> tuple[list[dict[str, Any]], dict[str, list[Any]]]:
         from sqlalchemy import select
 
-        from agentcal.models import CalendarEvent, CalendarPreference
+        from agentcal.models import CalendarPreference
 
         p = CalendarPreference.__table__  # type: ignore[attr-defined]
-        e = CalendarEvent.__table__  # type: ignore[attr-defined]
         one = len(users) == 1
         pref_rows = s.execute(
             select(p)
@@ -351,18 +366,8 @@ class CalendarEventEmitter(Service):
             .order_by(p.c.priority, p.c.id)
         ).mappings()
         prefs = [dict(r) for r in pref_rows]
-        event_rows = s.execute(
-            select(
-                e.c.id, e.c.user_id, e.c.preference_id, e.c.title, e.c.local_date, e.c.start_at,
-                e.c.end_at, e.c.status, e.c.placement_note, e.c.revision, e.c.updated_at,
-            ).where(
-                e.c.user_id == users[0] if one else e.c.user_id.in_(users),
-                e.c.start_at < window[1],
-                e.c.end_at > window[0],
-            )
-        ).all()  # fmt: skip
         events: dict[str, list[Any]] = {}
-        for row in event_rows:
+        for row in _read_events(s, users, window):
             events.setdefault(row.user_id, []).append(row)
         return prefs, events
 
@@ -382,18 +387,17 @@ class CalendarEventEmitter(Service):
         updates: list[tuple[int | None, dict[str, Any]]],
         revisions: dict[int | None, int],
     ) -> None:
-        busy: list[Busy] = list(external)
-        busy_by_id: dict[int, Busy] = {}
         existing: dict[tuple[int, date], Any] = {}
+        live = []
         for ev in events:
             if ev.id in skip_ids:
                 continue
             if ev.preference_id is not None and ev.local_date is not None:
                 existing[(ev.preference_id, ev.local_date)] = ev
             if ev.status in ACTIVE:
-                busy_by_id[ev.id] = Busy(ev.start_at, ev.end_at, _label(ev.title, ev.start_at, tz))
-                busy.append(busy_by_id[ev.id])
+                live.append(ev)
             revisions[ev.id] = ev.revision
+        busy = _BusyTimes(external, live, tz)
 
         for pref in prefs:
             if not (pref["is_active"] and pref["auto_schedule"]):
@@ -401,13 +405,13 @@ class CalendarEventEmitter(Service):
             for day in days:
                 if pref["day_of_week"] and day.isoweekday() not in pref["day_of_week"]:
                     continue
-                start, dst_note = local_start(day, pref["start_time"], tz)
+                start, dst_note = _local_start_cached(day, pref["start_time"], tz)
                 end = start + timedelta(minutes=pref["duration_minutes"])
                 if start <= now:
                     continue  # today's occurrence already began: the past is not planned
                 self._plan_one(
                     result, pref, day, start, end, dst_note, existing.get((pref["id"], day)),
-                    busy, busy_by_id, flex=flex, tz=tz, creates=creates, updates=updates,
+                    busy, flex=flex, tz=tz, creates=creates, updates=updates,
                 )  # fmt: skip
 
     def _plan_one(
@@ -419,8 +423,7 @@ class CalendarEventEmitter(Service):
         end: datetime,
         dst_note: str,
         ev: Any,
-        busy: list[Busy],
-        busy_by_id: dict[int, Busy],
+        busy: _BusyTimes,
         *,
         flex: timedelta,
         tz: ZoneInfo,
@@ -444,16 +447,17 @@ class CalendarEventEmitter(Service):
                                   ev.placement_note or "", ev.id)
                     )  # fmt: skip
                     return
-                mine = busy_by_id.get(ev.id)
-                busy[:] = [b for b in busy if b is not mine]
-        placement = self._place(pref, day, start, end, dst_note, busy, flex, tz)
+                spans = busy.spans()
+                mine = busy.by_id.get(ev.id)
+                spans[:] = [b for b in spans if b is not mine]
+        placement = self._place(pref, day, start, end, dst_note, busy.spans(), flex, tz)
         if ev is not None and ev.status == "unplaced" and placement.outcome == "unplaced":
             placement.outcome = "unchanged"
             placement.event_id = ev.id
             result.placements.append(placement)
             return
         if placement.outcome != "unplaced":
-            busy.append(Busy(placement.start, placement.end, _label(title, placement.start, tz)))  # type: ignore[arg-type]
+            busy.spans().append(Busy(placement.start, placement.end, title, tz))  # type: ignore[arg-type]
         values = {
             "title": title,
             "start_at": placement.start,
@@ -575,55 +579,199 @@ class CalendarEventEmitter(Service):
         updates: list[tuple[int | None, dict[str, Any]]],
         revisions: dict[int | None, int],
     ) -> list[int]:
-        """Insert and update events in bulk and queue one calendar_sync job per new revision."""
-        from sqlalchemy import insert, update
+        """Insert and update events in bulk and queue one calendar_sync job per new revision.
 
-        from agentcal.models import CalendarEvent, utcnow
-        from agentcal.services.calendar_events import new_uid
+        Plain DBAPI statements inside the session's transaction: SQLAlchemy's per-value bind
+        processing (and, for INSERT ... RETURNING in parameter order on SQLite, one statement
+        per row) cost more than SQLite itself."""
+        from agentcal.models import utcnow
         from agentcal.services.jobs import job_queue
 
-        e = CalendarEvent.__table__  # type: ignore[attr-defined]
-        now = utcnow()
+        if not creates and not updates:
+            return []  # a rerun that changes nothing writes nothing
+        db = _Db(s)
+        now = db.time(utcnow())
         syncs: list[dict[str, Any]] = []
-        new_ids: list[int] = []
-        if creates:
-            rows = [
-                {
-                    **{k: val for k, val in c.items() if not k.startswith("_")},
-                    "uid": new_uid(),
-                    "revision": 1,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for c in creates
-            ]
-            returned = s.execute(
-                insert(e).returning(e.c.id, e.c.user_id, e.c.status, sort_by_parameter_order=True),
-                rows,
-            ).all()
-            for row in returned:
-                new_ids.append(row.id)
-                if row.status != "unplaced":
-                    syncs.append(_sync_job(row.id, 1, row.user_id))
-        user_of: dict[int, str] = {}
+        new_ids = self._insert_events(db, creates, now)
+        for create, new_id in zip(creates, new_ids, strict=True):
+            if create["status"] != "unplaced":
+                syncs.append(_sync_job(new_id, 1, create["user_id"]))
         if updates:
-            from sqlalchemy import select
-
-            ids = [event_id for event_id, _ in updates]
-            user_of = dict(s.execute(select(e.c.id, e.c.user_id).where(e.c.id.in_(ids))).all())
-        for event_id, values in updates:
-            assert event_id is not None
-            revision = revisions[event_id] + 1
-            revisions[event_id] = revision
-            s.execute(
-                update(e)
-                .where(e.c.id == event_id)
-                .values(**values, revision=revision, updated_at=now)
-            )
-            syncs.append(_sync_job(event_id, revision, user_of[event_id]))
+            user_of = db.users_of([event_id for event_id, _ in updates])
+            by_columns: dict[tuple[str, ...], list[list[Any]]] = {}
+            for event_id, values in updates:
+                assert event_id is not None
+                revision = revisions[event_id] + 1
+                revisions[event_id] = revision
+                columns = tuple(values)
+                row = [db.value(values[c]) for c in columns]
+                by_columns.setdefault(columns, []).append([*row, revision, now, event_id])
+                syncs.append(_sync_job(event_id, revision, user_of[event_id]))
+            for columns, rows in by_columns.items():
+                sets = ", ".join(f"{c} = {db.mark}" for c in (*columns, "revision", "updated_at"))
+                db.executemany(f"UPDATE calendar_events SET {sets} WHERE id = {db.mark}", rows)
         if syncs:
             job_queue.enqueue_many(syncs, session=s)
         return new_ids
+
+    def _insert_events(self, db: _Db, creates: list[dict[str, Any]], now: Any) -> list[int]:
+        """Insert the new events, several rows a statement; their ids in `creates` order."""
+        if not creates:
+            return []
+        columns = (*_CREATE_COLUMNS, "uid", "revision", "created_at", "updated_at")
+        uids = _new_uids(len(creates))
+        ids: dict[str, int] = {}
+        per = 500
+        for i in range(0, len(creates), per):
+            chunk = creates[i : i + per]
+            params: list[Any] = []
+            t, d = db.time, db.date
+            for c, uid in zip(chunk, uids[i : i + per], strict=True):
+                params += (
+                    c["title"], t(c["start_at"]), t(c["end_at"]), c["status"], c["placement_note"],
+                    c["user_id"], c["preference_id"], d(c["local_date"]), c["timezone"],
+                    c["origin"], uid, 1, now, now,
+                )  # fmt: skip
+            one = f"({', '.join([db.mark] * len(columns))})"
+            sql = (
+                f"INSERT INTO calendar_events ({', '.join(columns)}) "
+                f"VALUES {', '.join([one] * len(chunk))} RETURNING id, uid"
+            )
+            ids.update((uid, event_id) for event_id, uid in db.fetchall(sql, params))
+        return [ids[uid] for uid in uids]
+
+
+# In the order _insert_events writes them.
+_CREATE_COLUMNS = (
+    "title", "start_at", "end_at", "status", "placement_note", "user_id", "preference_id",
+    "local_date", "timezone", "origin",
+)  # fmt: skip
+
+
+def _new_uids(n: int) -> list[str]:
+    """`calendar_events.new_uid()` n times (random version-4 UUIDs), without uuid.UUID's
+    per-call validation."""
+    raw = os.urandom(16 * n)
+    out = []
+    for i in range(n):
+        value = int.from_bytes(raw[16 * i : 16 * i + 16], "big")
+        value = (value & ~(0xF000 << 64) | (4 << 76)) & ~(0xC000 << 48) | (0x8000 << 48)
+        out.append(f"{value:032x}@agentcal")
+    return out
+
+
+class _Db:
+    """The DBAPI connection under a session's transaction, with the store's value formats."""
+
+    def __init__(self, s: Session) -> None:
+        s.flush()  # pending ORM changes first: raw statements bypass autoflush
+        conn = s.connection()
+        self.dialect = conn.dialect.name
+        self.raw: Any = conn.connection.driver_connection
+        self.mark = "?" if self.dialect == "sqlite" else "%s"
+
+    def time(self, value: datetime) -> Any:
+        """A UTC time as the UTCDateTime column stores it (SQLite: ISO text)."""
+        if self.dialect == "sqlite" and value.tzinfo is UTC:  # datetime.replace is slow
+            return value.isoformat(" ", "microseconds")[:-6]  # without "+00:00"
+        naive = value.astimezone(UTC).replace(tzinfo=None)
+        return naive.isoformat(" ", "microseconds") if self.dialect == "sqlite" else naive
+
+    def date(self, value: date | None) -> Any:
+        return value.isoformat() if value is not None and self.dialect == "sqlite" else value
+
+    def value(self, value: Any) -> Any:
+        if isinstance(value, datetime):
+            return self.time(value)
+        if isinstance(value, date):
+            return self.date(value)
+        return value
+
+    def fetchall(self, sql: str, params: list[Any]) -> list[Any]:
+        cursor = self.raw.cursor()
+        try:
+            cursor.execute(sql, params)
+            return list(cursor.fetchall())
+        finally:
+            cursor.close()
+
+    def executemany(self, sql: str, rows: list[list[Any]]) -> None:
+        cursor = self.raw.cursor()
+        try:
+            cursor.executemany(sql, rows)
+        finally:
+            cursor.close()
+
+    def users_of(self, ids: list[int | None]) -> dict[int, str]:
+        out: dict[int, str] = {}
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            marks = ", ".join([self.mark] * len(chunk))
+            sql = f"SELECT id, user_id FROM calendar_events WHERE id IN ({marks})"
+            out.update(self.fetchall(sql, chunk))
+        return out
+
+
+class _Event(NamedTuple):
+    """An existing event, as planning needs it."""
+
+    id: int
+    user_id: str
+    preference_id: int | None
+    title: str
+    local_date: date | None
+    start_at: datetime
+    end_at: datetime
+    status: str
+    placement_note: str | None
+    revision: int
+    updated_at: datetime
+
+
+def _read_events(s: Session, users: list[str], window: tuple[datetime, datetime]) -> list[_Event]:
+    """The users' events overlapping the window, read raw (typing each value through
+    SQLAlchemy was most of a rerun)."""
+    db = _Db(s)
+    marks = ", ".join([db.mark] * len(users))
+    sql = (
+        f"SELECT {', '.join(_Event._fields)} FROM calendar_events "
+        f"WHERE user_id IN ({marks}) AND start_at < {db.mark} AND end_at > {db.mark}"
+    )
+    rows = db.fetchall(sql, [*users, db.time(window[1]), db.time(window[0])])
+    if db.dialect == "sqlite":
+        # Naive UTC text + "+00:00" parses straight to an aware UTC datetime (datetime.replace
+        # costs eight times the parse).
+        t, d = datetime.fromisoformat, date.fromisoformat
+        return [
+            _Event(i, u, p, title, d(day) if day else None, t(a + "+00:00"), t(b + "+00:00"),
+                   st, note, rev, t(upd + "+00:00"))
+            for i, u, p, title, day, a, b, st, note, rev, upd in rows
+        ]  # fmt: skip
+    return [
+        _Event(i, u, p, title, day, a.replace(tzinfo=UTC), b.replace(tzinfo=UTC), st, note, rev,
+               upd.replace(tzinfo=UTC))
+        for i, u, p, title, day, a, b, st, note, rev, upd in rows
+    ]  # fmt: skip
+
+
+class _BusyTimes:
+    """A user's busy spans (the backend's, then the user's active events), built at first
+    need: a rerun in which every event is already in place never needs them."""
+
+    def __init__(self, external: list[Busy], events: list[_Event], tz: ZoneInfo) -> None:
+        self._external = external
+        self._events = events
+        self._tz = tz
+        self._spans: list[Busy] | None = None
+        self.by_id: dict[int, Busy] = {}
+
+    def spans(self) -> list[Busy]:
+        if self._spans is None:
+            self._spans = list(self._external)
+            for ev in self._events:
+                self.by_id[ev.id] = Busy(ev.start_at, ev.end_at, ev.title, self._tz)
+                self._spans.append(self.by_id[ev.id])
+        return self._spans
 
 
 def _sync_job(event_id: int, revision: int, user_id: str) -> dict[str, Any]:

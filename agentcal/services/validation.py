@@ -62,13 +62,18 @@ def confidence(value: Any) -> float:
 
 def json_value(value: Any, field: str = "value") -> Any:
     """A JSON-serialisable value, normalised through a JSON round trip."""
+    return json.loads(json_text(value, field))
+
+
+def json_text(value: Any, field: str = "value") -> str:
+    """The JSON text (sorted keys) of a value `json_value` accepts, for writing it raw."""
     try:
         text = json.dumps(value, allow_nan=False, sort_keys=True)
     except (TypeError, ValueError) as exc:
         raise ValidationError(f"{field} must be JSON: {exc}") from None
     if len(text.encode()) > MAX_VALUE_BYTES:
         raise ValidationError(f"{field} is larger than {MAX_VALUE_BYTES // 1024} KiB")
-    return json.loads(text)
+    return text
 
 
 def parse_json_text(text: str, field: str = "value") -> Any:

@@ -3,12 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -20,63 +14,16 @@ from agentcal.calendars.base import EventData
 from agentcal.calendars.caldav import CalDAVCalendar, read_password
 from agentcal.errors import ConfigError
 from agentcal.settings import get_settings, reset_settings
+from tests.radicale_server import radicale_server
 
 T0 = datetime(2026, 11, 30, 11, 0, tzinfo=UTC)  # 06:00 in New York
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
 def radicale(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A Radicale server for this test session; yields its base URL."""
-    storage = tmp_path_factory.mktemp("radicale")
-    port = _free_port()
-    log = (storage / "radicale.log").open("wb")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "radicale",
-            "--server-hosts",
-            f"127.0.0.1:{port}",
-            "--auth-type",
-            "none",
-            "--storage-filesystem-folder",
-            str(storage / "collections"),
-            "--logging-level",
-            "warning",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 30
-    try:
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"radicale exited: {(storage / 'radicale.log').read_text()}")
-            try:
-                urllib.request.urlopen(url, timeout=1)
-                break
-            except urllib.error.HTTPError:
-                break  # it answers (any status)
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
+    with radicale_server(tmp_path_factory.mktemp("radicale")) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 @pytest.fixture

@@ -27,6 +27,15 @@ TAG = "X-AGENTCAL"
 DEFAULT_CALENDAR_NAME = "agentcal"
 
 
+class CalDAVUnavailable(ExternalServiceError):
+    """The server could not be used just now (rate limit, 5xx, network): worth retrying."""
+
+
+def _one_line(exc: BaseException) -> str:
+    # caldav's messages embed the server's response body, newlines included
+    return " ".join(str(exc).split())
+
+
 def read_password(settings: Settings) -> str | None:
     """The CalDAV password from the environment or a private file (None: no password)."""
     if settings.caldav_password is not None:
@@ -123,6 +132,7 @@ class CalDAVCalendar:
     def _connect(self) -> Any:
         import caldav
         from caldav.lib import error as dav_error
+        from requests.exceptions import RequestException
 
         url = self.settings.caldav_url
         if not url:
@@ -152,16 +162,32 @@ class CalDAVCalendar:
             raise ExternalServiceError(
                 f"the CalDAV server at {url} refused the user name or password"
             ) from None
-        except (dav_error.DAVError, OSError) as exc:
-            raise ExternalServiceError(f"cannot use the CalDAV server at {url}: {exc}") from None
+        except (dav_error.DAVError, RequestException, OSError) as exc:
+            raise CalDAVUnavailable(
+                f"cannot use the CalDAV server at {url}: {_one_line(exc)}"
+            ) from None
 
-    def _find(self, uid: str) -> Any:
+    def _find(self, event: EventData) -> Any:
+        """The event's calendar object, fetched by URL (None: not there).
+
+        agentcal names each object after its UID, so one GET finds it: a search by UID (a
+        REPORT) makes the server read the whole calendar, which made each sync slower as the
+        calendar grew (Radicale: 0.1 s per event at 50 events, 0.5 s at 300). The URL the
+        server gave last time (if in this calendar) is tried first.
+        """
+        from urllib.parse import quote
+
         from caldav.lib import error as dav_error
 
-        try:
-            return self.calendar.get_event_by_uid(uid)
-        except dav_error.NotFoundError:
-            return None
+        base = str(self.calendar.url)
+        own = str(self.calendar.url.join(quote(event.uid, safe="") + ".ics"))
+        known = event.backend_event_id
+        for url in dict.fromkeys((known, own) if known and known.startswith(base) else (own,)):
+            try:
+                return self.calendar.event_by_url(url)
+            except dav_error.NotFoundError:
+                continue
+        return None
 
     def upsert(self, event: EventData) -> SyncResult:
         return self._guarded(event, self._upsert)
@@ -180,6 +206,10 @@ class CalDAVCalendar:
         try:
             result: SyncResult = action(event)
             return result
+        except CalDAVUnavailable as exc:
+            return SyncResult(
+                event.id, event.backend_event_id, ok=False, error=str(exc), retryable=True
+            )
         except (ConfigError, ExternalServiceError) as exc:
             return SyncResult(event.id, event.backend_event_id, ok=False, error=str(exc))
         except dav_error.AuthorizationError:
@@ -194,12 +224,12 @@ class CalDAVCalendar:
                 event.id,
                 event.backend_event_id,
                 ok=False,
-                error=f"CalDAV call failed: {exc}",
+                error=f"CalDAV call failed: {_one_line(exc)}",
                 retryable=True,
             )
 
     def _upsert(self, event: EventData) -> SyncResult:
-        existing = self._find(event.uid)
+        existing = self._find(event)
         if existing is None and event.backend_event_id is not None:
             return SyncResult(
                 event.id,
@@ -222,7 +252,7 @@ class CalDAVCalendar:
     def _delete(self, event: EventData) -> SyncResult:
         from caldav.lib import error as dav_error
 
-        existing = self._find(event.uid)
+        existing = self._find(event)
         if existing is not None:
             with contextlib.suppress(dav_error.NotFoundError):  # gone already: fine
                 existing.delete()

@@ -1,0 +1,201 @@
+"""Faults at the boundaries: a calendar server that answers 30% of calls with 429/5xx, and an
+LLM server that times out, rate-limits, fails or sends broken tool arguments.
+
+The calendar is a real Radicale server behind tests/faultproxy.py (seeded, so the run is
+repeatable). The LLM is tests/openai_loopback.py.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlmodel import select
+
+from agentcal.db import session_scope
+from agentcal.models import Alert, CalendarEvent, Job
+from agentcal.settings import get_settings, reset_settings
+from tests.faultproxy import FaultProxy
+from tests.openai_loopback import LoopbackOpenAI, Reply, call, error, text
+from tests.radicale_server import count_by_uid, radicale_server
+
+EVENTS = 40
+MAX_ATTEMPTS = 2
+T0 = datetime(2026, 12, 1, 7, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def radicale(tmp_path_factory):  # type: ignore[no-untyped-def]
+    with radicale_server(tmp_path_factory.mktemp("radicale")) as url:
+        yield url
+
+
+@pytest.fixture
+def faulty_calendar(radicale, monkeypatch):  # type: ignore[no-untyped-def]
+    """CalDAV settings pointing at Radicale through a proxy failing 30% of requests."""
+    proxy = FaultProxy(radicale, fault_rate=0.3, seed=7).start()
+    user = f"u{uuid.uuid4().hex[:10]}"
+    monkeypatch.setenv("AGENTCAL_CALENDAR", "caldav")
+    monkeypatch.setenv("AGENTCAL_CALDAV_URL", proxy.url + "/")
+    monkeypatch.setenv("AGENTCAL_CALDAV_USERNAME", user)
+    monkeypatch.setenv("AGENTCAL_CALDAV_PASSWORD", "anything")
+    monkeypatch.setenv("AGENTCAL_JOB_MAX_ATTEMPTS", str(MAX_ATTEMPTS))
+    # Retries are due at once: the test is about outcomes, not about waiting.
+    monkeypatch.setattr("agentcal.services.jobs.BACKOFF_BASE_SECONDS", 0.0)
+    reset_settings()
+    yield proxy, user
+    proxy.stop()
+
+
+def _drain(worker) -> None:  # type: ignore[no-untyped-def]
+    """Run the job processor until nothing is queued or running (bounded)."""
+    for _ in range(50):
+        worker.run_once()
+        with session_scope() as s:
+            active = s.exec(select(Job).where(Job.state.in_(("queued", "running")))).all()
+        if not active:
+            return
+    raise AssertionError("the queue did not drain")
+
+
+def _jobs() -> list[Job]:
+    with session_scope() as s:
+        return list(s.exec(select(Job).where(Job.kind == "calendar_sync")))
+
+
+def test_calendar_faults_everything_synced_and_only_exhausted_jobs_die(radicale, faulty_calendar):
+    from agentcal.services.calendar_events import calendar_events_service
+    from agentcal.services.jobs import job_queue
+    from agentcal.workers.runner import JobWorker
+
+    proxy, user = faulty_calendar
+    worker = JobWorker("async_job_processor")  # keeps its calendar connection between passes
+    assert get_settings().job_max_attempts == MAX_ATTEMPTS
+    with session_scope() as s:
+        for n in range(EVENTS):
+            calendar_events_service.create_event(
+                user_id="alice",
+                title=f"Focus {n}",
+                start=T0 + timedelta(hours=2 * n),
+                duration_minutes=45,
+                timezone="Europe/Paris",
+                session=s,
+            )
+    _drain(worker)
+
+    jobs = _jobs()
+    dead = [j for j in jobs if j.state == "dead"]
+    assert sum(proxy.faults.values()) > 0 and set(proxy.faults) <= {429, 500, 502, 503}
+    assert Counter(j.state for j in jobs) == Counter(done=EVENTS - len(dead), dead=len(dead))
+    assert dead, "with this seed some jobs exhaust their attempts"
+    with session_scope() as s:
+        alerts = list(s.exec(select(Alert)))
+    by_job = Counter(a.job_id for a in alerts)
+    for job in dead:
+        assert job.attempts == MAX_ATTEMPTS, job  # died of exhaustion, not of a permanent error
+        assert job.last_error.startswith("RetryableJobError: caldav calendar:"), job.last_error
+        assert "\n" not in job.last_error
+        assert by_job[job.id] == 1  # exactly one alert per dead job
+    assert set(by_job) == {j.id for j in dead}
+    for job in jobs:
+        if job.state == "done":
+            assert 1 <= job.attempts <= MAX_ATTEMPTS
+
+    # An operator retries the dead jobs (`agentcal jobs retry --dead`) until all got through.
+    for _ in range(10):
+        if not job_queue.retry_dead("calendar_sync"):
+            break
+        _drain(worker)
+    assert Counter(j.state for j in _jobs()) == Counter(done=EVENTS)
+
+    with session_scope() as s:
+        events = list(s.exec(select(CalendarEvent)))
+    assert all(e.synced_revision == 1 and e.backend == "caldav" for e in events)
+    on_server = count_by_uid(radicale, user)  # straight from Radicale, not through the proxy
+    assert on_server == Counter({e.uid: 1 for e in events})
+
+
+def test_caldav_connect_failure_is_retryable(radicale, monkeypatch):
+    """A 429/5xx while discovering the calendar is temporary, like one during the sync."""
+    from agentcal.calendars.base import EventData
+    from agentcal.calendars.caldav import CalDAVCalendar
+
+    proxy = FaultProxy(radicale, fault_rate=1.0, seed=1).start()
+    try:
+        monkeypatch.setenv("AGENTCAL_CALDAV_URL", proxy.url + "/")
+        monkeypatch.setenv("AGENTCAL_CALDAV_USERNAME", "nobody")
+        reset_settings()
+        event = EventData(
+            id=1, uid="x@agentcal", user_id="alice", title="x", start=T0,
+            end=T0 + timedelta(hours=1), timezone="UTC", revision=1,
+        )  # fmt: skip
+        result = CalDAVCalendar(get_settings()).upsert(event)
+    finally:
+        proxy.stop()
+    assert not result.ok and result.retryable
+    assert result.error and "\n" not in result.error
+
+
+# -- the LLM server ------------------------------------------------------------------------
+
+SECRET = "sk-test-faults-0123456789abcdef"
+
+
+def test_chat_session_with_alternating_faults_goes_on(monkeypatch):
+    """One session: every fault kind, each followed by a good turn; each fault turn is recorded
+    as an error, each good turn as ok, and the conversation carries on in the same thread."""
+    from agentcal.agent.model import make_chat_model
+    from agentcal.agent.runner import ChatRunner
+    from agentcal.models import AgentObservability
+
+    faults = [
+        ("429", [error(429)]),
+        ("500", [error(500)]),
+        ("502", [error(502)]),
+        ("timeout", [Reply(content="late", stall=2.0)]),
+        ("broken-args", [call("create_event", '{"title": "Gym", "start": ')]),
+        ("unknown-tool", [call("launch_rockets", {"n": 1})]),
+    ]
+    with LoopbackOpenAI() as server:
+        monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        monkeypatch.setenv("AGENTCAL_LLM_MAX_RETRIES", "0")
+        monkeypatch.setenv("AGENTCAL_LLM_TIMEOUT", "0.5")
+        reset_settings()
+        settings = get_settings()
+        runner = ChatRunner(make_chat_model(settings), user_id="alice", settings=settings)
+        expected = []
+        for n, (name, replies) in enumerate(faults):
+            server.add(*replies)
+            bad = runner.run_turn(f"fault turn {name}")
+            assert bad.status == "error" and bad.error and "\n" not in bad.error, name
+            assert SECRET not in bad.error
+            server.add(text(f"answer {n}"))
+            good = runner.run_turn(f"good turn {n}")
+            assert good.ok and good.answer == f"answer {n}", name
+            # the model sees the whole conversation, faults included, as one valid thread
+            assert server.requests[-1]["messages"][-1] == {
+                "role": "user",
+                "content": f"good turn {n}",
+            }
+            expected += ["error", "ok"]
+        # a last good turn that uses a tool: the session still works end to end
+        start = (datetime.now(UTC) + timedelta(days=2)).strftime("%Y-%m-%dT09:00")
+        server.add(call("create_event", {"title": "Dentist", "start": start, "duration_minutes": 30}),
+                   text("Booked."))  # fmt: skip
+        last = runner.run_turn("book the dentist")
+        assert last.ok and last.answer == "Booked."
+        expected.append("ok")
+
+    with session_scope() as s:
+        rows = list(s.exec(select(AgentObservability).order_by(AgentObservability.id)))
+    assert [r.status for r in rows] == expected
+    assert all(r.error for r in rows if r.status == "error")
+    assert [r.user_message for r in rows if r.status == "error"] == [
+        f"fault turn {name}" for name, _ in faults
+    ]
+    with session_scope() as s:
+        titles = [e.title for e in s.exec(select(CalendarEvent))]
+    assert titles == ["Dentist"]  # the broken create_event did nothing

@@ -124,7 +124,11 @@ cli_args = st.lists(
         ["insights", "prefs", "list", "show", "set", "delete", "add", "edit", "remove", "enable",
          "disable", "--json", "--user", "--at", "--days", "-d", "-p", "--type", "-c", "--confidence",
          "health", "gym", "gym_time", "1", "0", "-1", "99", "06:00", "25:00", "weekdays", "funday",
-         "{", '{"time": "06:00"}', "[bold]", "'; DROP TABLE jobs; --", "", "config", "path", "db"]
+         "{", '{"time": "06:00"}', "[bold]", "'; DROP TABLE jobs; --", "", "config", "path", "db",
+         "jobs", "events", "emit", "costs", "logs", "calendar", "status", "alerts", "update",
+         "retry", "purge", "ack", "export", "busy", "--state", "dead", "--kind", "--since", "7d",
+         "--until", "--by", "model", "--csv", "--all", "--all-users", "--dry-run", "--limit",
+         "--older-than", "/nonexistent/x.ics", "42", "2026-02-30", "-u", "bob"]
     ),
     min_size=1,
     max_size=7,

@@ -223,8 +223,8 @@ class JobQueue(Service):
             stmt: Any = insert(t)
             if dialect in ("sqlite", "postgresql"):
                 stmt = _insert_ignoring_active_duplicate(dialect, t, None)
-            # Count the returned ids: psycopg reports rowcount -1 for an executemany.
-            return len(s.execute(stmt.returning(t.c.id), rows).all())
+            result = s.execute(stmt, rows)
+            return int(result.rowcount)  # type: ignore[attr-defined]
 
     def get(self, job_id: int, session: Session | None = None) -> Job:
         from agentcal.errors import NotFoundError

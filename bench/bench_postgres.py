@@ -5,7 +5,7 @@
 Starts its own PostgreSQL server (tests/pgserver.py: initdb + pg_ctl in a temporary directory,
 loopback port; fsync off, like the test server) and measures:
 1. Queue throughput (enqueue + claim + complete, no-op handler) with 1 and 4 worker processes,
-   on a SQLite file and on PostgreSQL (claim with FOR UPDATE SKIP LOCKED). Every run checks
+   claiming one job at a time and in batches of 16, on a SQLite file and on PostgreSQL (claim with FOR UPDATE SKIP LOCKED). Every run checks
    that no job ran twice or was lost.
 2. The emitter: N users x 6 preferences x 7 days on PostgreSQL and on SQLite (first run and
    rerun). `--full` uses 10,000 users.
@@ -43,7 +43,7 @@ def _new_pg_db(server) -> str:  # type: ignore[no-untyped-def]
     return server.url(name)
 
 
-def bench_queue(url: str, n: int, workers: int) -> tuple[float, int]:
+def bench_queue(url: str, n: int, workers: int, batch: int) -> tuple[float, int]:
     """Seconds for n jobs through `workers` processes; number of jobs run twice or lost."""
     from agentcal.db import dispose_engines, get_engine
     from agentcal.services.jobs import JobQueue
@@ -53,7 +53,10 @@ def bench_queue(url: str, n: int, workers: int) -> tuple[float, int]:
     out: mp.Queue = mp.Queue()
     produced = mp.Event()
     t0 = time.perf_counter()
-    procs = [mp.Process(target=_agentcal_worker, args=(url, out, produced)) for _ in range(workers)]
+    procs = [
+        mp.Process(target=_agentcal_worker, args=(url, out, produced, batch))
+        for _ in range(workers)
+    ]
     for p in procs:
         p.start()
     queue = JobQueue(get_engine(url))
@@ -114,17 +117,18 @@ def main() -> None:
     os.environ["AGENTCAL_USER"] = "nobody-configured"
     server = PostgresServer().start()
     lines = [f"Machine: {machine()}, PostgreSQL {server.bindir.parent.name}", ""]
-    lines += ["| jobs | workers | SQLite jobs/s | PostgreSQL jobs/s | PostgreSQL / SQLite | double or lost (S/P) |",
-              "|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
+    lines += ["| jobs | workers | claim batch | SQLite jobs/s | PostgreSQL jobs/s | PostgreSQL / SQLite | double or lost (S/P) |",
+              "|---:|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
     try:
         with tempfile.TemporaryDirectory() as d:
             tmp = Path(d)
-            for workers in (1, 4):
-                s, s_bad = bench_queue(f"sqlite:///{tmp / f'q{workers}.db'}", args.jobs, workers)
-                p, p_bad = bench_queue(_new_pg_db(server), args.jobs, workers)
+            for workers, batch in ((1, 1), (4, 1), (1, 16), (4, 16)):
+                sqlite_url = f"sqlite:///{tmp / f'q{workers}-{batch}.db'}"
+                s, s_bad = bench_queue(sqlite_url, args.jobs, workers, batch)
+                p, p_bad = bench_queue(_new_pg_db(server), args.jobs, workers, batch)
                 lines.append(
-                    f"| {args.jobs} | {workers} | {args.jobs / s:,.0f} | {args.jobs / p:,.0f} | "
-                    f"{s / p:.2f} | {s_bad} / {p_bad} |"
+                    f"| {args.jobs} | {workers} | {batch} | {args.jobs / s:,.0f} | "
+                    f"{args.jobs / p:,.0f} | {s / p:.2f} | {s_bad} / {p_bad} |"
                 )
                 print(lines[-1], flush=True)
             lines += ["", "| emitter: users × 6 prefs × 7 days | store | events | first run s | rerun s | users/s (first) |",

@@ -86,7 +86,9 @@ def test_sigkilled_daemon_loses_nothing_and_duplicates_nothing(tmp_path, monkeyp
             kills_mid_sync += job_queue.counts()["running"] > 0
             proc.send_signal(signal.SIGKILL)
             proc.wait()
-        assert 0 < _done() < EVENTS  # the kills really interrupted the sync
+        # How far the sync got before the last kill depends on the machine's speed (one job
+        # pushes up to 50 events): what must hold is that kills landed with work in hand.
+        assert _done() > 0 and kills_mid_sync > 0
 
         proc = _daemon(env, log)
         deadline = time.monotonic() + 300

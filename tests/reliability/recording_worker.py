@@ -1,6 +1,7 @@
-"""`python -m tests.reliability.recording_worker LOGFILE [--once]`: the real job processor
-(`agentcal.workers.async_job_processor.main`) with every job kind's handler replaced by one that
-appends "<job id> <payload key> <pid>" to LOGFILE (O_APPEND: lines from several processes never
+"""`python -m tests.reliability.recording_worker LOGFILE [--once] [--daemon]`: the real job
+processor (`agentcal.workers.async_job_processor.main`, or with --daemon the whole
+`agentcal daemon --once`) with every job kind's handler replaced by one that appends
+"<job id> <payload key> <pid>" to LOGFILE (O_APPEND: lines from several processes never
 interleave), so a test can count how many times each job ran."""
 
 from __future__ import annotations
@@ -27,6 +28,15 @@ def main() -> int:
 
     for kind in list(HANDLERS):
         HANDLERS[kind] = record  # the worker copies this dict when it starts
+    if "--daemon" in sys.argv[2:]:
+        from agentcal.cli.main import main as agentcal
+
+        sys.argv = ["agentcal", "daemon", "--once"]
+        try:
+            agentcal()
+        except SystemExit as exc:
+            return int(exc.code or 0)
+        return 0
     return async_job_processor.main(sys.argv[2:])
 
 

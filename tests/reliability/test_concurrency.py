@@ -1,8 +1,8 @@
-"""Concurrency: 4 job-processor processes on one SQLite file, and 4 on one PostgreSQL database,
-share 5,000 jobs: each job runs exactly once and no "database is locked" error escapes.
+"""Concurrency: 4 daemons on one SQLite file, and 4 on one PostgreSQL database, share 5,000
+jobs: each job runs exactly once and no "database is locked" error escapes.
 
-The workers are the real `python -m agentcal.workers.async_job_processor --once` entry point;
-only the handlers are swapped for one that records each execution (recording_worker.py).
+The daemons are the real `agentcal daemon --once` (job processor and emitter pass); only the
+job handlers are swapped for one that records each execution (recording_worker.py).
 """
 
 from __future__ import annotations
@@ -54,12 +54,12 @@ def _insight_job(n: int) -> dict:  # type: ignore[type-arg]
 
 
 @pytest.mark.slow
-def test_four_workers_run_each_of_5000_jobs_exactly_once(database, tmp_path: Path):
+def test_four_daemons_run_each_of_5000_jobs_exactly_once(database, tmp_path: Path):
     assert job_queue.enqueue_many([_insight_job(n) for n in range(JOBS)]) == JOBS
     log = tmp_path / "runs.log"
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "tests.reliability.recording_worker", str(log), "--once"],
+            [sys.executable, "-m", "tests.reliability.recording_worker", str(log), "--daemon"],
             cwd=ROOT,
             env=subprocess_env(AGENTCAL_LOG_LEVEL="WARNING"),
             stdout=subprocess.PIPE,
@@ -87,7 +87,9 @@ def test_four_workers_run_each_of_5000_jobs_exactly_once(database, tmp_path: Pat
     assert len(pids) >= 2, pids  # the work really was shared
     with session_scope() as s:
         beats = list(s.exec(select(WorkerHeartbeat)))
-    assert sum(b.jobs_done for b in beats) == JOBS  # and each worker counted only its own
+    job_beats = [b for b in beats if b.kind == "async_job_processor"]
+    assert len(job_beats) == WORKERS
+    assert sum(b.jobs_done for b in job_beats) == JOBS  # and each worker counted only its own
 
 
 def test_enqueue_many_counts_the_jobs_it_added():

@@ -138,8 +138,10 @@ def _save_history(state: Any) -> None:
     readline, path = state
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        readline.write_history_file(path)
+        # Created private before readline writes to it (it keeps an existing file's mode).
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
         os.chmod(path, 0o600)
+        readline.write_history_file(path)
     except OSError:
         pass
 

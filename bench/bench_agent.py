@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import pty
 import select
 import statistics
@@ -24,9 +23,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import date
 from pathlib import Path
 from uuid import uuid4
+
+from _machine import machine
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -132,18 +132,6 @@ def bench_prompt(runs: int) -> dict[str, float]:
     baseline = statistics.median(_run("-c", "pass") for _ in range(runs))
     version = statistics.median(_run("-m", "agentcal", "--version") for _ in range(runs))
     return {"prompt_ms": prompt, "python_pass_ms": baseline, "version_ms": version}
-
-
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}, {date.today()}"
 
 
 def main() -> None:

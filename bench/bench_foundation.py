@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
-import platform
 import random
 import resource
 import shutil
@@ -25,6 +24,8 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from _machine import machine
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -192,19 +193,6 @@ SHELL_MODEL = SHELL_DAILY.replace("date(created_at, '+1 hours') AS day", "llm_mo
     "GROUP BY day", "GROUP BY llm_model"
 )
 SHELL_ACTION = SHELL_MODEL.replace("llm_model", "agent_action")
-
-
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (f"{cpu}, {os.cpu_count()} cores (nproc), Python {platform.python_version()}, "
-            f"SQLite {sqlite3.sqlite_version}, {datetime.now(UTC):%Y-%m-%d}")  # fmt: skip
 
 
 def main() -> None:

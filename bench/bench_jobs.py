@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import multiprocessing as mp
 import os
-import platform
 import sqlite3
 import subprocess
 import sys
@@ -26,6 +25,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from _machine import machine
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -61,15 +62,20 @@ def _agentcal_worker(url: str, out: mp.Queue, produced: Any, batch: int) -> None
 
 
 def bench_agentcal(n: int, workers: int, tmp: Path, batch: int = 1) -> tuple[float, int]:
+    return bench_queue(f"sqlite:///{tmp / f'agentcal-{n}-{workers}-{batch}.db'}", n, workers, batch)
+
+
+def bench_queue(url: str, n: int, workers: int, batch: int = 1) -> tuple[float, int]:
+    """Seconds for n jobs through `workers` processes on the store at `url` (SQLite or
+    PostgreSQL); and the number of jobs run twice or never."""
     from agentcal.db import dispose_engines, get_engine
     from agentcal.services.jobs import JobQueue
 
-    url = f"sqlite:///{tmp / f'agentcal-{n}-{workers}-{batch}.db'}"
-    queue = JobQueue(get_engine(url))
+    get_engine(url)  # migrate before the clock starts
     dispose_engines()
     out: mp.Queue = mp.Queue()
-    t0 = time.perf_counter()
     produced = mp.Event()
+    t0 = time.perf_counter()
     procs = [
         mp.Process(target=_agentcal_worker, args=(url, out, produced, batch))
         for _ in range(workers)
@@ -302,18 +308,6 @@ class _NoBusy:
 
 
 # -- report -------------------------------------------------------------------------------------
-
-
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, {datetime.now(UTC):%Y-%m-%d}"
 
 
 def main() -> None:

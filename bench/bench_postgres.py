@@ -14,7 +14,6 @@ loopback port; fsync off, like the test server) and measures:
 from __future__ import annotations
 
 import argparse
-import multiprocessing as mp
 import os
 import sys
 import tempfile
@@ -25,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_jobs import _agentcal_worker, _NoBusy, machine  # noqa: E402
+from bench_jobs import _NoBusy, bench_queue, machine  # noqa: E402
 
 _counter = 0
 
@@ -41,34 +40,6 @@ def _new_pg_db(server) -> str:  # type: ignore[no-untyped-def]
         conn.exec_driver_sql(f"CREATE DATABASE {name}")
     admin.dispose()
     return server.url(name)
-
-
-def bench_queue(url: str, n: int, workers: int, batch: int) -> tuple[float, int]:
-    """Seconds for n jobs through `workers` processes; number of jobs run twice or lost."""
-    from agentcal.db import dispose_engines, get_engine
-    from agentcal.services.jobs import JobQueue
-
-    get_engine(url)  # migrate before the clock starts
-    dispose_engines()
-    out: mp.Queue = mp.Queue()
-    produced = mp.Event()
-    t0 = time.perf_counter()
-    procs = [
-        mp.Process(target=_agentcal_worker, args=(url, out, produced, batch))
-        for _ in range(workers)
-    ]
-    for p in procs:
-        p.start()
-    queue = JobQueue(get_engine(url))
-    for i in range(n):
-        queue.enqueue("calendar_sync", {"event_id": i, "revision": 1}, max_attempts=5)
-    produced.set()
-    ids = [i for _ in procs for i in out.get()]
-    for p in procs:
-        p.join()
-    elapsed = time.perf_counter() - t0
-    dispose_engines()
-    return elapsed, len(ids) - len(set(ids)) + (n - len(set(ids)))
 
 
 def bench_emit(url: str, users: int) -> tuple[float, float, int]:

@@ -13,13 +13,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import subprocess
 import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from _machine import machine
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -145,19 +145,6 @@ def run(n: int, rtt: float, batch_size: int) -> dict[str, float]:
     return out
 
 
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    nproc = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
-    return f"{cpu}, nproc {nproc}, Python {platform.python_version()}"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=100)
@@ -217,7 +204,7 @@ def main() -> None:
             "edits, then a PATCH round); delete = every event cancelled. Target: <= 3 requests "
             "per 100 inserted events.\n\n"
             f"{table}\n\n"
-            f"Machine: {machine()}; {datetime.now(UTC):%Y-%m-%d}. "
+            f"Machine: {machine()}. "
             f"Run: `python bench/bench_sync.py --events {n} --rtt-ms {args.rtt_ms:.0f} --write-docs`.\n"
         )
         docs = ROOT / "docs" / "benchmarks.md"

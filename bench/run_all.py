@@ -6,29 +6,14 @@ machine and the date (`python bench/run_all.py --machine` prints that header).
 
 from __future__ import annotations
 
-import datetime
 import os
-import platform
 import subprocess
 import sys
 from pathlib import Path
 
+from _machine import machine
+
 HERE = Path(__file__).resolve().parent
-
-
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (
-        f"{datetime.date.today().isoformat()} · {os.cpu_count()} cores · {cpu} · "
-        f"Python {platform.python_version()} · {platform.system()} {platform.release()}"
-    )
 
 
 def main(argv: list[str]) -> int:

@@ -139,3 +139,27 @@ def test_invalid_calls_raise_and_write_nothing(kwargs, snapshot):
     with pytest.raises(ValidationError):
         agent_observability_service.log_agent_call(**kwargs)
     assert snapshot() == before
+
+
+def test_a_turn_left_running_by_a_dead_process_is_closed_as_an_error():
+    from datetime import timedelta
+
+    from agentcal.models import utcnow
+    from agentcal.services.agent_observability import INTERRUPTED, STALE_TURN
+
+    service = agent_observability_service
+    old = service.reserve_call(user_id="alice", user_message="crashed turn")
+    recent = service.reserve_call(user_id="alice", user_message="still running")
+    other = service.reserve_call(user_id="bob", user_message="bob's crashed turn")
+    from agentcal.db import session_scope
+    from agentcal.models import AgentObservability
+
+    with session_scope() as s:
+        for call_id in (old, other):
+            row = s.get(AgentObservability, call_id)
+            row.created_at = utcnow() - STALE_TURN - timedelta(minutes=1)
+            s.add(row)
+    service.reserve_call(user_id="alice", user_message="next turn")
+    assert (service.get_call(old).status, service.get_call(old).error) == ("error", INTERRUPTED)
+    assert service.get_call(recent).status == "running"  # may still be in progress
+    assert service.get_call(other).status == "running"  # only the user's own turns are touched

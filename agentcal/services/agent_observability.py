@@ -7,7 +7,7 @@ agent_observability_service.log_agent_call(user_id=..., agent_action="create", .
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from agentcal.errors import NotFoundError, ValidationError
@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
 # "running": a row reserved at the start of a turn (`reserve_call`) and not yet completed.
 STATUSES = ("ok", "error", "running")
+STALE_TURN = timedelta(hours=1)  # far beyond recursion_limit x llm_timeout
+INTERRUPTED = "interrupted: the process ended before the turn finished"
 
 
 def _tokens(value: Any, field: str) -> int | None:
@@ -153,19 +155,37 @@ class AgentObservabilityService(Service):
         llm_model: str | None = None,
         session: Session | None = None,
     ) -> int:
-        """Add a `running` row for a turn that is starting; complete it with `log_agent_call(call_id=...)`."""
+        """Add a `running` row for a turn that is starting; complete it with `log_agent_call(call_id=...)`.
+
+        The user's turns still `running` after STALE_TURN belonged to a process that died
+        mid-turn: they are closed as errors here, so they don't show as running forever.
+        """
+        from sqlalchemy import update
+        from sqlmodel import col
+
         from agentcal.models import AgentObservability, utcnow
 
+        user = v.user_id(user_id)
+        now = utcnow()
         row = AgentObservability(
-            user_id=v.user_id(user_id),
+            user_id=user,
             user_message=user_message,
             agent_run_id=str(agent_run_id) if agent_run_id is not None else None,
             session_id=session_id,
             llm_model=llm_model,
             status="running",
-            created_at=utcnow(),
+            created_at=now,
         )
         with self.transaction(session) as s:
+            s.execute(
+                update(AgentObservability)
+                .where(
+                    col(AgentObservability.user_id) == user,
+                    col(AgentObservability.status) == "running",
+                    col(AgentObservability.created_at) < now - STALE_TURN,
+                )
+                .values(status="error", error=INTERRUPTED)
+            )
             s.add(row)
             s.flush()
             assert row.id is not None

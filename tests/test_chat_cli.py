@@ -188,3 +188,14 @@ def test_repl_session_with_slash_command_and_ctrl_c(agentcal_home):
     assert agent_observability_service.get_steps(rows[0].id)[0].step_type == "llm"
     history = (agentcal_home / "chat_history").read_text()
     assert "/costs" in history and "are you there?" in history
+
+
+def test_history_file_follows_agentcal_home_from_the_env_file(tmp_path, monkeypatch):
+    from agentcal.cli.chat import _history_file
+    from agentcal.settings import get_settings, reset_settings
+
+    monkeypatch.delenv("AGENTCAL_HOME")
+    (tmp_path / ".env").write_text(f'# data\nexport AGENTCAL_HOME="{tmp_path / "h"}"\nOTHER=1\n')
+    reset_settings()
+    assert _history_file() == tmp_path / "h" / "chat_history"
+    assert _history_file().parent == get_settings().data_dir  # the same dir the settings use

@@ -111,13 +111,35 @@ class _Loader(threading.Thread):
 
 
 def _history_file() -> Path:
-    # Cheap on purpose (no settings import before the first prompt).
-    home = os.environ.get("AGENTCAL_HOME")
+    # Cheap on purpose (no settings import before the first prompt), but the same data dir
+    # as the settings: AGENTCAL_HOME from the environment, else from ./.env.
+    home = os.environ.get("AGENTCAL_HOME") or _home_from_env_file(Path(".env"))
     if home:
         return Path(home).expanduser() / "chat_history"
     import platformdirs
 
     return Path(platformdirs.user_data_dir("agentcal", appauthor=False)) / "chat_history"
+
+
+def _home_from_env_file(path: Path) -> str | None:
+    """AGENTCAL_HOME as a `.env` file sets it (quotes and `export` allowed), without dotenv."""
+    import re
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    found = None
+    for line in text.splitlines():
+        match = re.match(r"\s*(?:export\s+)?AGENTCAL_HOME\s*=\s*(.*?)\s*$", line)
+        if match:
+            value = match.group(1)
+            if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+                value = value[1:-1]
+            elif " #" in value:
+                value = value.split(" #", 1)[0].rstrip()
+            found = value or None
+    return found
 
 
 def _setup_readline() -> Any:

@@ -215,16 +215,22 @@ def _emit_setup(users: int, tmp: Path) -> tuple[Any, list[str]]:
     (tmp / f"emit-{users}").mkdir(parents=True, exist_ok=True)
     os.environ["AGENTCAL_TIMEZONE"] = "Europe/Paris"
     os.environ["AGENTCAL_USER"] = "nobody-configured"
-    from sqlalchemy import insert
 
     from agentcal.db import dispose_engines, get_engine
-    from agentcal.models import CalendarPreference, utcnow
-    from agentcal.services.calendar_event_emitter import CalendarEventEmitter
     from agentcal.settings import reset_settings
 
     reset_settings()
     dispose_engines()
-    engine = get_engine()
+    return seed_preferences(get_engine(), users)
+
+
+def seed_preferences(engine: Any, users: int) -> tuple[Any, list[str]]:
+    """`users` x 6 auto-scheduled preferences in the store at `engine`; (emitter, user ids)."""
+    from sqlalchemy import insert
+
+    from agentcal.models import CalendarPreference, utcnow
+    from agentcal.services.calendar_event_emitter import CalendarEventEmitter
+
     now = utcnow()
     kinds = [("sleep", "23:00", 480, False), ("meal", "12:30", 60, True), ("gym", "06:30", 60, True),
              ("focus", "09:00", 120, True), ("meditation", "07:30", 20, True), ("break", "15:30", 15, True)]  # fmt: skip

@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_jobs import _NoBusy, bench_queue, machine  # noqa: E402
+from bench_jobs import _NoBusy, bench_queue, machine, seed_preferences  # noqa: E402
 
 _counter = 0
 
@@ -43,28 +43,11 @@ def _new_pg_db(server) -> str:  # type: ignore[no-untyped-def]
 
 
 def bench_emit(url: str, users: int) -> tuple[float, float, int]:
-    from sqlalchemy import insert
-
     from agentcal.db import dispose_engines, get_engine
-    from agentcal.models import CalendarPreference, utcnow
-    from agentcal.services.calendar_event_emitter import CalendarEventEmitter
 
     os.environ["AGENTCAL_TIMEZONE"] = "Europe/Paris"
     engine = get_engine(url)
-    now = utcnow()
-    kinds = [("sleep", "23:00", 480, False), ("meal", "12:30", 60, True), ("gym", "06:30", 60, True),
-             ("focus", "09:00", 120, True), ("meditation", "07:30", 20, True), ("break", "15:30", 15, True)]  # fmt: skip
-    rows = [
-        {"user_id": f"u{u:05d}", "preference_type": t, "title": t.title(), "start_time": at,
-         "duration_minutes": d, "is_flexible": f, "auto_schedule": True, "priority": p + 1,
-         "is_active": True, "user_edited": False, "day_of_week": None, "created_at": now,
-         "updated_at": now}
-        for u in range(users) for p, (t, at, d, f) in enumerate(kinds)
-    ]  # fmt: skip
-    with engine.begin() as conn:
-        conn.execute(insert(CalendarPreference.__table__), rows)  # type: ignore[attr-defined]
-    emitter = CalendarEventEmitter(engine)
-    ids = emitter.all_user_ids()
+    emitter, ids = seed_preferences(engine, users)
     t0 = time.perf_counter()
     first = emitter.process_users(ids, 7, backend=_NoBusy())
     t1 = time.perf_counter()

@@ -5,18 +5,16 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
 from agentcal.calendars import get_backend
-from agentcal.calendars.base import EventData
 from agentcal.calendars.caldav import CalDAVCalendar, read_password
 from agentcal.errors import ConfigError
 from agentcal.settings import get_settings, reset_settings
+from tests.event_snapshots import T0, make_event
 from tests.radicale_server import radicale_server
-
-T0 = datetime(2026, 11, 30, 11, 0, tzinfo=UTC)  # 06:00 in New York
 
 
 @pytest.fixture(scope="session")
@@ -36,21 +34,6 @@ def settings(radicale, monkeypatch):  # type: ignore[no-untyped-def]
     monkeypatch.setenv("AGENTCAL_CALDAV_PASSWORD", "anything")
     reset_settings()
     return get_settings()
-
-
-def make_event(n: int = 1, **changes) -> EventData:  # type: ignore[no-untyped-def]
-    fields = dict(
-        id=n,
-        uid=f"{n:032x}@agentcal",
-        user_id="alice",
-        title=f"Morning Gym {n}",
-        start=T0 + timedelta(days=n - 1),
-        end=T0 + timedelta(days=n - 1, hours=1),
-        timezone="America/New_York",
-        revision=1,
-    )
-    fields.update(changes)
-    return EventData(**fields)  # type: ignore[arg-type]
 
 
 def server_events(backend: CalDAVCalendar) -> dict[str, object]:

@@ -20,27 +20,12 @@ from agentcal.calendars import get_backend
 from agentcal.calendars.base import EventData
 from agentcal.calendars.google import GoogleCalendar, event_body, google_event_id
 from agentcal.settings import get_settings
+from tests.event_snapshots import make_event
 from tests.google_fakes import batch, batch_calls, empty, error, ok, token_json
 
 EVENTS_URL = "https://www.googleapis.com/calendar/v3/calendars/primary/events"
 BATCH_URL = "https://www.googleapis.com/batch/calendar/v3"
 ID_ALPHABET = re.compile(r"^[a-v0-9]{5,1024}$")
-T0 = datetime(2026, 11, 30, 11, 0, tzinfo=UTC)  # 06:00 in New York
-
-
-def make_event(n: int = 1, **changes) -> EventData:  # type: ignore[no-untyped-def]
-    fields = dict(
-        id=n,
-        uid=f"{n:032x}@agentcal",
-        user_id="alice",
-        title=f"Morning Gym {n}",
-        start=T0 + timedelta(days=n - 1),
-        end=T0 + timedelta(days=n - 1, hours=1),
-        timezone="America/New_York",
-        revision=1,
-    )
-    fields.update(changes)
-    return EventData(**fields)  # type: ignore[arg-type]
 
 
 def as_google(event: EventData, gid: str | None = None, **changes) -> dict:  # type: ignore[no-untyped-def]

@@ -63,7 +63,9 @@ def test_every_job_runs_exactly_once_with_several_worker_processes(
         [{"kind": "calendar_sync", "payload": {"event_id": i, "revision": 1}} for i in range(n)]
     )
     log = tmp_path / "runs.log"
-    workers = [_worker(agentcal_home, log, 0.0) for _ in range(processes)]
+    # 5 ms per job: one worker alone would need 2 s, longer than the others take to start, so
+    # the processes really compete for the queue.
+    workers = [_worker(agentcal_home, log, 0.005) for _ in range(processes)]
     errors = []
     for w in workers:
         _, err = w.communicate(timeout=120)

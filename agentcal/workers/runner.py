@@ -72,7 +72,8 @@ class JobWorker:
         job = self._next_job()
         if job is None:
             return False
-        self.beat(current_job_id=job.id)
+        # A heartbeat per job would double the write transactions of a busy worker.
+        self._maybe_beat(current_job_id=job.id)
         try:
             result = self._run(job)
         except BaseException:  # interrupted: give the job back for someone else
@@ -201,9 +202,9 @@ class JobWorker:
         monitoring_service.forget_dead_local_workers()
         self.beat()
 
-    def _maybe_beat(self) -> None:
+    def _maybe_beat(self, current_job_id: int | None = None) -> None:
         if time.monotonic() - self._last_beat >= self.heartbeat_seconds:
-            self.beat()
+            self.beat(current_job_id=current_job_id)
 
     def beat(self, *, state: str = "running", current_job_id: int | None = None) -> None:
         from agentcal.services.monitoring import monitoring_service

@@ -4,6 +4,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import subprocess_env
 
 HEAVY = (
@@ -35,7 +37,8 @@ print("\\n" + json.dumps(sorted(m for m in sys.modules)), file=sys.stderr)
 """
 
 
-def _modules_after(args: list[str]) -> set[str]:
+def _probe(args: list[str]) -> tuple[set[str], str]:
+    """The modules loaded by running `agentcal ARGS`, and what it printed."""
     proc = subprocess.run(
         [sys.executable, "-c", PROBE, json.dumps(args)],
         capture_output=True,
@@ -43,7 +46,11 @@ def _modules_after(args: list[str]) -> set[str]:
         env=subprocess_env(),
         timeout=60,
     )
-    return set(json.loads(proc.stderr.strip().splitlines()[-1]))
+    return set(json.loads(proc.stderr.strip().splitlines()[-1])), proc.stdout
+
+
+def _modules_after(args: list[str]) -> set[str]:
+    return _probe(args)[0]
 
 
 def test_help_imports_no_heavy_library():
@@ -73,3 +80,20 @@ def test_python_m_agentcal_runs():
     )
     assert proc.returncode == 0
     assert proc.stdout.startswith("agentcal ")
+
+
+@pytest.mark.sqlite_only
+@pytest.mark.parametrize(
+    "args", [["insights", "list"], ["insights", "list", "--json"], ["costs", "--by", "model"]]
+)
+def test_read_commands_skip_sqlalchemy_on_the_default_store(agentcal_home, args):
+    """The list and report commands read the migrated SQLite store with the stdlib sqlite3
+    module (agentcal/sqlite_reader.py): SQLAlchemy's import is half their start-up time."""
+    from agentcal.services.user_insights import user_insights_service
+
+    user_insights_service.create_insight(
+        user_id="alice", insight_type="habit", category="health", key="gym", value="06:00"
+    )
+    loaded, out = _probe(args)
+    assert ("06:00" in out) if args[0] == "insights" else ("Costs for alice" in out)
+    assert sorted(m for m in loaded if m.split(".")[0] in ("sqlalchemy", "sqlmodel")) == []

@@ -7,6 +7,8 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import sqlite3
+
     from sqlalchemy.engine import Engine
     from sqlmodel import Session
 
@@ -24,6 +26,16 @@ class Service:
         from agentcal.db import get_engine
 
         return get_engine()
+
+    def sqlite_reader(self) -> sqlite3.Connection | None:
+        """A read-only stdlib sqlite3 connection to the configured store when it is a SQLite
+        file at the schema head and this service is not bound to an engine; else None (see
+        `agentcal.sqlite_reader`). The caller closes it."""
+        if self._engine is not None:
+            return None
+        from agentcal.sqlite_reader import open_store
+
+        return open_store()
 
     @contextmanager
     def transaction(self, session: Session | None = None) -> Iterator[Session]:

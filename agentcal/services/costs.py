@@ -1,36 +1,49 @@
 """Spend and usage of the recorded agent calls, aggregated in SQL (`agentcal costs`).
 
 Everything is exact and computed by the database from indexes, so a report over a million
-calls never reads the wide rows (messages, state). SQLite has no hash aggregation: a GROUP BY
-over a column the rows are not ordered by sorts all of them, so the queries are shaped to avoid
-big sorts:
+calls never reads the wide rows (messages, state). The SQL is plain text with :named
+parameters: the stdlib sqlite3 module runs it on the default store (`agentcal.sqlite_reader`:
+no SQLAlchemy import, no per-statement overhead), SQLAlchemy everywhere else.
+
+SQLite has no hash aggregation: a GROUP BY over a column the rows are not ordered by sorts all
+of them, so the queries are shaped to avoid big sorts:
 
 - totals and the daily series: one range query per local day over the covering index
   `ix_obs_usage` (ordered by created_at), so nothing is sorted. Totals are the sum of the days.
   With `--by model` / `--by action` the same per-day queries also GROUP BY that column (small
   sorts of one day's rows), and the groups are the sums over the days: one pass gives both.
+  On the sqlite3 path a long window's days are split between several read-only connections,
+  one thread each (SQLite runs with the GIL released).
 - total latency p50/p95 (nearest rank): `ORDER BY execution_time_ms LIMIT 1 OFFSET k` walks
   `ix_obs_latency` in latency order, from the low end for p50 and from the high end for p95.
 - per-group p50/p95: for model and action, the same walk per group on `ix_obs_model_latency`
-  / `ix_obs_action_latency`; for days, each day's latencies (one index range) are sorted in
-  Python; for user and session (many groups), one window query (ROW_NUMBER per group).
+  / `ix_obs_action_latency`; for days, the same ranked read of each day's index range, in the
+  per-day pass; for user and session (many groups), one window query (ROW_NUMBER per group).
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from agentcal.errors import ValidationError
 from agentcal.services.base import Service
+from agentcal.sqlite_reader import parse_time
 from agentcal.timeparse import local_midnight
 from agentcal.vocab import COST_BREAKDOWNS
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Connection
+    import sqlite3
 
+    from sqlalchemy.engine import Connection, CursorResult
+
+_T = TypeVar("_T")
+DayRanges = list[tuple[date, datetime, datetime]]
 GROUP_COLUMNS = {
     "model": "llm_model",
     "action": "agent_action",
@@ -61,6 +74,9 @@ GROUP_LATENCY_INDEXES = {
 }
 # Breakdowns computed in the per-day pass (few distinct values per day).
 PER_DAY_GROUPS = ("model", "action")
+# Long windows are aggregated on several read-only connections at once (sqlite3 path only).
+PARALLEL_READERS = 4
+MIN_DAYS_PER_READER = 30
 WALK_THRESHOLD = 50_000
 MAX_WALKED_GROUPS = 200
 _PERCENT = (50, 95)  # integer percents: ranks are computed in SQL integer arithmetic
@@ -86,7 +102,7 @@ class UsageStats:
 
     @classmethod
     def from_row(cls, key: str | None, row: Any) -> UsageStats:
-        stats = cls(key, **{name: row._mapping[name] for name in _COUNTERS})
+        stats = cls(key, **{name: row[name] for name in _COUNTERS})
         stats.cost_usd = float(stats.cost_usd)
         stats.unpriced_calls = stats.calls - stats.priced_calls
         return stats
@@ -127,24 +143,24 @@ class CostReport:
 
 
 class _Query:
-    """The WHERE clause shared by every query of one report, with its bound parameters."""
+    """One report's connection (sqlite3 or SQLAlchemy) and the WHERE clause its queries share."""
 
-    def __init__(self, conn: Connection, user_id: str | None) -> None:
-        self.conn = conn
-        self.sqlite = conn.dialect.name == "sqlite"
+    def __init__(self, conn: sqlite3.Connection | Connection, user_id: str | None) -> None:
+        import sqlite3
+
+        self.raw: sqlite3.Connection | None = None  # the stdlib path
+        self.alchemy: Connection | None = None
+        if isinstance(conn, sqlite3.Connection):
+            self.raw = conn
+        else:
+            self.alchemy = conn
+        self.sqlite = self.alchemy is None or self.alchemy.dialect.name == "sqlite"
         self.user_id = user_id
 
     def bind_time(self, value: datetime) -> Any:
         naive = value.astimezone(UTC).replace(tzinfo=None)
         # Same text format SQLAlchemy stores on SQLite, so string comparison is time order.
         return naive.strftime("%Y-%m-%d %H:%M:%S.%f") if self.sqlite else naive
-
-    def read_time(self, value: Any) -> datetime | None:
-        if value is None:
-            return None
-        if isinstance(value, str):
-            value = datetime.fromisoformat(value)
-        return value.replace(tzinfo=UTC)
 
     def where(self, lo: datetime, hi: datetime, extra: str = "") -> tuple[str, dict[str, Any]]:
         clause = "created_at >= :lo AND created_at < :hi"
@@ -159,10 +175,23 @@ class _Query:
         narrower (user_id, created_at) index and then reads every wide row."""
         return f"agent_observability INDEXED BY {index}" if self.sqlite else "agent_observability"
 
-    def run(self, sql: str, params: dict[str, Any]) -> Any:
+    def rows(self, sql: str, params: dict[str, Any]) -> list[Any]:
+        """The rows of `sql`, each readable by column name (`sqlite3.Row` or `RowMapping`)."""
+        if self.raw is not None:
+            return self.raw.execute(sql, params).fetchall()
+        return list(self._execute(sql, params).mappings())
+
+    def scalar(self, sql: str, params: dict[str, Any]) -> Any:
+        if self.raw is not None:
+            row = self.raw.execute(sql, params).fetchone()
+            return None if row is None else row[0]
+        return self._execute(sql, params).scalar()
+
+    def _execute(self, sql: str, params: dict[str, Any]) -> CursorResult[Any]:
         from sqlalchemy import text
 
-        return self.conn.execute(text(sql), params)
+        assert self.alchemy is not None
+        return self.alchemy.execute(text(sql), params)
 
 
 class CostsService(Service):
@@ -182,20 +211,19 @@ class CostsService(Service):
             raise ValidationError(f"--by must be one of {', '.join(COST_BREAKDOWNS)} (got {by!r})")
         zone = ZoneInfo(tz)
         report = CostReport(user_id, since, until, tz, by, UsageStats(None))
-        with self.engine.connect() as conn:
+        with self._connection() as conn:
             q = _Query(conn, user_id)
             lo, hi = self._bounds(q, since, until)
             if lo is None or hi is None or lo >= hi:
                 return report
             column = GROUP_COLUMNS.get(by or "")
             per_day = column if by in PER_DAY_GROUPS else None
-            report.daily, groups = self._daily(q, lo, hi, zone, per_day)
+            report.daily, groups = self._daily(q, lo, hi, zone, per_day, by == "day")
             for day in report.daily:
                 report.totals.add(day)
             self._total_percentiles(q, lo, hi, report.totals)
             if by == "day":
                 report.groups = [d for d in report.daily if d.calls]
-                self._day_percentiles(q, lo, hi, zone, report.groups)
             elif column is not None:
                 report.groups = groups if per_day else self._groups(q, lo, hi, column)
                 index = GROUP_LATENCY_INDEXES.get(column)
@@ -205,6 +233,19 @@ class CostsService(Service):
                     self._group_percentiles(q, lo, hi, report.groups, (column, {}))
         return report
 
+    @contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection | Connection]:
+        """The read-only sqlite3 connection to the default store, else a SQLAlchemy one."""
+        raw = self.sqlite_reader()
+        if raw is not None:
+            try:
+                yield raw
+            finally:
+                raw.close()
+            return
+        with self.engine.connect() as conn:
+            yield conn
+
     def _bounds(
         self, q: _Query, since: datetime | None, until: datetime | None
     ) -> tuple[datetime | None, datetime | None]:
@@ -213,48 +254,97 @@ class CostsService(Service):
         user = " WHERE user_id = :user_id" if q.user_id is not None else ""
         params = {"user_id": q.user_id} if q.user_id is not None else {}
         if lo is None:
-            lo = q.read_time(
-                q.run(f"SELECT MIN(created_at) FROM agent_observability{user}", params).scalar()
+            lo = parse_time(
+                q.scalar(f"SELECT MIN(created_at) FROM agent_observability{user}", params)
             )
         if hi is None:
-            newest = q.read_time(
-                q.run(f"SELECT MAX(created_at) FROM agent_observability{user}", params).scalar()
+            newest = parse_time(
+                q.scalar(f"SELECT MAX(created_at) FROM agent_observability{user}", params)
             )
             now = datetime.now(UTC)
             hi = max(now, newest + timedelta(microseconds=1)) if newest else now
         return lo, hi
 
     def _daily(
-        self, q: _Query, lo: datetime, hi: datetime, zone: ZoneInfo, column: str | None
+        self,
+        q: _Query,
+        lo: datetime,
+        hi: datetime,
+        zone: ZoneInfo,
+        column: str | None,
+        percentiles: bool = False,
     ) -> tuple[list[UsageStats], list[UsageStats]]:
-        """The local days of the window; with `column`, also the groups summed over the days."""
-        from sqlalchemy import text
-
-        where, params = q.where(lo, hi)
+        """The local days of the window; with `column`, also the groups summed over the days;
+        with `percentiles`, each day's latency p50/p95 (two ranked reads of the day's range of
+        `ix_obs_usage`: SQLite sorts a few thousand rows with the GIL released, which beat
+        fetching a million latencies into Python and sorting them there)."""
+        where, _ = q.where(lo, hi)
+        timed = where + " AND execution_time_ms IS NOT NULL"
         if column is None:
-            stmt = text(f"SELECT {_AGGREGATES} FROM {q.table(USAGE_INDEX)} WHERE {where}")
+            sql = f"SELECT {_AGGREGATES} FROM {q.table(USAGE_INDEX)} WHERE {where}"
         else:
-            stmt = text(
+            sql = (
                 f"SELECT {column} AS grp, {_AGGREGATES} FROM {q.table(USAGE_INDEX)} "
                 f"WHERE {where} GROUP BY {column}"
             )
+
+        def aggregate(q: _Query, days: DayRanges) -> list[tuple[UsageStats, list[UsageStats]]]:
+            out: list[tuple[UsageStats, list[UsageStats]]] = []
+            for day, start, end in days:
+                _, params = q.where(start, end)
+                if column is None:
+                    stats = UsageStats.from_row(day.isoformat(), q.rows(sql, params)[0])
+                    if percentiles and stats.timed_calls:
+                        stats.latency_p50_ms, stats.latency_p95_ms = self._ranked(
+                            q, q.table(USAGE_INDEX), timed, params, stats.timed_calls
+                        )
+                    out.append((stats, []))
+                    continue
+                total = UsageStats(day.isoformat())
+                parts = [UsageStats.from_row(row["grp"], row) for row in q.rows(sql, params)]
+                for part in parts:
+                    total.add(part)
+                out.append((total, parts))
+            return out
+
         days: list[UsageStats] = []
         groups: dict[str | None, UsageStats] = {}
-        for day, start, end in day_ranges(lo, hi, zone):
-            params.update(lo=q.bind_time(start), hi=q.bind_time(end))
-            if column is None:
-                days.append(
-                    UsageStats.from_row(day.isoformat(), q.conn.execute(stmt, params).one())
-                )
-                continue
-            total = UsageStats(day.isoformat())
-            for row in q.conn.execute(stmt, params):
-                part = UsageStats.from_row(row.grp, row)
-                total.add(part)
-                groups.setdefault(row.grp, UsageStats(row.grp)).add(part)
+        for total, parts in self._each_day(q, day_ranges(lo, hi, zone), aggregate):
             days.append(total)
+            for part in parts:
+                groups.setdefault(part.key, UsageStats(part.key)).add(part)
         ordered = sorted(groups.values(), key=lambda g: (-g.cost_usd, -g.calls, g.key or ""))
         return days, ordered
+
+    def _each_day(
+        self, q: _Query, days: DayRanges, work: Callable[[_Query, DayRanges], list[_T]]
+    ) -> list[_T]:
+        """`work` over the days, in order. On the stdlib sqlite3 path a long window is split
+        between up to PARALLEL_READERS read-only connections, one thread each: sqlite3 releases
+        the GIL while SQLite runs, so a year of calls is aggregated on every core."""
+        readers = min(PARALLEL_READERS, os.cpu_count() or 1, len(days) // MIN_DAYS_PER_READER)
+        if q.raw is None or readers < 2:
+            return work(q, days)
+        from concurrent.futures import ThreadPoolExecutor
+
+        size = -(-len(days) // readers)
+        chunks = [days[i : i + size] for i in range(0, len(days), size)]
+
+        def on_own_reader(chunk: DayRanges) -> list[_T]:
+            conn = self.sqlite_reader()
+            if conn is None:  # the store changed under us (e.g. a migration): stay correct
+                raise RuntimeError("the store can no longer be read directly")
+            try:
+                return work(_Query(conn, q.user_id), chunk)
+            finally:
+                conn.close()
+
+        with ThreadPoolExecutor(len(chunks) - 1) as pool:
+            rest = [pool.submit(on_own_reader, chunk) for chunk in chunks[1:]]
+            out = work(q, chunks[0])
+            for future in rest:
+                out.extend(future.result())
+        return out
 
     def _total_percentiles(self, q: _Query, lo: datetime, hi: datetime, totals: UsageStats) -> None:
         if not totals.timed_calls:
@@ -279,7 +369,7 @@ class CostsService(Service):
                 f"SELECT execution_time_ms FROM {table} WHERE {where} "
                 f"ORDER BY execution_time_ms {order} LIMIT 1 OFFSET :k"
             )
-            values.append(q.run(sql, {**params, "k": offset}).scalar())
+            values.append(q.scalar(sql, {**params, "k": offset}))
         return values
 
     def _walk_group_percentiles(
@@ -303,42 +393,14 @@ class CostsService(Service):
                 q, table, where, params, g.timed_calls
             )
 
-    def _day_percentiles(
-        self, q: _Query, lo: datetime, hi: datetime, zone: ZoneInfo, days: list[UsageStats]
-    ) -> None:
-        """Per-day p50/p95: each day's latencies are one range of `ix_obs_usage`, sorted here
-        (a few thousand numbers a day sort faster in Python than in a SQL sorter per rank)."""
-        from sqlalchemy import text
-
-        wanted = {d.key: d for d in days if d.timed_calls}
-        if not wanted:
-            return
-        where, params = q.where(lo, hi, " AND execution_time_ms IS NOT NULL")
-        stmt = text(f"SELECT execution_time_ms FROM {q.table(USAGE_INDEX)} WHERE {where}")
-        for day, start, end in day_ranges(lo, hi, zone):
-            stats = wanted.get(day.isoformat())
-            if stats is None:
-                continue
-            params.update(lo=q.bind_time(start), hi=q.bind_time(end))
-            # Straight from the DBAPI cursor: SQLAlchemy's Row objects would double the cost.
-            result = q.conn.execute(stmt, params)
-            values = sorted(value for (value,) in result.cursor.fetchall())
-            result.close()
-            if not values:
-                continue
-            n = len(values)
-            stats.latency_p50_ms, stats.latency_p95_ms = (
-                values[max((pct * n + 99) // 100 - 1, 0)] for pct in _PERCENT
-            )
-
     def _groups(self, q: _Query, lo: datetime, hi: datetime, column: str) -> list[UsageStats]:
         where, params = q.where(lo, hi)
-        rows = q.run(
+        rows = q.rows(
             f"SELECT {column} AS grp, {_AGGREGATES} FROM {q.table(USAGE_INDEX)} WHERE {where} "
             f"GROUP BY {column} ORDER BY cost_usd DESC, calls DESC",
             params,
         )
-        return [UsageStats.from_row(row.grp, row) for row in rows]
+        return [UsageStats.from_row(row["grp"], row) for row in rows]
 
     def _group_percentiles(
         self,
@@ -355,7 +417,7 @@ class CostsService(Service):
         where, params = q.where(lo, hi, " AND execution_time_ms IS NOT NULL")
         params.update(group_params)
         ranks = " OR ".join(f"rn = ({pct} * n + 99) / 100" for pct in _PERCENT)
-        rows = q.run(
+        rows = q.rows(
             f"SELECT grp, ms, rn, n FROM ("
             f" SELECT {group_sql} AS grp, execution_time_ms AS ms,"
             f" ROW_NUMBER() OVER (PARTITION BY {group_sql} ORDER BY execution_time_ms) AS rn,"
@@ -365,16 +427,16 @@ class CostsService(Service):
         )
         by_key = {g.key: g for g in groups}
         for row in rows:
-            key = row.grp.isoformat() if isinstance(row.grp, date) else row.grp
-            stats = by_key.get(key)
+            grp = row["grp"]
+            stats = by_key.get(grp.isoformat() if isinstance(grp, date) else grp)
             if stats is None:
                 continue
             for pct, attr in zip(_PERCENT, ("latency_p50_ms", "latency_p95_ms"), strict=True):
-                if row.rn == (pct * row.n + 99) // 100:
-                    setattr(stats, attr, row.ms)
+                if row["rn"] == (pct * row["n"] + 99) // 100:
+                    setattr(stats, attr, row["ms"])
 
 
-def day_ranges(lo: datetime, hi: datetime, zone: ZoneInfo) -> list[tuple[date, datetime, datetime]]:
+def day_ranges(lo: datetime, hi: datetime, zone: ZoneInfo) -> DayRanges:
     """Local days covering `[lo, hi)`, each clipped to the window, as UTC ranges."""
     out = []
     day = lo.astimezone(zone).date()

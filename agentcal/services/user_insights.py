@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from agentcal.errors import NotFoundError
 from agentcal.services import validation as v
 from agentcal.services.base import Service
+from agentcal.sqlite_reader import parse_json, parse_time
 from agentcal.vocab import INSIGHT_CATEGORIES, INSIGHT_SOURCES, INSIGHT_TYPES
 
 if TYPE_CHECKING:
@@ -77,6 +78,13 @@ class InsightBody:
 class InsightChange:
     insight: UserInsight
     outcome: str  # created | updated | reinforced | kept
+
+
+# The columns of user_insights, in the model's field order (tests/test_sqlite_reader.py checks).
+INSIGHT_COLUMNS = (
+    "id", "user_id", "insight_type", "category", "key", "value", "confidence", "source",
+    "source_request_id", "times_seen", "created_at", "updated_at",
+)  # fmt: skip
 
 
 class UserInsightsService(Service):
@@ -255,6 +263,41 @@ class UserInsightsService(Service):
         stmt = stmt.order_by(col(UserInsight.category), col(UserInsight.key))
         with self.transaction(session) as s:
             return list(s.exec(stmt))
+
+    def insight_rows(
+        self, user_id: str, category: str | None = None, insight_type: str | None = None
+    ) -> list[dict[str, Any]]:
+        """`get_user_insights` as plain dicts (each insight's `model_dump()`), for the list
+        command. On the default store they are read with the stdlib sqlite3 module
+        (`agentcal.sqlite_reader`), which spares the command SQLAlchemy's import time."""
+        user = v.user_id(user_id)
+        if category is not None:
+            category = v.one_of(category, INSIGHT_CATEGORIES, "category")
+        if insight_type is not None:
+            insight_type = v.one_of(insight_type, INSIGHT_TYPES, "insight_type")
+        conn = self.sqlite_reader()
+        if conn is None:
+            insights = self.get_user_insights(user, category, insight_type)
+            return [insight.model_dump() for insight in insights]
+        sql = f"SELECT {', '.join(INSIGHT_COLUMNS)} FROM user_insights WHERE user_id = :user"
+        if category is not None:
+            sql += " AND category = :category"
+        if insight_type is not None:
+            sql += " AND insight_type = :insight_type"
+        params = {"user": user, "category": category, "insight_type": insight_type}
+        try:
+            rows = conn.execute(sql + " ORDER BY category, key", params).fetchall()
+        finally:
+            conn.close()
+        return [
+            dict(
+                row,
+                value=parse_json(row["value"]),
+                created_at=parse_time(row["created_at"]),
+                updated_at=parse_time(row["updated_at"]),
+            )
+            for row in rows
+        ]
 
     def get_insight(
         self, user_id: str, ref: int | str, session: Session | None = None

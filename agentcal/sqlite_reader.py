@@ -1,0 +1,73 @@
+"""Read-only access to the default store with the stdlib sqlite3 module, no SQLAlchemy.
+
+Importing SQLAlchemy (and the SQLModel tables) takes about 250 ms, more than half of what a
+command like `agentcal insights list` or `agentcal costs` costs. Commands that only read
+therefore open the store directly when it is a plain SQLite file already at the schema head;
+anything else (PostgreSQL, a URL with options, a file that needs migrating or cannot be
+opened) gets `None` and takes the SQLAlchemy path, which migrates as usual.
+
+Values come back in SQLAlchemy's SQLite storage format: times as naive UTC text and JSON as
+text (`parse_time` and `parse_json` turn them into what the models hold), booleans as 0/1. The connection is read-only (`mode=ro`): a read path can never change the store.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a plain `sqlite:///path` URL; None for any other URL (or one with options)."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix):
+        return None
+    path = url[len(prefix) :]
+    if not path or path == ":memory:" or path.startswith("file:") or any(c in path for c in "?%"):
+        return None
+    return Path(path).expanduser()
+
+
+def open_store() -> sqlite3.Connection | None:
+    """A read-only connection to the configured store, or None (use SQLAlchemy)."""
+    from agentcal.db import SCHEMA_HEAD
+    from agentcal.settings import get_settings
+
+    path = sqlite_file(get_settings().db_url)
+    if path is None or not path.is_file():
+        return None
+    try:
+        conn = sqlite3.connect(
+            f"file:{quote(str(path.resolve()))}?mode=ro", uri=True, timeout=30, isolation_level=None
+        )
+    except sqlite3.Error:
+        return None
+    try:
+        (revision,) = conn.execute("SELECT version_num FROM alembic_version").fetchone() or (None,)
+    except sqlite3.Error:
+        revision = None
+    if revision != SCHEMA_HEAD:
+        conn.close()
+        return None
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+def parse_json(value: str | float | None) -> Any:
+    """A stored JSON value. The JSON column has NUMERIC affinity on SQLite, so a JSON number
+    comes back as a number (SQLAlchemy's SQLite JSON type returns those as they are, too)."""
+    if value is None or isinstance(value, int | float):
+        return value
+    return json.loads(value)
+
+
+def parse_time(value: str | datetime | None) -> datetime | None:
+    """A stored time (naive UTC, as text on SQLite) as an aware UTC datetime."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC)

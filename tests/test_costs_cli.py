@@ -183,6 +183,32 @@ def test_table_and_chart(cli):
     assert "no spend in the last 30 days" in cli("costs").stdout  # the data is from 2025
 
 
+def _table_keys(out: str, keys: list[str]) -> list[str]:
+    """The breakdown table's first-column keys that appear in `out`, in the order shown."""
+    table = out[out.index("by ") :]
+    return sorted((k for k in keys if f"│ {k} " in table), key=lambda k: table.index(f"│ {k} "))
+
+
+def test_table_limit_shows_the_top_groups_and_says_so(cli):
+    _log()
+    sessions = _report(cli, "--by", "session")["groups"]
+    keys = [g["key"] for g in sessions]
+    assert len(keys) == 3
+    out = cli("costs", "--by", "session", "--limit", "2").stdout
+    assert _table_keys(out, keys) == keys[:2]  # the top two by spend, in that order
+    assert "the top 2 of 3 sessions by spend; --limit 0 shows them all" in out
+    out = cli("costs", "--by", "session", "--limit", "0").stdout
+    assert _table_keys(out, keys) == keys and "--limit 0" not in out
+    # Days: the latest ones, oldest first, as in the full table.
+    days = [g["key"] for g in _report(cli, "--by", "day")["groups"]]
+    out = cli("costs", "--by", "day", "--limit", "2", "--days", "0").stdout
+    assert _table_keys(out, days) == days[-2:]
+    assert f"the latest 2 of {len(days)} days;" in out
+    # Exports are never cut.
+    assert _report(cli, "--by", "session", "--limit", "1")["groups"] == sessions
+    assert len(cli("costs", "--by", "session", "--csv", "--limit", "1").stdout.splitlines()) == 4
+
+
 def test_reprice_with_override(cli, monkeypatch, snapshot):
     _log()
     before = _stored_costs()
@@ -237,6 +263,8 @@ def test_reprice_keeps_caller_costs_unless_asked(cli, monkeypatch):
         (("--user", "bob", "--all-users"), 2, "either --user or --all-users"),
         (("--reprice", "--since", "nonsense"), 1, "as a time"),
         (("--days", "-1"), 2, ""),
+        (("--limit", "-1"), 2, "--limit"),
+        (("--by", "model", "--limit", "many"), 2, "--limit"),
     ],
 )
 def test_bad_input(cli, snapshot, args, code, message):

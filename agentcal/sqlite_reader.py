@@ -32,7 +32,8 @@ def sqlite_file(url: str) -> Path | None:
 
 
 def open_store() -> sqlite3.Connection | None:
-    """A read-only connection to the configured store, or None (use SQLAlchemy)."""
+    """A read-only connection to the configured store, inside one read transaction (a single
+    snapshot until it is closed), or None (use SQLAlchemy)."""
     from agentcal.db import SCHEMA_HEAD
     from agentcal.settings import get_settings
 
@@ -46,6 +47,9 @@ def open_store() -> sqlite3.Connection | None:
     except sqlite3.Error:
         return None
     try:
+        # One read transaction for the connection's life: every query sees the same snapshot
+        # (writers are not blocked: WAL readers never hold the write lock).
+        conn.execute("BEGIN")
         (revision,) = conn.execute("SELECT version_num FROM alembic_version").fetchone() or (None,)
     except sqlite3.Error:
         revision = None

@@ -146,3 +146,18 @@ def test_costs_report_equals_the_sqlalchemy_path(agentcal_home, monkeypatch, by,
     assert fast == slow
     assert fast["totals"]["calls"] == (225 if by == "user" else 180)
     assert len(fast["daily"]) >= 75
+
+
+def test_a_reader_sees_one_snapshot_and_blocks_no_writer(agentcal_home):
+    _insights()
+    conn = sqlite_reader.open_store()
+    assert conn is not None
+    try:
+        before = conn.execute("SELECT COUNT(*) FROM user_insights").fetchone()[0]
+        user_insights_service.create_insight(  # a writer commits while the reader is open
+            user_id="alice", insight_type="habit", category="health", key="new", value=1
+        )
+        assert conn.execute("SELECT COUNT(*) FROM user_insights").fetchone()[0] == before
+    finally:
+        conn.close()
+    assert len(user_insights_service.insight_rows("alice")) == before + 1

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from agentcal.errors import ValidationError
-from agentcal.services.costs import day_ranges, offset_segments
+from agentcal.services.costs import day_ranges
 from agentcal.timeparse import parse_when, parse_window
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -99,14 +99,3 @@ def test_day_ranges_clip_to_the_window_and_follow_dst():
     assert ranges[1][2] - ranges[1][1] == timedelta(hours=23)
     # Contiguous: every instant of the window falls in exactly one day.
     assert all(a[2] == b[1] for a, b in itertools.pairwise(ranges))
-
-
-def test_offset_segments_find_each_transition():
-    lo = datetime(2026, 1, 1, tzinfo=UTC)
-    hi = datetime(2027, 1, 1, tzinfo=UTC)
-    assert offset_segments(lo, hi, PARIS) == [
-        (lo, 60),
-        (datetime(2026, 3, 29, 1, tzinfo=UTC), 120),
-        (datetime(2026, 10, 25, 1, tzinfo=UTC), 60),
-    ]
-    assert offset_segments(lo, hi, ZoneInfo("UTC")) == [(lo, 0)]

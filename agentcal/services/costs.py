@@ -321,7 +321,8 @@ class CostsService(Service):
     ) -> list[_T]:
         """`work` over the days, in order. On the stdlib sqlite3 path a long window is split
         between up to PARALLEL_READERS read-only connections, one thread each: sqlite3 releases
-        the GIL while SQLite runs, so a year of calls is aggregated on every core."""
+        the GIL while SQLite runs, so a year of calls is aggregated on every core. Each reader
+        has its own snapshot: a call logged meanwhile can only show up in the newest days."""
         readers = min(PARALLEL_READERS, os.cpu_count() or 1, len(days) // MIN_DAYS_PER_READER)
         if q.raw is None or readers < 2:
             return work(q, days)
@@ -448,32 +449,6 @@ def day_ranges(lo: datetime, hi: datetime, zone: ZoneInfo) -> DayRanges:
             out.append((day, start, end))
         day += timedelta(days=1)
     return out
-
-
-def offset_segments(lo: datetime, hi: datetime, zone: ZoneInfo) -> list[tuple[datetime, int]]:
-    """`(start, utc offset in minutes)` for each stretch of constant offset in `[lo, hi)`."""
-
-    def offset(t: datetime) -> int:
-        delta = t.astimezone(zone).utcoffset() or timedelta(0)
-        return int(delta.total_seconds() // 60)
-
-    segments = [(lo, offset(lo))]
-    t = lo
-    step = timedelta(hours=6)
-    while t < hi:
-        nxt = min(t + step, hi)
-        if offset(nxt) != segments[-1][1]:
-            a, b = t, nxt  # the change happens in (a, b]: bisect to the minute
-            while b - a > timedelta(minutes=1):
-                mid = a + (b - a) / 2
-                if offset(mid) == segments[-1][1]:
-                    a = mid
-                else:
-                    b = mid
-            b = b.replace(second=0, microsecond=0)
-            segments.append((b, offset(b)))
-        t = nxt
-    return segments
 
 
 costs_service = CostsService()

@@ -1,9 +1,11 @@
 """Foundation benchmarks: CLI start, the store, `agentcal costs` over a million calls.
 
-    /work/venv/bin/python bench/bench_foundation.py [--rows 1000000] [--runs 5]
+    /work/venv/bin/python bench/bench_foundation.py [--rows 1000000] [--runs 5] [--baseline REF]
 
 Each figure is measured next to a baseline in the same run (python -c pass; a raw sqlite3
-insert; the sqlite3 shell running the equivalent GROUP BY on the same file). The generated
+insert; the sqlite3 shell running the equivalent GROUP BY on the same file). With --baseline,
+the insights and costs commands also run on that commit's code (`git archive`), alternating
+run by run with this code's. The generated
 databases are cached in $TMPDIR/agentcal-bench (keyed by row count and migration), since
 inserting a million rows takes about half a minute. Prints a markdown table.
 """
@@ -131,6 +133,25 @@ def time_cmd(cmd: list[str], runs: int, env: dict[str, str] | None = None) -> fl
     return statistics.median(times)
 
 
+def time_alternating(
+    cmd: list[str], runs: int, env: dict[str, str], other_env: dict[str, str]
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Median (wall ms, CPU ms) of `cmd` under `env` and under `other_env`, one run of each in
+    turn (after a warm-up of each), so that both see the same machine load."""
+    samples: dict[int, tuple[list[float], list[float]]] = {0: ([], []), 1: ([], [])}
+    for e in (env, other_env):
+        subprocess.run(cmd, env=e, capture_output=True, check=True)
+    for _ in range(runs):
+        for i, e in enumerate((env, other_env)):
+            c = _children_cpu()
+            t = time.perf_counter()
+            subprocess.run(cmd, env=e, capture_output=True, check=True)
+            samples[i][0].append((time.perf_counter() - t) * 1000)
+            samples[i][1].append((_children_cpu() - c) * 1000)
+    med = statistics.median
+    return (med(samples[0][0]), med(samples[0][1])), (med(samples[1][0]), med(samples[1][1]))
+
+
 def with_cpu(cmd: list[str], wall_ms: float) -> str:
     return f"{wall_ms:.0f} ms (CPU {CPU_MS[' '.join(cmd)]:.0f} ms)"
 
@@ -199,6 +220,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000, help="calls in the costs database")
     parser.add_argument("--runs", type=int, default=5, help="runs per CLI measurement")
+    parser.add_argument(
+        "--baseline",
+        metavar="GIT_REF",
+        help="also time the insights and costs commands on this commit's code, in the same run",
+    )
     args = parser.parse_args()
     py = sys.executable
     results: list[tuple[str, str, str, str]] = []
@@ -207,6 +233,23 @@ def main() -> None:
         home = Path(tmp) / "home"
         home.mkdir()
         env = _env(home)
+        before: dict[str, str] = {}  # measurement label -> the baseline commit's figure
+        if args.baseline:
+            from _baseline import extract
+
+            old_root = extract(args.baseline, Path(tmp) / "baseline")
+
+        def timed(label: str, cmd: list[str], env: dict[str, str]) -> float:
+            """`cmd`'s median wall ms on this code. With --baseline, runs alternate with runs
+            on the baseline's code (both see the same load), whose figure goes to `before`."""
+            if not args.baseline:
+                return time_cmd(cmd, args.runs, env)
+            old_env = {**env, "PYTHONPATH": str(old_root)}
+            (ours, ours_cpu), (old, old_cpu) = time_alternating(cmd, args.runs, env, old_env)
+            CPU_MS[" ".join(cmd)] = ours_cpu
+            before[label] = f"{old:.0f} ms (CPU {old_cpu:.0f} ms); now {ours / old:.2f}x"
+            return ours
+
         base = time_cmd([py, "-c", "pass"], args.runs * 2)
         helptime = time_cmd([py, "-m", "agentcal", "--help"], args.runs * 2, env)
         results.append(("`agentcal --help`", with_cpu([py, "-m", "agentcal", "--help"], helptime),
@@ -216,7 +259,7 @@ def main() -> None:
             subprocess.run([py, "-m", "agentcal", "insights", "set", "health", f"k{i}", str(i)],
                            env=env, capture_output=True, check=True)  # fmt: skip
         ins_cmd = [py, "-m", "agentcal", "insights", "list"]
-        ins = time_cmd(ins_cmd, args.runs, env)
+        ins = timed("`agentcal insights list` (20 insights)", ins_cmd, env)
         results.append(("`agentcal insights list` (20 insights)", with_cpu(ins_cmd, ins),
                         f"`python -c pass` {base:.0f} ms", "target <= 500 ms"))  # fmt: skip
 
@@ -240,7 +283,7 @@ def main() -> None:
             ("`agentcal costs --by day`", ["--by", "day"], SHELL_DAILY),
         ):
             costs_cmd = [py, "-m", "agentcal", "costs", *cli_args]
-            ours = time_cmd(costs_cmd, args.runs, benv)
+            ours = timed(f"{label}, {args.rows:,} calls", costs_cmd, benv)
             theirs = time_cmd([shell, str(big), sql], args.runs)
             # The shell's own plan reads the wide rows; pinned to the covering index it does not.
             covered = sql.replace(
@@ -252,10 +295,12 @@ def main() -> None:
                             f"{ours / theirs:.2f}x / {ours / best:.2f}x; target <= 1000 ms, <= 3x"))  # fmt: skip
 
     print(f"\nMachine: {machine()}\n")
-    print("| measurement | result | baseline (same run) | ratio / target |")
-    print("|---|---|---|---|")
+    old = f" {args.baseline} (same run) |" if args.baseline else ""
+    print(f"| measurement | result | baseline (same run) | ratio / target |{old}")
+    print("|---|---|---|---|" + ("---|" if args.baseline else ""))
     for row in results:
-        print("| " + " | ".join(row) + " |")
+        extra = f" {before.get(row[0], '')} |" if args.baseline else ""
+        print("| " + " | ".join(row) + " |" + extra)
 
 
 if __name__ == "__main__":

@@ -291,12 +291,9 @@ def baseline_emit(ref: str, users: int, repeat: int, tmp: Path) -> list[tuple[fl
     import json
     import shutil
 
-    tree = tmp / "baseline"
-    tree.mkdir()
-    archive = subprocess.run(
-        ["git", "-C", str(ROOT), "archive", ref], check=True, capture_output=True
-    ).stdout
-    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+    from _baseline import extract
+
+    tree = extract(ref, tmp / "baseline")
     shutil.copy(__file__, tree / "bench" / "bench_jobs.py")
     out = subprocess.run(
         [sys.executable, str(tree / "bench" / "bench_jobs.py"), "--emit-json", "--users",

@@ -68,3 +68,41 @@ def test_groups_with_a_null_key_are_walked(cli, monkeypatch):
     (group,) = data["groups"]
     assert (group["key"], group["calls"]) == (None, 3)
     assert (group["latency_p50_ms"], group["latency_p95_ms"]) == (3.0, 5.0)
+
+
+@pytest.mark.parametrize("by", ["model", "action", "session", "user", "day"])
+@pytest.mark.parametrize("max_walked_groups", [0, 200])
+def test_ranked_groups_limits_percentiles_to_the_shown_groups(
+    agentcal_home, monkeypatch, by, max_walked_groups
+):
+    """What a table cut to N rows needs: the same report, with percentiles for those N only."""
+    from datetime import UTC, datetime
+
+    from agentcal.services.agent_observability import agent_observability_service
+
+    monkeypatch.setattr(costs, "MAX_WALKED_GROUPS", max_walked_groups)
+    _log(CALLS + EXTRA)
+    for ms in (70.0, 30.0):  # the top group by spend, with no session, model or action
+        agent_observability_service.log_agent_call(
+            user_id="alice", created_at=datetime(2025, 3, 28, 9, tzinfo=UTC), llm_cost_usd=5.0,
+            llm_prompt_tokens=10, llm_completion_tokens=1, execution_time_ms=ms,
+        )  # fmt: skip
+    user = None if by == "user" else "alice"
+    full = costs.costs_service.report(user_id=user, by=by, tz="Europe/Paris").to_dict()
+    n = 1 if by == "user" else 2  # two users, more of everything else
+    cut = costs.costs_service.report(user_id=user, by=by, tz="Europe/Paris", ranked_groups=n)
+    cut = cut.to_dict()
+    pct = ("latency_p50_ms", "latency_p95_ms")
+    shown = range(len(full["groups"]) - n, len(full["groups"])) if by == "day" else range(n)
+    assert len(full["groups"]) > n
+    for i, (f, c) in enumerate(zip(full["groups"], cut["groups"], strict=True)):
+        assert {k: v for k, v in c.items() if k not in pct} == {
+            k: v for k, v in f.items() if k not in pct
+        }
+        if i in shown:
+            assert [c[k] for k in pct] == [f[k] for k in pct] and f["latency_p50_ms"] is not None
+        else:
+            assert [c[k] for k in pct] == [None, None]
+    assert cut["totals"] == full["totals"]
+    if by not in ("day", "user"):
+        assert full["groups"][0]["key"] is None and full["groups"][0]["latency_p95_ms"] == 70.0

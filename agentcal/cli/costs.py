@@ -138,7 +138,13 @@ def costs(
     if as_csv and by is None:
         by = "day"
     report = costs_service.report(
-        user_id=user_id, since=lo, until=hi, by=by, tz=get_settings().timezone
+        user_id=user_id,
+        since=lo,
+        until=hi,
+        by=by,
+        tz=get_settings().timezone,
+        # A table shows `limit` groups: only theirs need latency percentiles. Exports: all.
+        ranked_groups=limit or None if not (as_json or as_csv) else None,
     )
     if as_json:
         print_json(report.to_dict())

@@ -24,7 +24,7 @@ of them, so the queries are shaped to avoid big sorts:
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, timedelta
@@ -205,8 +205,13 @@ class CostsService(Service):
         until: datetime | None = None,
         by: str | None = None,
         tz: str = "UTC",
+        ranked_groups: int | None = None,
     ) -> CostReport:
-        """Totals, the daily series and an optional breakdown for `[since, until)`."""
+        """Totals, the daily series and an optional breakdown for `[since, until)`.
+
+        `ranked_groups=N` computes the latency percentiles of the first N groups only (the top
+        N by spend; with `by="day"`, the latest N days): what a table cut to N rows shows. The
+        other groups' percentiles are then None; every other figure is always complete."""
         if by is not None and by not in COST_BREAKDOWNS:
             raise ValidationError(f"--by must be one of {', '.join(COST_BREAKDOWNS)} (got {by!r})")
         zone = ZoneInfo(tz)
@@ -218,19 +223,24 @@ class CostsService(Service):
                 return report
             column = GROUP_COLUMNS.get(by or "")
             per_day = column if by in PER_DAY_GROUPS else None
-            report.daily, groups = self._daily(q, lo, hi, zone, per_day, by == "day")
+            report.daily, groups = self._daily(q, lo, hi, zone, per_day)
             for day in report.daily:
                 report.totals.add(day)
             self._total_percentiles(q, lo, hi, report.totals)
             if by == "day":
                 report.groups = [d for d in report.daily if d.calls]
+                ranked = report.groups[-ranked_groups:] if ranked_groups else report.groups
+                self._day_percentiles(q, lo, hi, zone, ranked)
             elif column is not None:
                 report.groups = groups if per_day else self._groups(q, lo, hi, column)
+                ranked = report.groups[:ranked_groups] if ranked_groups else report.groups
                 index = GROUP_LATENCY_INDEXES.get(column)
-                if index is not None and len(report.groups) <= MAX_WALKED_GROUPS:
-                    self._walk_group_percentiles(q, lo, hi, column, index, report.groups)
+                if index is not None and len(ranked) <= MAX_WALKED_GROUPS:
+                    walk = report.totals.timed_calls >= WALK_THRESHOLD
+                    self._walk_group_percentiles(q, lo, hi, column, index if walk else None, ranked)
                 else:
-                    self._group_percentiles(q, lo, hi, report.groups, (column, {}))
+                    only = ranked if len(ranked) < len(report.groups) else None
+                    self._group_percentiles(q, lo, hi, column, ranked, only)
         return report
 
     @contextmanager
@@ -266,20 +276,10 @@ class CostsService(Service):
         return lo, hi
 
     def _daily(
-        self,
-        q: _Query,
-        lo: datetime,
-        hi: datetime,
-        zone: ZoneInfo,
-        column: str | None,
-        percentiles: bool = False,
+        self, q: _Query, lo: datetime, hi: datetime, zone: ZoneInfo, column: str | None
     ) -> tuple[list[UsageStats], list[UsageStats]]:
-        """The local days of the window; with `column`, also the groups summed over the days;
-        with `percentiles`, each day's latency p50/p95 (two ranked reads of the day's range of
-        `ix_obs_usage`: SQLite sorts a few thousand rows with the GIL released, which beat
-        fetching a million latencies into Python and sorting them there)."""
+        """The local days of the window; with `column`, also the groups summed over the days."""
         where, _ = q.where(lo, hi)
-        timed = where + " AND execution_time_ms IS NOT NULL"
         if column is None:
             sql = f"SELECT {_AGGREGATES} FROM {q.table(USAGE_INDEX)} WHERE {where}"
         else:
@@ -293,12 +293,7 @@ class CostsService(Service):
             for day, start, end in days:
                 _, params = q.where(start, end)
                 if column is None:
-                    stats = UsageStats.from_row(day.isoformat(), q.rows(sql, params)[0])
-                    if percentiles and stats.timed_calls:
-                        stats.latency_p50_ms, stats.latency_p95_ms = self._ranked(
-                            q, q.table(USAGE_INDEX), timed, params, stats.timed_calls
-                        )
-                    out.append((stats, []))
+                    out.append((UsageStats.from_row(day.isoformat(), q.rows(sql, params)[0]), []))
                     continue
                 total = UsageStats(day.isoformat())
                 parts = [UsageStats.from_row(row["grp"], row) for row in q.rows(sql, params)]
@@ -313,8 +308,7 @@ class CostsService(Service):
             days.append(total)
             for part in parts:
                 groups.setdefault(part.key, UsageStats(part.key)).add(part)
-        ordered = sorted(groups.values(), key=lambda g: (-g.cost_usd, -g.calls, g.key or ""))
-        return days, ordered
+        return days, _by_spend(groups.values())
 
     def _each_day(
         self, q: _Query, days: DayRanges, work: Callable[[_Query, DayRanges], list[_T]]
@@ -346,6 +340,32 @@ class CostsService(Service):
             for future in rest:
                 out.extend(future.result())
         return out
+
+    def _day_percentiles(
+        self, q: _Query, lo: datetime, hi: datetime, zone: ZoneInfo, days: list[UsageStats]
+    ) -> None:
+        """Per-day p50/p95: two ranked reads of each day's range of `ix_obs_usage` (SQLite sorts
+        a few thousand rows with the GIL released, which beat fetching a million latencies
+        into Python and sorting them there), over several readers for many days."""
+        wanted = {d.key: d for d in days if d.timed_calls}
+        if not wanted:
+            return
+        where, _ = q.where(lo, hi, " AND execution_time_ms IS NOT NULL")
+
+        def rank(q: _Query, days: DayRanges) -> list[tuple[str, list[Any]]]:
+            out = []
+            for day, start, end in days:
+                stats = wanted[day.isoformat()]
+                _, params = q.where(start, end)
+                table = q.table(USAGE_INDEX)
+                out.append(
+                    (day.isoformat(), self._ranked(q, table, where, params, stats.timed_calls))
+                )
+            return out
+
+        ranges = [r for r in day_ranges(lo, hi, zone) if r[0].isoformat() in wanted]
+        for key, (p50, p95) in self._each_day(q, ranges, rank):
+            wanted[key].latency_p50_ms, wanted[key].latency_p95_ms = p50, p95
 
     def _total_percentiles(self, q: _Query, lo: datetime, hi: datetime, totals: UsageStats) -> None:
         if not totals.timed_calls:
@@ -379,17 +399,21 @@ class CostsService(Service):
         lo: datetime,
         hi: datetime,
         column: str,
-        index: str,
+        index: str | None,
         groups: list[UsageStats],
     ) -> None:
-        """Per-group p50/p95, each read by a walk of `index` (column, latency) for big groups."""
+        """Per-group p50/p95, each read by a walk of `index` (column, latency): it visits only
+        that group's entries. Without `index` (a window with few calls), each rank is read from
+        the window's range of `ix_obs_usage` instead: cheap when the window is small, whatever
+        the groups' history, but one pass over the window per rank, which many small groups in
+        a big window could not afford."""
+        table = q.table(index or USAGE_INDEX)
         for g in groups:
             if not g.timed_calls:
                 continue
             same = f" AND {column} IS NULL" if g.key is None else f" AND {column} = :grp"
             where, params = q.where(lo, hi, same + " AND execution_time_ms IS NOT NULL")
             params["grp"] = g.key
-            table = q.table(index if g.timed_calls >= WALK_THRESHOLD else USAGE_INDEX)
             g.latency_p50_ms, g.latency_p95_ms = self._ranked(
                 q, table, where, params, g.timed_calls
             )
@@ -398,43 +422,56 @@ class CostsService(Service):
         where, params = q.where(lo, hi)
         rows = q.rows(
             f"SELECT {column} AS grp, {_AGGREGATES} FROM {q.table(USAGE_INDEX)} WHERE {where} "
-            f"GROUP BY {column} ORDER BY cost_usd DESC, calls DESC",
+            f"GROUP BY {column}",
             params,
         )
-        return [UsageStats.from_row(row["grp"], row) for row in rows]
+        return _by_spend(UsageStats.from_row(row["grp"], row) for row in rows)
 
     def _group_percentiles(
         self,
         q: _Query,
         lo: datetime,
         hi: datetime,
+        column: str,
         groups: list[UsageStats],
-        expr: tuple[str, dict[str, Any]],
+        only: list[UsageStats] | None = None,
     ) -> None:
-        """Nearest-rank p50/p95 per group: only the rows at rank ceil(p * n) come back."""
+        """Nearest-rank p50/p95 per group: only the rows at rank ceil(p * n) come back. With
+        `only`, the window runs over those groups' calls alone (a few of many sessions)."""
         if not any(g.timed_calls for g in groups):
             return
-        group_sql, group_params = expr
-        where, params = q.where(lo, hi, " AND execution_time_ms IS NOT NULL")
-        params.update(group_params)
+        extra = " AND execution_time_ms IS NOT NULL"
+        keys: dict[str, Any] = {}
+        if only is not None:
+            keys = {f"g{i}": g.key for i, g in enumerate(only) if g.key is not None}
+            alternatives = [f"{column} IN ({', '.join(':' + k for k in keys)})"] if keys else []
+            if any(g.key is None for g in only):
+                alternatives.append(f"{column} IS NULL")
+            extra += f" AND ({' OR '.join(alternatives)})"
+        where, params = q.where(lo, hi, extra)
+        params.update(keys)
         ranks = " OR ".join(f"rn = ({pct} * n + 99) / 100" for pct in _PERCENT)
         rows = q.rows(
             f"SELECT grp, ms, rn, n FROM ("
-            f" SELECT {group_sql} AS grp, execution_time_ms AS ms,"
-            f" ROW_NUMBER() OVER (PARTITION BY {group_sql} ORDER BY execution_time_ms) AS rn,"
-            f" COUNT(*) OVER (PARTITION BY {group_sql}) AS n"
+            f" SELECT {column} AS grp, execution_time_ms AS ms,"
+            f" ROW_NUMBER() OVER (PARTITION BY {column} ORDER BY execution_time_ms) AS rn,"
+            f" COUNT(*) OVER (PARTITION BY {column}) AS n"
             f" FROM {q.table(USAGE_INDEX)} WHERE {where}) AS ranked WHERE {ranks}",
             params,
         )
         by_key = {g.key: g for g in groups}
         for row in rows:
-            grp = row["grp"]
-            stats = by_key.get(grp.isoformat() if isinstance(grp, date) else grp)
+            stats = by_key.get(row["grp"])
             if stats is None:
                 continue
             for pct, attr in zip(_PERCENT, ("latency_p50_ms", "latency_p95_ms"), strict=True):
                 if row["rn"] == (pct * row["n"] + 99) // 100:
                     setattr(stats, attr, row["ms"])
+
+
+def _by_spend(groups: Iterable[UsageStats]) -> list[UsageStats]:
+    """Groups by spend, then calls, then key: the same order on every database."""
+    return sorted(groups, key=lambda g: (-g.cost_usd, -g.calls, g.key or ""))
 
 
 def day_ranges(lo: datetime, hi: datetime, zone: ZoneInfo) -> DayRanges:

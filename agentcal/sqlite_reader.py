@@ -7,7 +7,8 @@ anything else (PostgreSQL, a URL with options, a file that needs migrating or ca
 opened) gets `None` and takes the SQLAlchemy path, which migrates as usual.
 
 Values come back in SQLAlchemy's SQLite storage format: times as naive UTC text and JSON as
-text (`parse_time` and `parse_json` turn them into what the models hold), booleans as 0/1. The connection is read-only (`mode=ro`): a read path can never change the store.
+text (`parse_time` and `parse_json` turn them into what the models hold), booleans as 0/1.
+The connection is read-only (`mode=ro`): a read path can never change the store.
 """
 
 from __future__ import annotations

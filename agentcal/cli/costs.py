@@ -144,7 +144,7 @@ def costs(
         by=by,
         tz=get_settings().timezone,
         # A table shows `limit` groups: only theirs need latency percentiles. Exports: all.
-        ranked_groups=limit or None if not (as_json or as_csv) else None,
+        ranked_groups=None if as_json or as_csv or not limit else limit,
     )
     if as_json:
         print_json(report.to_dict())

@@ -77,8 +77,10 @@ class AgentObservability(SQLModel, table=True):
             *("llm_cost_usd", "llm_prompt_tokens", "llm_completion_tokens", "llm_cached_tokens"),
             *("llm_total_tokens", "session_id"),
         ),
-        # Latency percentiles: walk the index in latency order (LIMIT 1 OFFSET k), no sort.
+        # Latency percentiles: walk the index in latency order (LIMIT 1 OFFSET k), no sort;
+        # all users' calls, or one user's.
         sa.Index("ix_obs_latency", "execution_time_ms", "user_id", "created_at"),
+        sa.Index("ix_obs_user_latency", "user_id", "execution_time_ms", "created_at"),
         # The same walk per model / per action, for `agentcal costs --by model|action`.
         sa.Index("ix_obs_model_latency", "llm_model", "execution_time_ms", "user_id", "created_at"),
         sa.Index(

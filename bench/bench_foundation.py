@@ -86,7 +86,8 @@ def build_db(path: Path, rows: int) -> None:
 
 
 def cached_db(rows: int) -> Path:
-    schema = hashlib.sha1((ROOT / "migrations/versions/0001_initial.py").read_bytes()).hexdigest()
+    migrations = sorted((ROOT / "migrations/versions").glob("*.py"))
+    schema = hashlib.sha1(b"".join(m.read_bytes() for m in migrations)).hexdigest()
     cache = Path(tempfile.gettempdir()) / "agentcal-bench"
     path = cache / f"obs-{rows}-{schema[:10]}" / "agentcal.db"
     if not path.exists():

@@ -1,5 +1,6 @@
 """Migrations build the schema the models describe, on a blank database and from a wheel."""
 
+import json
 import sqlite3
 import subprocess
 import sys
@@ -67,11 +68,47 @@ def test_db_upgrade_command(cli, tmp_path, monkeypatch):
     monkeypatch.setenv("AGENTCAL_DATABASE_URL", url)
     result = cli("db", "upgrade")
     assert result.exit_code == 0, result.output
-    assert "upgraded empty -> 0001_initial" in result.output
+    assert f"upgraded empty -> {SCHEMA_HEAD}" in result.output
     result = cli("db", "upgrade")
-    assert "already at 0001_initial" in result.output
+    assert f"already at {SCHEMA_HEAD}" in result.output
     conn = sqlite3.connect(tmp_path / "other.db")
     assert conn.execute("select version_num from alembic_version").fetchone() == (SCHEMA_HEAD,)
+
+
+def test_a_populated_store_upgrades_from_each_earlier_revision(engine, cli):
+    """Every migration after the first runs on a store with data in it (the engine fixture's
+    store: SQLite, or PostgreSQL in the postgres run), keeps every row, and downgrades back."""
+    from alembic import command
+    from alembic.script import ScriptDirectory
+    from sqlalchemy import inspect, text
+
+    from agentcal.db import dispose_engines
+    from tests.test_costs_cli import _log
+
+    _log()
+    cfg = alembic_config(engine)
+    revisions = [r.revision for r in ScriptDirectory.from_config(cfg).walk_revisions()][::-1]
+    assert revisions[0] == "0001_initial" and revisions[-1] == SCHEMA_HEAD
+
+    def rows() -> int:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT COUNT(*) FROM agent_observability")).scalar_one()
+
+    stored = rows()
+    assert stored > 0
+    command.downgrade(cfg, "0001_initial")
+    assert current_revision(engine) == "0001_initial"
+    with engine.connect() as conn:
+        indexes = {i["name"] for i in inspect(conn).get_indexes("agent_observability")}
+    assert "ix_obs_user_latency" not in indexes
+    assert rows() == stored
+    # The next command finds the store behind, upgrades it and answers from the same rows.
+    dispose_engines()
+    result = cli("costs", "--json", "--all-users")
+    assert result.exit_code == 0, result.output
+    assert current_revision(engine) == SCHEMA_HEAD
+    assert rows() == stored
+    assert json.loads(result.stdout)["totals"]["calls"] == stored
 
 
 def test_bad_database_url_is_one_line(cli, monkeypatch):

@@ -16,9 +16,11 @@ of them, so the queries are shaped to avoid big sorts:
   one thread each (SQLite runs with the GIL released).
 - total latency p50/p95 (nearest rank): `ORDER BY execution_time_ms LIMIT 1 OFFSET k` walks
   `ix_obs_latency` in latency order, from the low end for p50 and from the high end for p95.
-- per-group p50/p95: for model and action, the same walk per group on `ix_obs_model_latency`
-  / `ix_obs_action_latency`; for days, the same ranked read of each day's index range, in the
-  per-day pass; for user and session (many groups), one window query (ROW_NUMBER per group).
+  One user's walk uses `ix_obs_user_latency`, which holds nothing but that user's calls.
+- per-group p50/p95: for model, action and user, the same walk per group on
+  `ix_obs_model_latency` / `ix_obs_action_latency` / `ix_obs_user_latency`; for days, the same
+  ranked read of each day's index range; for sessions (many groups) and past 200 groups, one
+  window query (ROW_NUMBER per group) over the calls of the groups asked for.
 """
 
 from __future__ import annotations
@@ -66,11 +68,13 @@ _COUNTERS = (
     "cached_tokens", "total_tokens", "timed_calls",
 )  # fmt: skip
 USAGE_INDEX = "ix_obs_usage"
-LATENCY_INDEX = "ix_obs_latency"
+LATENCY_INDEX = "ix_obs_latency"  # every user's calls in latency order
+USER_LATENCY_INDEX = "ix_obs_user_latency"  # one user's
 # Group column -> index ordered by (column, execution_time_ms): per-group percentile walks.
 GROUP_LATENCY_INDEXES = {
     "llm_model": "ix_obs_model_latency",
     "agent_action": "ix_obs_action_latency",
+    "user_id": USER_LATENCY_INDEX,
 }
 # Breakdowns computed in the per-day pass (few distinct values per day).
 PER_DAY_GROUPS = ("model", "action")
@@ -388,7 +392,9 @@ class CostsService(Service):
             return
         where, params = q.where(lo, hi, " AND execution_time_ms IS NOT NULL")
         # Many calls: walk the latency index (no sort). Few: sort just the window's rows.
-        index = LATENCY_INDEX if totals.timed_calls >= WALK_THRESHOLD else USAGE_INDEX
+        index = USAGE_INDEX
+        if totals.timed_calls >= WALK_THRESHOLD:
+            index = LATENCY_INDEX if q.user_id is None else USER_LATENCY_INDEX
         totals.latency_p50_ms, totals.latency_p95_ms = self._ranked(
             q, q.table(index), where, params, totals.timed_calls
         )

@@ -10,7 +10,7 @@ of them, so the queries are shaped to avoid big sorts:
 
 - totals and the daily series: one range query per local day over the covering index
   `ix_obs_usage` (ordered by created_at), so nothing is sorted. Totals are the sum of the days.
-  With `--by model` / `--by action` the same per-day queries also GROUP BY that column (small
+  With `--by model`, `action` or `user` the same per-day queries also GROUP BY that column (small
   sorts of one day's rows), and the groups are the sums over the days: one pass gives both.
   On the sqlite3 path a long window's days are split between several read-only connections,
   one thread each (SQLite runs with the GIL released).
@@ -76,8 +76,8 @@ GROUP_LATENCY_INDEXES = {
     "agent_action": "ix_obs_action_latency",
     "user_id": USER_LATENCY_INDEX,
 }
-# Breakdowns computed in the per-day pass (few distinct values per day).
-PER_DAY_GROUPS = ("model", "action")
+# Breakdowns computed in the per-day pass (few distinct values per day; not sessions).
+PER_DAY_GROUPS = ("model", "action", "user")
 # Long windows are aggregated on several read-only connections at once (sqlite3 path only).
 PARALLEL_READERS = 4
 MIN_DAYS_PER_READER = 30

@@ -162,3 +162,22 @@ def test_a_reader_sees_one_snapshot_and_blocks_no_writer(agentcal_home):
     finally:
         conn.close()
     assert len(user_insights_service.insight_rows("alice")) == before + 1
+
+
+def test_a_helper_reader_that_cannot_open_leaves_its_days_to_the_first(agentcal_home, monkeypatch):
+    from agentcal.services import costs
+
+    _calls()
+    expected = costs_service.report(user_id="alice", by="day", tz="Europe/Paris").to_dict()
+    monkeypatch.setattr(costs.os, "cpu_count", lambda: 4)
+    monkeypatch.setattr(costs, "MIN_DAYS_PER_READER", 10)
+    real_open = sqlite_reader.open_store
+    calls = []
+
+    def first_only():  # e.g. the store was migrated after the report started
+        calls.append(1)
+        return real_open() if len(calls) == 1 else None
+
+    monkeypatch.setattr(sqlite_reader, "open_store", first_only)
+    got = costs_service.report(user_id="alice", by="day", tz="Europe/Paris").to_dict()
+    assert len(calls) > 1 and got == expected

@@ -345,10 +345,10 @@ class CostsService(Service):
         size = -(-len(days) // readers)
         chunks = [days[i : i + size] for i in range(0, len(days), size)]
 
-        def on_own_reader(chunk: DayRanges) -> list[_T]:
+        def on_own_reader(chunk: DayRanges) -> list[_T] | None:
             conn = self.sqlite_reader()
-            if conn is None:  # the store changed under us (e.g. a migration): stay correct
-                raise RuntimeError("the store can no longer be read directly")
+            if conn is None:  # the store was just migrated: the caller's reader does it
+                return None
             try:
                 return work(_Query(conn, q.user_id), chunk)
             finally:
@@ -357,8 +357,9 @@ class CostsService(Service):
         with ThreadPoolExecutor(len(chunks) - 1) as pool:
             rest = [pool.submit(on_own_reader, chunk) for chunk in chunks[1:]]
             out = work(q, chunks[0])
-            for future in rest:
-                out.extend(future.result())
+            for chunk, future in zip(chunks[1:], rest, strict=True):
+                part = future.result()
+                out.extend(work(q, chunk) if part is None else part)
         return out
 
     def _day_percentiles(

@@ -248,9 +248,14 @@ def seed_preferences(engine: Any, users: int) -> tuple[Any, list[str]]:
 
 
 def bench_emit(users: int, tmp: Path) -> tuple[float, float, int]:
+    return time_emit(*_emit_setup(users, tmp))
+
+
+def time_emit(emitter: Any, ids: list[str]) -> tuple[float, float, int]:
+    """(first run s, rerun s, events created) of emitting 7 days for `ids`; the rerun must
+    change nothing. Disposes the engines afterwards."""
     from agentcal.db import dispose_engines
 
-    emitter, ids = _emit_setup(users, tmp)
     t0 = time.perf_counter()
     first = emitter.process_users(ids, 7, backend=_NoBusy())
     t1 = time.perf_counter()

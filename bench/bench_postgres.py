@@ -17,14 +17,13 @@ import argparse
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_jobs import _NoBusy, bench_queue, machine, seed_preferences  # noqa: E402
+from bench_jobs import bench_queue, machine, seed_preferences, time_emit  # noqa: E402
 
 _counter = 0
 
@@ -43,20 +42,10 @@ def _new_pg_db(server) -> str:  # type: ignore[no-untyped-def]
 
 
 def bench_emit(url: str, users: int) -> tuple[float, float, int]:
-    from agentcal.db import dispose_engines, get_engine
+    from agentcal.db import get_engine
 
     os.environ["AGENTCAL_TIMEZONE"] = "Europe/Paris"
-    engine = get_engine(url)
-    emitter, ids = seed_preferences(engine, users)
-    t0 = time.perf_counter()
-    first = emitter.process_users(ids, 7, backend=_NoBusy())
-    t1 = time.perf_counter()
-    again = emitter.process_users(ids, 7, backend=_NoBusy())
-    t2 = time.perf_counter()
-    created = sum(len(r.changes) for r in first)
-    assert sum(len(r.changes) for r in again) == 0
-    dispose_engines()
-    return t1 - t0, t2 - t1, created
+    return time_emit(*seed_preferences(get_engine(url), users))
 
 
 def main() -> None:

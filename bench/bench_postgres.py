@@ -29,16 +29,9 @@ _counter = 0
 
 
 def _new_pg_db(server) -> str:  # type: ignore[no-untyped-def]
-    from sqlalchemy import create_engine
-
     global _counter
     _counter += 1
-    name = f"bench{_counter}"
-    admin = create_engine(server.url(), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f"CREATE DATABASE {name}")
-    admin.dispose()
-    return server.url(name)
+    return str(server.create_database(f"bench{_counter}"))
 
 
 def bench_emit(url: str, users: int) -> tuple[float, float, int]:

@@ -50,15 +50,9 @@ def pg_server():  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="session")
 def pg_template(pg_server) -> str:  # type: ignore[no-untyped-def]
     """A migrated database that each test's database is cloned from."""
-    from sqlalchemy import create_engine
-
     from agentcal.db import dispose_engines, get_engine
 
-    admin = create_engine(pg_server.url(), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql("CREATE DATABASE agentcal_template")
-    admin.dispose()
-    get_engine(pg_server.url("agentcal_template"))
+    get_engine(pg_server.create_database("agentcal_template"))
     dispose_engines()
     return "agentcal_template"
 
@@ -67,25 +61,11 @@ def _fresh_pg_database(request: pytest.FixtureRequest) -> str:
     global _db_counter
     server = request.getfixturevalue("pg_server")
     template = request.getfixturevalue("pg_template")
-    from sqlalchemy import create_engine
-
     _db_counter += 1
     name = f"t{os.getpid()}_{_db_counter}"
-    admin = create_engine(server.url(), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f"CREATE DATABASE {name} TEMPLATE {template}")
-    admin.dispose()
-    request.addfinalizer(lambda: _drop_pg_database(server, name))
-    return server.url(name)
-
-
-def _drop_pg_database(server, name: str) -> None:  # type: ignore[no-untyped-def]
-    from sqlalchemy import create_engine
-
-    admin = create_engine(server.url(), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    admin.dispose()
+    url = server.create_database(name, template=template)
+    request.addfinalizer(lambda: server.drop_database(name))
+    return url
 
 
 @pytest.fixture(scope="session")

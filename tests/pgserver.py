@@ -81,6 +81,26 @@ class PostgresServer:
     def url(self, dbname: str = "postgres") -> str:
         return f"postgresql+psycopg://{self.user}@127.0.0.1:{self.port}/{dbname}"
 
+    def admin(self, *statements: str) -> None:
+        """Run statements (CREATE/DROP DATABASE...) outside a transaction, as the superuser."""
+        from sqlalchemy import create_engine
+
+        engine = create_engine(self.url(), isolation_level="AUTOCOMMIT")
+        try:
+            with engine.connect() as conn:
+                for statement in statements:
+                    conn.exec_driver_sql(statement)
+        finally:
+            engine.dispose()
+
+    def create_database(self, name: str, template: str | None = None) -> str:
+        """A new empty database (or a copy of `template`); returns its URL."""
+        self.admin(f"CREATE DATABASE {name}" + (f" TEMPLATE {template}" if template else ""))
+        return self.url(name)
+
+    def drop_database(self, name: str) -> None:
+        self.admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
     def stop(self) -> None:
         try:
             self._run("pg_ctl", "-D", str(self.datadir), "-m", "immediate", "stop")

@@ -188,15 +188,10 @@ def test_migrations_work_from_an_installed_wheel(tmp_path):
 def test_postgres_blank_database_upgrades_to_head_and_matches_models(pg_server):
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
-    from sqlalchemy import create_engine
     from sqlmodel import SQLModel
 
-    admin = create_engine(pg_server.url(), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql("DROP DATABASE IF EXISTS blank_migration_test")
-        conn.exec_driver_sql("CREATE DATABASE blank_migration_test")
-    admin.dispose()
-    engine = make_engine(pg_server.url("blank_migration_test"))
+    pg_server.drop_database("blank_migration_test")
+    engine = make_engine(pg_server.create_database("blank_migration_test"))
     assert current_revision(engine) is None
     assert upgrade_schema(engine) == SCHEMA_HEAD
     with engine.connect() as conn:

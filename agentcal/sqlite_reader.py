@@ -15,10 +15,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
+
+from agentcal.errors import ConfigError
 
 
 def sqlite_file(url: str) -> Path | None:
@@ -59,6 +63,18 @@ def open_store() -> sqlite3.Connection | None:
         return None
     conn.row_factory = sqlite3.Row
     return conn
+
+
+@contextmanager
+def reading(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """Use `conn`, then close it. An SQLite error while reading (a damaged file, an I/O
+    error) becomes one `ConfigError` line, as it does on the SQLAlchemy path at open."""
+    try:
+        yield conn
+    except sqlite3.Error as exc:
+        raise ConfigError(f"cannot read the database: {exc}") from None
+    finally:
+        conn.close()
 
 
 def parse_json(value: str | float | None) -> Any:

@@ -181,3 +181,32 @@ def test_a_helper_reader_that_cannot_open_leaves_its_days_to_the_first(agentcal_
     monkeypatch.setattr(sqlite_reader, "open_store", first_only)
     got = costs_service.report(user_id="alice", by="day", tz="Europe/Paris").to_dict()
     assert len(calls) > 1 and got == expected
+
+
+def test_a_read_error_is_one_config_error_line(agentcal_home, cli, monkeypatch):
+    from agentcal.errors import ConfigError
+
+    conn = sqlite_reader.open_store()
+    assert conn is not None
+    with (
+        pytest.raises(ConfigError, match="cannot read the database: no such table"),
+        sqlite_reader.reading(conn),
+    ):
+        conn.execute("SELECT * FROM no_such_table")
+    with pytest.raises(sqlite3.ProgrammingError):  # and the connection was closed
+        conn.execute("SELECT 1")
+    # Through the CLI: a store whose read fails mid-command gives one line, exit 1.
+    real_open = sqlite_reader.open_store
+
+    def broken():
+        conn = real_open()
+        assert conn is not None
+        conn.set_authorizer(lambda *a: sqlite3.SQLITE_DENY)  # every later statement fails
+        return conn
+
+    monkeypatch.setattr(sqlite_reader, "open_store", broken)
+    for args in (("insights", "list"), ("costs",)):
+        result = cli(*args)
+        assert result.exit_code == 1, args
+        assert result.stderr.startswith("Error: cannot read the database:")
+        assert "Traceback" not in result.output

@@ -35,7 +35,7 @@ from zoneinfo import ZoneInfo
 
 from agentcal.errors import ValidationError
 from agentcal.services.base import Service
-from agentcal.sqlite_reader import parse_time
+from agentcal.sqlite_reader import parse_time, reading
 from agentcal.timeparse import local_midnight
 from agentcal.vocab import COST_BREAKDOWNS
 
@@ -265,10 +265,8 @@ class CostsService(Service):
         """The read-only sqlite3 connection to the default store, else a SQLAlchemy one."""
         raw = self.sqlite_reader()
         if raw is not None:
-            try:
+            with reading(raw):
                 yield raw
-            finally:
-                raw.close()
             return
         with self.engine.connect() as conn:
             yield conn
@@ -349,10 +347,8 @@ class CostsService(Service):
             conn = self.sqlite_reader()
             if conn is None:  # the store was just migrated: the caller's reader does it
                 return None
-            try:
+            with reading(conn):
                 return work(_Query(conn, q.user_id), chunk)
-            finally:
-                conn.close()
 
         with ThreadPoolExecutor(len(chunks) - 1) as pool:
             rest = [pool.submit(on_own_reader, chunk) for chunk in chunks[1:]]

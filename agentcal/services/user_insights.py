@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from agentcal.errors import NotFoundError
 from agentcal.services import validation as v
 from agentcal.services.base import Service
-from agentcal.sqlite_reader import parse_json, parse_time
+from agentcal.sqlite_reader import parse_json, parse_time, reading
 from agentcal.vocab import INSIGHT_CATEGORIES, INSIGHT_SOURCES, INSIGHT_TYPES
 
 if TYPE_CHECKING:
@@ -285,10 +285,8 @@ class UserInsightsService(Service):
         if insight_type is not None:
             sql += " AND insight_type = :insight_type"
         params = {"user": user, "category": category, "insight_type": insight_type}
-        try:
+        with reading(conn):
             rows = conn.execute(sql + " ORDER BY category, key", params).fetchall()
-        finally:
-            conn.close()
         return [
             dict(
                 row,

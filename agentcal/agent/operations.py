@@ -1,0 +1,199 @@
+"""What the calendar tools do, as plain functions: (context, arguments) -> JSON-able data.
+
+The chat's LangChain tools (`agentcal.agent.tools`) and the MCP server (`agentcal.mcp`) both
+call these, so the two cannot drift: the same time parsing, defaults, validation and per-user
+isolation (the user comes from the context, never from the arguments). Nothing here imports
+LangChain. Domain errors (`agentcal.errors`) are raised for the caller to report.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from agentcal.agent.context import AgentContext
+from agentcal.errors import ValidationError
+
+# Tool name -> the seed's agent_action.
+TOOL_ACTIONS = {
+    "create_event": "create",
+    "list_events": "read",
+    "update_event": "update",
+    "delete_event": "delete",
+    "search_events": "search",
+    "schedule_event": "schedule",
+    "record_user_insight": "insight",
+}
+
+
+def parse_time(text: Any, tz: str, field: str) -> datetime:
+    """ISO date or date-time -> aware datetime; no offset means the user's zone."""
+    if not isinstance(text, str) or not text.strip():
+        raise ValidationError(f"{field} must be an ISO date-time like 2026-05-04T14:30")
+    try:
+        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValidationError(
+            f"{field} {text!r} is not an ISO date-time like 2026-05-04T14:30"
+        ) from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=ZoneInfo(tz))
+    return value
+
+
+def day_bounds(now: datetime, tz: str, days: int) -> tuple[datetime, datetime]:
+    """Midnight today in the user's zone, and midnight `days` later."""
+    start = datetime.combine(now.astimezone(ZoneInfo(tz)).date(), time(0), tzinfo=ZoneInfo(tz))
+    return start, start + timedelta(days=days)
+
+
+def event_dict(event: Any, tz: str) -> dict[str, Any]:
+    zone = ZoneInfo(tz)
+    return {
+        "id": event.id,
+        "title": event.title,
+        "start": event.start_at.astimezone(zone).isoformat(timespec="minutes"),
+        "end": event.end_at.astimezone(zone).isoformat(timespec="minutes"),
+        "status": event.status,
+        **({"location": event.location} if event.location else {}),
+        **({"description": event.description} if event.description else {}),
+    }
+
+
+def _events(ctx: AgentContext):  # type: ignore[no-untyped-def]
+    from agentcal.services.calendar_events import CalendarEventsService
+
+    return CalendarEventsService(ctx.engine)
+
+
+def create_event(
+    ctx: AgentContext,
+    title: str,
+    start: str,
+    end: str | None = None,
+    duration_minutes: int | None = None,
+    location: str | None = None,
+    description: str | None = None,
+) -> dict[str, Any]:
+    begin = parse_time(start, ctx.timezone, "start")
+    finish = parse_time(end, ctx.timezone, "end") if end else None
+    if finish is None and duration_minutes is None:
+        duration_minutes = 60
+    event = _events(ctx).create_event(
+        user_id=ctx.user_id, title=title, start=begin, end=finish,
+        duration_minutes=duration_minutes, timezone=ctx.timezone, location=location,
+        description=description,
+    )  # fmt: skip
+    return {"created": event_dict(event, ctx.timezone)}
+
+
+def list_events(
+    ctx: AgentContext, start: str | None = None, end: str | None = None
+) -> dict[str, Any]:
+    """Events overlapping [start, end); default today and the next 6 days, a bare date one day."""
+    from agentcal.models import utcnow
+
+    default_start, default_end = day_bounds(utcnow(), ctx.timezone, 7)
+    begin = parse_time(start, ctx.timezone, "start") if start else default_start
+    finish = parse_time(end, ctx.timezone, "end") if end else None
+    if finish is None:
+        finish = begin + timedelta(days=1) if start and len(start.strip()) == 10 else default_end
+    events = _events(ctx).list_events(ctx.user_id, begin, finish)
+    return {
+        "from": begin.isoformat(timespec="minutes"),
+        "to": finish.isoformat(timespec="minutes"),
+        "events": [event_dict(e, ctx.timezone) for e in events],
+    }
+
+
+def update_event(
+    ctx: AgentContext,
+    event_id: int,
+    title: str | None = None,
+    start: str | None = None,
+    end: str | None = None,
+    duration_minutes: int | None = None,
+    location: str | None = None,
+) -> dict[str, Any]:
+    event = _events(ctx).update_event(
+        ctx.user_id, event_id, title=title,
+        start=parse_time(start, ctx.timezone, "start") if start else None,
+        end=parse_time(end, ctx.timezone, "end") if end else None,
+        duration_minutes=duration_minutes, location=location,
+    )  # fmt: skip
+    return {"updated": event_dict(event, ctx.timezone)}
+
+
+def delete_event(ctx: AgentContext, event_id: int) -> dict[str, Any]:
+    event = _events(ctx).cancel_event(ctx.user_id, event_id)
+    return {"deleted": event_dict(event, ctx.timezone)}
+
+
+def search_events(
+    ctx: AgentContext, query: str, start: str | None = None, end: str | None = None
+) -> dict[str, Any]:
+    """Default range: 30 days back to 1 year ahead."""
+    from agentcal.models import utcnow
+
+    now = utcnow()
+    begin = parse_time(start, ctx.timezone, "start") if start else now - timedelta(days=30)
+    finish = parse_time(end, ctx.timezone, "end") if end else now + timedelta(days=366)
+    events = _events(ctx).search_events(ctx.user_id, query, begin, finish)
+    return {"query": query, "events": [event_dict(e, ctx.timezone) for e in events]}
+
+
+def schedule_event(
+    ctx: AgentContext, title: str, duration_minutes: int, window_start: str, window_end: str
+) -> dict[str, Any]:
+    """Book the earliest free slot of the given length inside the window."""
+    service = _events(ctx)
+    begin = parse_time(window_start, ctx.timezone, "window_start")
+    finish = parse_time(window_end, ctx.timezone, "window_end")
+    slot = service.find_free_slot(ctx.user_id, begin, finish, duration_minutes)
+    if slot is None:
+        return {
+            "scheduled": None,
+            "reason": f"no free {duration_minutes}-minute slot between "
+            f"{begin.isoformat(timespec='minutes')} and {finish.isoformat(timespec='minutes')}",
+        }
+    event = service.create_event(
+        user_id=ctx.user_id, title=title, start=slot[0], end=slot[1], timezone=ctx.timezone
+    )
+    return {"scheduled": event_dict(event, ctx.timezone)}
+
+
+def record_user_insight(
+    ctx: AgentContext,
+    insight_type: str,
+    category: str,
+    key: str,
+    value: Any,
+    confidence: float,
+) -> dict[str, Any]:
+    """Validate the seed's insight body and queue the `update_insight` job (returns at once)."""
+    from agentcal.services.jobs import JobQueue
+    from agentcal.services.user_insights import InsightBody
+
+    body = InsightBody.parse(
+        {
+            "insight_type": insight_type,
+            "category": category,
+            "key": key,
+            "value": value,
+            "confidence": confidence,
+        }
+    )
+    run = ctx.agent_run_id or "norun"
+    job = JobQueue(ctx.engine).enqueue(
+        "update_insight",
+        {
+            **body.as_dict(),
+            "user_id": ctx.user_id,
+            "agent_run_id": ctx.agent_run_id,
+            "source_request_id": ctx.source_request_id,
+        },
+        unique_key=f"update_insight:{ctx.user_id}:{body.category}:{body.key}:{run}",
+        user_id=ctx.user_id,
+    )
+    return {"queued": {"job_id": job.id, "category": body.category, "key": body.key}}

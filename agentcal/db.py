@@ -7,7 +7,6 @@ is taken when a transaction starts, so concurrent writers queue instead of faili
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -67,12 +66,16 @@ def _prepare_sqlite_file(url: str) -> None:
     database = make_url(url).database
     if not database or database == ":memory:" or database.startswith("file:"):
         return
+    from agentcal.files import create_private
+
     path = Path(database).expanduser()
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    if not path.exists():
-        # Created here so the file is private from the first byte.
-        fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
-        os.close(fd)
+    # Created here so the file is private from the first byte; a link in its place is refused.
+    create_private(
+        path,
+        what="the database",
+        fix="point AGENTCAL_DATABASE_URL at the real file, or remove the link",
+    )
 
 
 def _tune_sqlite(engine: Engine, event) -> None:  # type: ignore[no-untyped-def]

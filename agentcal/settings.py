@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import getpass
 import json
+import logging
 import os
+import stat
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -20,6 +22,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from agentcal.errors import ConfigError
 
 APP_NAME = "agentcal"
+_warned_dirs: set[str] = set()  # data dirs already warned about in this process
 
 
 def _default_timezone() -> str:
@@ -190,11 +193,31 @@ class Settings(BaseSettings):
         return ZoneInfo(self.timezone)
 
     def ensure_data_dir(self) -> Path:
-        """Create the data dir (mode 0700) if needed and return it."""
+        """Create the data dir (mode 0700) if needed and return it.
+
+        An existing directory is never chmodded (it may be one agentcal did not make, such as
+        a shared folder); when other users can write to it, a warning says how to fix it.
+        """
         path = self.data_dir
-        if not path.exists():
+        try:
+            st = path.stat()
+        except FileNotFoundError:
             path.mkdir(parents=True, mode=0o700, exist_ok=True)
-            os.chmod(path, 0o700)
+            os.chmod(path, 0o700)  # made here: private whatever the umask
+            return path
+        if not stat.S_ISDIR(st.st_mode):
+            raise ConfigError(
+                f"the data dir {path} is not a directory: set AGENTCAL_HOME to a directory"
+            )
+        if st.st_mode & 0o022 and str(path) not in _warned_dirs:
+            _warned_dirs.add(str(path))
+            logging.getLogger("agentcal.settings").warning(
+                "warning: the data dir %s can be written by other users (mode %04o): "
+                "run `chmod 700 %s`",
+                path,
+                stat.S_IMODE(st.st_mode),
+                path,
+            )
         return path
 
     def public_dict(self) -> dict[str, Any]:

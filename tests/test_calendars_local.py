@@ -156,7 +156,8 @@ def test_output_is_stable_private_and_leaves_no_temp_files():
 
 def test_a_failed_write_keeps_the_old_file(tmp_path, monkeypatch):
     target = tmp_path / "out" / "cal.ics"
-    atomic_write(target, b"old")
+    old = b"BEGIN:VCALENDAR\r\nPRODID:-//agentcal//old\r\n"
+    atomic_write(target, old)
 
     def boom(src, dst):  # type: ignore[no-untyped-def]
         raise OSError(28, "No space left on device")
@@ -164,7 +165,7 @@ def test_a_failed_write_keeps_the_old_file(tmp_path, monkeypatch):
     monkeypatch.setattr(os, "replace", boom)
     with pytest.raises(OSError):
         atomic_write(target, b"new")
-    assert target.read_bytes() == b"old"
+    assert target.read_bytes() == old
     assert [p.name for p in target.parent.iterdir()] == ["cal.ics"]
 
 

@@ -298,13 +298,13 @@ def _turn_messages(messages: list[Any], human_id: str | None) -> list[Any]:
 
 def open_checkpointer(settings: Settings) -> Any:
     """LangGraph's SQLite checkpoint store in the data dir (chat sessions survive restarts)."""
-    import os
     import sqlite3
 
     from langgraph.checkpoint.sqlite import SqliteSaver
 
+    from agentcal.files import create_private
+
     settings.ensure_data_dir()
     path = settings.checkpoint_path
-    if not path.exists():
-        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    create_private(path, what="the chat checkpoint store", fix="remove the link")
     return SqliteSaver(sqlite3.connect(path, check_same_thread=False))

@@ -9,7 +9,6 @@ or a read scope) and cannot tell agentcal's own events from the user's.
 from __future__ import annotations
 
 import json
-import os
 import stat
 from typing import TYPE_CHECKING, Any
 
@@ -28,11 +27,18 @@ def load_credentials(settings: Settings) -> Credentials:
     """The saved token, or a ConfigError telling the user to sign in."""
     from google.oauth2.credentials import Credentials
 
+    from agentcal.files import link_or_special, tighten_own_file
+
     path = settings.google_token_path
+    reason = link_or_special(path)
+    if reason is not None:
+        raise ConfigError(
+            f"cannot use the Google token {path}: {reason}; remove it and run "
+            "`agentcal auth google` again"
+        )
     if not path.exists():
         raise ConfigError("not signed in to Google Calendar: run `agentcal auth google`")
-    if stat.S_IMODE(path.stat().st_mode) & 0o077:
-        os.chmod(path, 0o600)  # our own secret file: keep it private
+    tighten_own_file(path)  # our own secret file: keep it private
     try:
         return Credentials.from_authorized_user_file(str(path), scopes=list(SCOPES))  # type: ignore[no-untyped-call]
     except (ValueError, KeyError, json.JSONDecodeError):
@@ -43,10 +49,16 @@ def load_credentials(settings: Settings) -> Credentials:
 
 def save_credentials(settings: Settings, creds: Credentials) -> None:
     """Write the token (access + refresh token) atomically with mode 0600."""
-    from agentcal.calendars.ics import atomic_write
+    from agentcal.files import is_json_object, write_file
 
     settings.ensure_data_dir()
-    atomic_write(settings.google_token_path, creds.to_json().encode(), mode=0o600)  # type: ignore[no-untyped-call]
+    write_file(
+        settings.google_token_path,
+        creds.to_json().encode(),  # type: ignore[no-untyped-call]
+        may_replace=is_json_object,
+        what="a Google token file",
+        fix="move it away and sign in again",
+    )
 
 
 def sign_in(
@@ -105,10 +117,10 @@ def token_status(settings: Settings) -> dict[str, Any]:
         "has_refresh_token": False,
         "file_mode": None,
     }
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
         return out
     creds = load_credentials(settings)  # also tightens a loosened file mode
-    out["file_mode"] = oct(stat.S_IMODE(path.stat().st_mode))
+    out["file_mode"] = oct(stat.S_IMODE(path.lstat().st_mode))
     out.update(
         signed_in=True,
         scopes=sorted(creds.scopes or []),

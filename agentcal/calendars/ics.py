@@ -7,13 +7,13 @@ same bytes, so calendar apps that poll the file see no spurious changes.
 
 from __future__ import annotations
 
-import os
-import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
+
+from agentcal.files import is_agentcal_ics, write_file
 
 if TYPE_CHECKING:
     from agentcal.models import CalendarEvent
@@ -66,18 +66,25 @@ def render_calendar(events: Iterable[CalendarEvent], *, name: str = "agentcal") 
     return bytes(cal.to_ical())
 
 
-def atomic_write(path: Path, data: bytes, *, mode: int = 0o600) -> None:
-    """Write `data` to `path` so readers see the old file or the new one, never half of one."""
+def atomic_write(
+    path: Path,
+    data: bytes,
+    *,
+    mode: int = 0o600,
+    may_replace: Callable[[bytes], bool] = is_agentcal_ics,
+) -> None:
+    """Write `data` to `path` so readers see the old file or the new one, never half of one.
+
+    An existing file is replaced only if `may_replace` accepts its first bytes (by default: an
+    ICS file agentcal wrote) and it is a regular file, not a link (`agentcal.files`).
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    write_file(
+        path,
+        data,
+        mode=mode,
+        may_replace=may_replace,
+        what="a calendar file agentcal wrote",
+        fix="point AGENTCAL_ICS_PATH at a new file, or move this one away",
+    )

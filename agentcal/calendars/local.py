@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from agentcal.calendars.base import EventData, Interval, SyncResult
 from agentcal.calendars.ics import atomic_write, render_calendar
+from agentcal.files import UnsafePathError, os_error_message
 
 if TYPE_CHECKING:
     from agentcal.settings import Settings
@@ -60,18 +61,19 @@ class LocalCalendar:
     def sync_many(self, events: list[EventData]) -> list[SyncResult]:
         """Rewrite each affected user's file once; the file id of an event is its UID."""
         results: list[SyncResult] = []
-        failed: dict[str, str] = {}
+        failed: dict[str, tuple[str, bool]] = {}  # user -> (error, retryable)
         for user in dict.fromkeys(e.user_id for e in events):
             try:
                 self.write_user_calendar(user)
-            except OSError as exc:
-                failed[user] = f"cannot write {self.ics_path(user)}: {exc.strerror or exc}"
+            except UnsafePathError as exc:  # not agentcal's file: retrying will not help
+                failed[user] = (str(exc), False)
+            except OSError as exc:  # a full disk or a busy file may clear up: retry later
+                failed[user] = (os_error_message(exc, self.ics_path(user)), True)
         for e in events:
             if e.user_id in failed:
-                results.append(  # a full disk or a busy file may clear up: retry later
-                    SyncResult(
-                        e.id, e.backend_event_id, ok=False, error=failed[e.user_id], retryable=True
-                    )
+                error, retryable = failed[e.user_id]
+                results.append(
+                    SyncResult(e.id, e.backend_event_id, ok=False, error=error, retryable=retryable)
                 )
             else:
                 results.append(SyncResult(e.id, None if e.cancelled else e.uid, ok=True))

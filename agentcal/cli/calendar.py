@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
@@ -16,12 +17,19 @@ app = typer.Typer(
 
 @app.command(name="export")
 def calendar_export(
-    path: Annotated[str, typer.Argument(help="ICS file to write (replaced atomically).")],
+    path: Annotated[
+        str, typer.Argument(help="ICS file to write (replaced atomically), or - for stdout.")
+    ],
     user: UserOption = None,
 ) -> None:
     """Write your active events to an .ics file any calendar app can import."""
     from agentcal.services.calendar_push import calendar_push_service
 
+    if path == "-":
+        data, _count = calendar_push_service.render(resolve_user(user))
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return
     count = calendar_push_service.export(resolve_user(user), path)
     console().print(f"wrote {count} event{'s' if count != 1 else ''} to {escape(path)}")
 

@@ -148,6 +148,11 @@ def _setup_readline() -> Any:
     except ImportError:  # pragma: no cover - Windows without pyreadline
         return None
     path = _history_file()
+    from agentcal.files import link_or_special
+
+    if link_or_special(path) is not None:  # never read or write through a planted link
+        sys.stderr.write(f"warning: not using the chat history {path}: it is not a plain file\n")
+        return None
     with contextlib.suppress(OSError):
         readline.read_history_file(path)
     readline.set_history_length(1000)
@@ -158,13 +163,16 @@ def _save_history(state: Any) -> None:
     if not state:
         return
     readline, path = state
+    from agentcal.errors import AgentcalError
+    from agentcal.files import replace_file
+
+    def fill(_fd: int, tmp: Path) -> None:  # readline writes by name: our temporary file
+        readline.write_history_file(str(tmp))
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        # Created private before readline writes to it (it keeps an existing file's mode).
-        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-        os.chmod(path, 0o600)
-        readline.write_history_file(path)
-    except OSError:
+        replace_file(path, fill, what="a chat history", fix="history not saved")
+    except (OSError, AgentcalError):
         pass
 
 

@@ -114,25 +114,41 @@ class CalendarPushService(Service):
         return (backend or get_backend()).busy_times(start, end)
 
     def export(self, user_id: str, path: str) -> int:
-        """Write the user's active events to an ICS file; returns how many."""
-        import os
+        """Write the user's active events to an ICS file the user named; returns how many.
+
+        The file is new, or an ICS file that is not the store; it is written private (0600).
+        """
         from pathlib import Path
 
-        from agentcal.calendars.ics import ACTIVE_STATUSES, atomic_write, render_calendar
         from agentcal.errors import ValidationError
+        from agentcal.files import is_ics, os_error_message, write_file
+
+        data, count = self.render(user_id)
+        target = Path(path).expanduser()
+        try:
+            if target.is_dir():
+                raise ValidationError(
+                    f"{target} is a directory: give a file name such as calendar.ics"
+                )
+            target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            write_file(
+                target,
+                data,
+                may_replace=is_ics,
+                what="an ICS calendar file",
+                fix="choose another file name",
+            )
+        except OSError as exc:
+            raise ValidationError(os_error_message(exc, target)) from None
+        return count
+
+    def render(self, user_id: str) -> tuple[bytes, int]:
+        """The user's calendar as ICS bytes, and how many active events it holds."""
+        from agentcal.calendars.ics import ACTIVE_STATUSES, render_calendar
         from agentcal.services.calendar_events import calendar_events_service
 
         events = calendar_events_service.list_events(v.user_id(user_id))
-        target = Path(path).expanduser()
-        if target.is_dir():
-            raise ValidationError(f"{target} is a directory: give a file name such as calendar.ics")
-        umask = os.umask(0)
-        os.umask(umask)
-        try:
-            atomic_write(target, render_calendar(events), mode=0o666 & ~umask)
-        except OSError as exc:
-            raise ValidationError(f"cannot write {target}: {exc.strerror or exc}") from None
-        return sum(1 for e in events if e.status in ACTIVE_STATUSES)
+        return render_calendar(events), sum(1 for e in events if e.status in ACTIVE_STATUSES)
 
 
 calendar_push_service = CalendarPushService()

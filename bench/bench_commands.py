@@ -343,7 +343,8 @@ def main() -> None:
             ratio = ours[1] / floor[1]
             met = "" if target is None else ("yes" if ratio <= target else "**no**")
             cells = [f"{ours[0]:.0f}", f"{ours[1]:.0f}", f"{ratio:.2f}",
-                     f"<= {target}" if target else "floor", met]  # fmt: skip
+                     f"<= {target}" if target else ("floor" if kind == "floor" else "none"),
+                     met]  # fmt: skip
         if args.baseline:
             base = timings.median(("base", label)) if kind != "floor" else None
             cells += (

@@ -121,13 +121,14 @@ def test_scripted_conversation_through_every_tool(monkeypatch, server):
 
     body = {"insight_type": "habit", "category": "health", "key": "gym_time",
             "value": {"time": "06:00", "duration_minutes": 60, "days": [1, 2, 3, 4, 5]}, "confidence": 0.9}  # fmt: skip
-    server.add(call("record_user_insight", body), text("Noted."))
+    server.add(call("record_user_insight", {**body, "preference_type": "gym"}), text("Noted."))
     turn = runner.run_turn("I go to the gym every weekday at 6am")
     record = turn.record
     assert record.agent_action == "insight" and record.agent_tool == "record_user_insight"
     job = job_queue.get(record.tool_result[0]["result"]["queued"]["job_id"])
     assert job.kind == "update_insight" and job.user_id == "alice"
-    assert job.payload == {**body, "user_id": "alice", "agent_run_id": record.agent_run_id,
+    stored = {**body, "value": {**body["value"], "preference_type": "gym"}}
+    assert job.payload == {**stored, "user_id": "alice", "agent_run_id": record.agent_run_id,
                            "source_request_id": record.id}  # fmt: skip
     assert job.unique_key == f"update_insight:alice:health:gym_time:{record.agent_run_id}"
 
@@ -359,7 +360,7 @@ def test_system_prompt_has_date_zone_and_insights(monkeypatch, server):
         t for t in server.requests[0]["tools"] if t["function"]["name"] == "record_user_insight"
     )
     assert set(insight_tool["function"]["parameters"]["properties"]) == {
-        "insight_type", "category", "key", "value", "confidence"}  # fmt: skip
+        "insight_type", "category", "key", "value", "confidence", "preference_type"}  # fmt: skip
 
 
 def assert_well_formed(messages: list[dict]) -> None:

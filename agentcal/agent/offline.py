@@ -157,7 +157,7 @@ class OfflineChatModel(BaseChatModel):
                 window_end=intent.range_end.isoformat(timespec="minutes"),
             )  # fmt: skip
         if kind == "insight":
-            return self._call("record_user_insight", **intent.insight)
+            return self._call("record_user_insight", **_insight_args(intent.insight))
         if kind in ("move", "rename", "resize", "cancel"):
             if intent.event_id is not None:
                 return self._act(intent, {"id": intent.event_id})
@@ -219,11 +219,11 @@ class OfflineChatModel(BaseChatModel):
             return f"Booked {_fmt_event(data['scheduled'])}."
         if "queued" in data:
             body = intent.insight
-            return (
+            noted = (
                 f"Noted: {body.get('category')}/{body.get('key')} = "
-                f"{json.dumps(body.get('value'), ensure_ascii=False)}. "
-                "I'll keep it on your calendar."
+                f"{json.dumps(body.get('value'), ensure_ascii=False)}."
             )
+            return f"{noted} {_calendar_sentence(data.get('calendar') or {})}"
         if "events" in data:
             events = data["events"]
             if tool == "search_events":
@@ -237,6 +237,25 @@ class OfflineChatModel(BaseChatModel):
                 return f"{head}: nothing."
             return f"{head}:\n" + "\n".join(f"  - {_fmt_event(e)}" for e in events)
         return "Done."
+
+
+def _insight_args(body: dict[str, Any]) -> dict[str, Any]:
+    """The insight tool's arguments for a parsed habit: the seed's body plus the explicit
+    preference_type the tool requires (the block the habit's key names, else none)."""
+    from agentcal.services.insight_preferences import preference_type_for
+
+    ptype = preference_type_for(str(body.get("key", "")), str(body.get("category", "")))
+    return {**body, "preference_type": ptype or "none"}
+
+
+def _calendar_sentence(outcome: dict[str, Any]) -> str:
+    """What the insight tool said will appear on the calendar, as a sentence."""
+    if outcome.get("becomes_events"):
+        return (
+            f"On your calendar: “{outcome['title']}” {outcome['days']} at {outcome['time']} "
+            f"for {outcome['duration_minutes']} minutes."
+        )
+    return f"Nothing will be added to your calendar: {outcome.get('why', 'not a time block')}."
 
 
 def _json(content: Any) -> Any:

@@ -143,24 +143,65 @@ def search_events(
     return {"query": query, "events": [event_dict(e, ctx.timezone) for e in events]}
 
 
+def _is_midnight(value: datetime, tz: str) -> bool:
+    return value.astimezone(ZoneInfo(tz)).time() == time(0)
+
+
+def whole_day_windows(
+    begin: datetime, finish: datetime, tz: str, hours: Any, now: datetime
+) -> list[tuple[datetime, datetime]] | None:
+    """For a window of whole days (midnight to midnight): each working day's working hours in
+    it, from now on. None when the window is not whole days (it is then used as given)."""
+    if not (_is_midnight(begin, tz) and _is_midnight(finish, tz)) or finish <= begin:
+        return None
+    zone = ZoneInfo(tz)
+    day = begin.astimezone(zone).date()
+    last = finish.astimezone(zone).date()
+    out = []
+    while day < last:
+        if hours.days is None or day.isoweekday() in hours.days:
+            a = max(datetime.combine(day, hours.start, tzinfo=zone), now)
+            b = datetime.combine(day, hours.end, tzinfo=zone)
+            if a < b:
+                out.append((a, b))
+        day += timedelta(days=1)
+    return out
+
+
 def schedule_event(
     ctx: AgentContext, title: str, duration_minutes: int, window_start: str, window_end: str
 ) -> dict[str, Any]:
-    """Book the earliest free slot of the given length inside the window."""
+    """Book the earliest free slot of the given length inside the window; a window of whole
+    days means the user's working hours on those days (from now on)."""
+    from agentcal.agent.facts import load_working_hours
+    from agentcal.models import utcnow
+
     service = _events(ctx)
     begin = parse_time(window_start, ctx.timezone, "window_start")
     finish = parse_time(window_end, ctx.timezone, "window_end")
-    slot = service.find_free_slot(ctx.user_id, begin, finish, duration_minutes)
+    if finish <= begin:
+        raise ValidationError("window_end must be after window_start")
+    hours = load_working_hours(ctx.user_id, ctx.engine)
+    windows = whole_day_windows(begin, finish, ctx.timezone, hours, utcnow())
+    slot = None
+    for a, b in windows if windows is not None else [(begin, finish)]:
+        slot = service.find_free_slot(ctx.user_id, a, b, duration_minutes)
+        if slot is not None:
+            break
+    where = f"{begin.isoformat(timespec='minutes')} and {finish.isoformat(timespec='minutes')}"
+    if windows is not None:
+        where += f", within working hours {hours.describe()}"
+        if not hours.known:
+            where += " (a default: the user never gave theirs)"
     if slot is None:
         return {
             "scheduled": None,
-            "reason": f"no free {duration_minutes}-minute slot between "
-            f"{begin.isoformat(timespec='minutes')} and {finish.isoformat(timespec='minutes')}",
+            "reason": f"no free {duration_minutes}-minute slot between {where}",
         }
     event = service.create_event(
         user_id=ctx.user_id, title=title, start=slot[0], end=slot[1], timezone=ctx.timezone
     )
-    return {"scheduled": event_dict(event, ctx.timezone)}
+    return {"scheduled": event_dict(event, ctx.timezone), "searched": where}
 
 
 def record_user_insight(
@@ -170,11 +211,23 @@ def record_user_insight(
     key: str,
     value: Any,
     confidence: float,
+    preference_type: str | None = None,
 ) -> dict[str, Any]:
-    """Validate the seed's insight body and queue the `update_insight` job (returns at once)."""
+    """Validate the seed's insight body and queue the `update_insight` job (returns at once).
+
+    `preference_type` (a calendar block type, or "none") is stored in the value, so the
+    emitter does not guess the block from the key; the result says whether and which events
+    the insight becomes."""
+    from agentcal.services import validation as v
     from agentcal.services.jobs import JobQueue
     from agentcal.services.user_insights import InsightBody
+    from agentcal.vocab import PREFERENCE_TYPES
 
+    if preference_type is not None:
+        v.one_of(preference_type, (*PREFERENCE_TYPES, "none"), "preference_type")
+        if not isinstance(value, dict):
+            raise ValidationError("value must be an object when preference_type is given")
+        value = {**value, "preference_type": preference_type}
     body = InsightBody.parse(
         {
             "insight_type": insight_type,
@@ -196,4 +249,39 @@ def record_user_insight(
         unique_key=f"update_insight:{ctx.user_id}:{body.category}:{body.key}:{run}",
         user_id=ctx.user_id,
     )
-    return {"queued": {"job_id": job.id, "category": body.category, "key": body.key}}
+    return {
+        "queued": {"job_id": job.id, "category": body.category, "key": body.key},
+        "calendar": calendar_outcome(body),
+    }
+
+
+def calendar_outcome(body: Any) -> dict[str, Any]:
+    """Whether an insight body will become calendar events, and which."""
+    from types import SimpleNamespace
+
+    from agentcal.services import validation as v
+    from agentcal.services.insight_preferences import spec_from_insight
+    from agentcal.settings import get_settings
+
+    threshold = get_settings().auto_schedule_threshold
+    insight = SimpleNamespace(
+        key=body.key, category=body.category, value=body.value, confidence=body.confidence
+    )
+    spec, why = spec_from_insight(insight, threshold)
+    if spec is None:
+        return {"becomes_events": False, "why": why}
+    block = {
+        "title": spec.title,
+        "days": v.format_days(spec.day_of_week),
+        "time": spec.start_time,
+        "duration_minutes": spec.duration_minutes,
+    }
+    if not spec.auto_schedule:
+        return {
+            "becomes_events": False,
+            "why": f"confidence {body.confidence:.2f} is below the auto-schedule threshold "
+            f"{threshold:.2f}: kept as a suggested preference, off until the user turns it on "
+            "(agentcal prefs)",
+            "suggested": block,
+        }
+    return {"becomes_events": True, **block}

@@ -2,8 +2,10 @@
 
 An insight is *schedulable* when its value is an object with `time` (HH:MM) and a duration
 (`duration` or `duration_minutes`, minutes), and optionally `days` (1=Mon..7=Sun, or a phrase
-such as "weekdays"), `title`, `priority`, `flexible`. Its preference type comes from words in
-its key, then its category ("gym_time" -> gym). Words per type are in `TYPE_WORDS`.
+such as "weekdays"), `title`, `priority`, `flexible`. Its preference type is the value's
+`preference_type` (the agent's insight tool always sets it; `none` means no calendar block).
+A value without one (a body typed into `agentcal insights update`) takes it from words in its
+key, then its category ("gym_time" -> gym); words per type are in `TYPE_WORDS`.
 
 * confidence >= AGENTCAL_AUTO_SCHEDULE_THRESHOLD: the preference is auto-scheduled;
   below it, the preference is a suggestion (auto_schedule off) the user can turn on.
@@ -21,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from agentcal.errors import ValidationError
 from agentcal.services import validation as v
 from agentcal.services.base import Service
+from agentcal.vocab import PREFERENCE_TYPES
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -114,12 +117,19 @@ def spec_from_insight(
 ) -> tuple[PreferenceSpec | None, str]:
     """The preference an insight describes, or None and why it describes none."""
     value = insight.value
+    named = value.get("preference_type") if isinstance(value, dict) else None
+    if named == "none":
+        return None, "its preference_type is none: a fact, not a calendar block"
+    if named is not None and named not in PREFERENCE_TYPES:
+        return None, f"unknown preference_type {named!r}"
     if not isinstance(value, dict) or "time" not in value:
         return None, "the value has no time"
     duration = value.get("duration_minutes", value.get("duration"))
     if duration is None:
         return None, "the value has no duration"
-    ptype = preference_type_for(insight.key, insight.category, str(value.get("title") or ""))
+    ptype = named or preference_type_for(
+        insight.key, insight.category, str(value.get("title") or "")
+    )
     if ptype is None:
         return None, "no preference type (gym, sleep, focus, meal, break, meditation) in its key"
     try:

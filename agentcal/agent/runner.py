@@ -60,8 +60,9 @@ def describe_fault(exc: BaseException, secret: str | None = None) -> str:
         text = str(exc)
     else:
         text = f"the turn failed: {type(exc).__name__}: {exc}"
-    if secret:
-        text = text.replace(secret, "****")
+    from agentcal.masking import mask
+
+    text = mask(text, extra=(secret,))
     return text.splitlines()[0] if text else "the turn failed"
 
 

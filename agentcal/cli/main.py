@@ -30,10 +30,13 @@ class AgentcalGroup(TyperGroup):
     """Turns domain errors anywhere below into one line on stderr and exit code 1."""
 
     def invoke(self, ctx: Any) -> Any:
+        from agentcal.masking import install_log_masking, mask
+
+        install_log_masking()
         try:
             return super().invoke(ctx)
         except AgentcalError as exc:
-            typer.echo(f"Error: {exc}", err=True)
+            typer.echo(f"Error: {mask(exc)}", err=True)
             raise typer.Exit(exc.exit_code) from None
 
 

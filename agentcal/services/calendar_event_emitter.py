@@ -284,8 +284,12 @@ class CalendarEventEmitter(Service):
                 backend = get_backend()
             spans = backend.busy_times(start, end)
         except Exception as exc:  # any backend failure: plan from the store alone, and say so
+            from agentcal.masking import mask
+
             log.warning("calendar busy times unavailable: %s", exc)
-            return [], f"the calendar did not answer ({exc}): placed using agentcal's events only"
+            return [], (
+                f"the calendar did not answer ({mask(exc)}): placed using agentcal's events only"
+            )
         label = f"busy in your {getattr(backend, 'name', 'calendar')} calendar"
         return [Busy(a, b, label) for a, b in spans], ""
 

@@ -83,6 +83,7 @@ class CalendarPushService(Service):
     ) -> list[PushOutcome]:
         from agentcal.calendars import get_backend
         from agentcal.calendars.base import EventData
+        from agentcal.masking import mask
 
         backend = backend or get_backend()
         snapshots = [EventData.from_event(e) for e in self.pending(user_id)]
@@ -100,7 +101,7 @@ class CalendarPushService(Service):
                     ok=result.ok,
                     skipped=result.skipped,
                     backend_event_id=result.backend_event_id,
-                    error=result.error,
+                    error=None if result.error is None else mask(result.error),
                 )
             )
         return out

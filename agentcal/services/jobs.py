@@ -319,15 +319,13 @@ class JobQueue(Service):
 
     def complete(self, job: ClaimedJob, result: Any = None, *, now: datetime | None = None) -> bool:
         """Mark the job done; False if the lease was lost (someone else owns the job now)."""
-        import json
-
         from agentcal.models import utcnow
 
         engine = self.engine
         dialect = engine.dialect.name
         params = {
             "now": _db_time(now or utcnow(), dialect),
-            "result": None if result is None else json.dumps(v.json_value(result, "job result")),
+            "result": _result_json(result),
             "id": job.id,
             "token": job.lease_token,
         }
@@ -345,8 +343,6 @@ class JobQueue(Service):
     ) -> list[bool]:
         """Complete several (job, result) pairs in one transaction, each under its own lease
         check; returns, in order, whether each one still held its lease."""
-        import json
-
         from agentcal.models import utcnow
 
         if not done:
@@ -358,9 +354,7 @@ class JobQueue(Service):
             _params(
                 {
                     "now": now_value,
-                    "result": None
-                    if result is None
-                    else json.dumps(v.json_value(result, "job result")),
+                    "result": _result_json(result),
                     "id": job.id,
                     "token": job.lease_token,
                 },
@@ -389,10 +383,11 @@ class JobQueue(Service):
         rng: random.Random | None = None,
     ) -> FailOutcome:
         """Record a failure: retry later with backoff, or dead when permanent or out of attempts."""
+        from agentcal.masking import mask
         from agentcal.models import utcnow
 
         now = now or utcnow()
-        error = error[:MAX_ERROR_CHARS]
+        error = mask(error)[:MAX_ERROR_CHARS]
         if permanent or job.attempts >= job.max_attempts:
             values = {
                 "state": "dead",
@@ -847,6 +842,17 @@ def _enqueue_many_raw(s: Session, dialect: str, rows: list[dict[str, Any]]) -> i
         return int(cursor.rowcount)
     finally:
         cursor.close()
+
+
+def _result_json(result: Any) -> str | None:
+    """A job's result as stored: JSON, with any secret a message in it carried masked."""
+    import json
+
+    from agentcal.masking import mask_json
+
+    if result is None:
+        return None
+    return json.dumps(mask_json(v.json_value(result, "job result")))
 
 
 def _paramstyle(sql: str, dialect: str) -> str:

@@ -149,8 +149,10 @@ class MonitoringService(Service):
         """Store an alert and deliver it; with `dedupe`, skip it if the same one is still open."""
         from sqlmodel import select
 
+        from agentcal.masking import mask
         from agentcal.models import Alert
 
+        message = mask(message)
         with self.transaction() as s:
             if dedupe:
                 open_same = s.exec(

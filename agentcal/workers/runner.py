@@ -245,6 +245,9 @@ def install_stop_signals(stop: threading.Event) -> None:
 
 
 def configure_logging() -> None:
+    from agentcal.masking import install_log_masking
+
+    install_log_masking()
     level = os.environ.get("AGENTCAL_LOG_LEVEL", "INFO").upper()
     logging.basicConfig(
         level=getattr(logging, level, logging.INFO),

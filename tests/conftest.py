@@ -69,6 +69,15 @@ def _fresh_pg_database(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="session")
+def radicale(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Radicale CalDAV server on 127.0.0.1 for this test process; yields its base URL."""
+    from tests.radicale_server import radicale_server
+
+    with radicale_server(tmp_path_factory.mktemp("radicale")) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
 def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from agentcal.db import dispose_engines, get_engine
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -14,14 +13,6 @@ from agentcal.calendars.caldav import CalDAVCalendar, read_password
 from agentcal.errors import ConfigError
 from agentcal.settings import get_settings, reset_settings
 from tests.event_snapshots import T0, make_event
-from tests.radicale_server import radicale_server
-
-
-@pytest.fixture(scope="session")
-def radicale(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A Radicale server for this test session; yields its base URL."""
-    with radicale_server(tmp_path_factory.mktemp("radicale")) as url:
-        yield url
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
-"""Google backend against googleapiclient's bundled calendar v3 discovery doc and HttpMockSequence.
+"""Google backend (googleapiclient over real HTTP) against the stateful fake Calendar API.
 
-Nothing leaves the process: every answer is canned, and each test asserts what the client sent.
+The fake (tests/google_server.py) keeps the events and validates every body as Google does, so
+these tests check what ended up in the calendar, not only what was sent.
 """
 
 from __future__ import annotations
@@ -10,52 +11,33 @@ import os
 import re
 import stat
 from datetime import UTC, datetime, timedelta
-from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
-from googleapiclient.http import HttpMockSequence
 
 from agentcal.calendars import get_backend
-from agentcal.calendars.base import EventData
-from agentcal.calendars.google import GoogleCalendar, event_body, google_event_id
-from agentcal.settings import get_settings
-from tests.event_snapshots import make_event
-from tests.google_fakes import batch, batch_calls, empty, error, ok, token_json
+from agentcal.calendars.google import GoogleCalendar, google_event_id
+from agentcal.settings import get_settings, reset_settings
+from tests.event_snapshots import T0, make_event
+from tests.google_server import FakeGoogleCalendar, token_json
 
-EVENTS_URL = "https://www.googleapis.com/calendar/v3/calendars/primary/events"
-BATCH_URL = "https://www.googleapis.com/batch/calendar/v3"
 ID_ALPHABET = re.compile(r"^[a-v0-9]{5,1024}$")
-
-
-def as_google(event: EventData, gid: str | None = None, **changes) -> dict:  # type: ignore[no-untyped-def]
-    """What Google would return for an event agentcal wrote (offsets added, ids filled)."""
-    body = event_body(event)
-    res = {
-        "kind": "calendar#event",
-        "id": gid or google_event_id(event.uid, event.revision),
-        "status": "confirmed",
-        "etag": '"1"',
-        **body,
-    }
-    for field in ("start", "end"):
-        moment = event.start if field == "start" else event.end
-        res[field] = {
-            "dateTime": moment.astimezone(ZoneInfo(event.timezone)).isoformat(),
-            "timeZone": event.timezone,
-        }
-    res.pop("description")
-    res.pop("location")
-    res.update(changes)
-    return res
+NY = ZoneInfo("America/New_York")
 
 
 @pytest.fixture
-def settings(agentcal_home, monkeypatch):  # type: ignore[no-untyped-def]
+def fake():  # type: ignore[no-untyped-def]
+    # The calendar's own zone differs from the events' on purpose: Google answers in the
+    # calendar's zone, and agentcal must still see its events where it put them.
+    with FakeGoogleCalendar(zone="Europe/London") as server:
+        yield server
+
+
+@pytest.fixture
+def settings(agentcal_home, monkeypatch, fake):  # type: ignore[no-untyped-def]
     monkeypatch.setenv("AGENTCAL_CALENDAR", "google")
     monkeypatch.setenv("AGENTCAL_TIMEZONE", "America/New_York")
-    from agentcal.settings import reset_settings
-
+    monkeypatch.setenv("AGENTCAL_GOOGLE_API_ENDPOINT", fake.url)
     reset_settings()
     s = get_settings()
     s.google_token_path.write_text(token_json())
@@ -63,19 +45,23 @@ def settings(agentcal_home, monkeypatch):  # type: ignore[no-untyped-def]
     return s
 
 
-class Recorder:
-    def __init__(self) -> None:
-        self.sleeps: list[float] = []
-
+class Sleeps(list):  # type: ignore[type-arg]
     def __call__(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
+        self.append(seconds)
 
 
-def backend(settings, answers, **kw):  # type: ignore[no-untyped-def]
-    http = HttpMockSequence(list(answers))
-    sleeper = Recorder()
-    g = GoogleCalendar(settings, transport=http, sleep=sleeper, rand=lambda: 0.5, **kw)
-    return g, http, sleeper
+def backend(settings, fake, **kw):  # type: ignore[no-untyped-def]
+    sleeps = Sleeps()
+    g = GoogleCalendar(settings, transport=fake.transport(), sleep=sleeps, rand=lambda: 0.5, **kw)
+    return g, sleeps
+
+
+def stored_times(fake, gid):  # type: ignore[no-untyped-def]
+    ev = fake.event(gid)
+    return (
+        datetime.fromisoformat(ev["start"]["dateTime"]),
+        datetime.fromisoformat(ev["end"]["dateTime"]),
+    )
 
 
 def test_get_backend_returns_google(settings):
@@ -89,360 +75,298 @@ def test_event_ids_are_deterministic_per_revision_and_in_googles_alphabet():
     assert ID_ALPHABET.match(a)
 
 
-def test_insert_sends_a_tagged_event_with_wall_time_and_iana_zone(settings):
+def test_insert_writes_a_tagged_event_at_its_instant_with_offset_and_zone(settings, fake):
     event = make_event()
-    gid = google_event_id(event.uid, 1)
-    g, http, _ = backend(settings, [ok(as_google(event))])
+    g, _ = backend(settings, fake)
 
     result = g.upsert(event)
 
+    gid = google_event_id(event.uid, 1)
     assert result.ok and result.backend_event_id == gid and not result.skipped
-    [(uri, method, body, headers)] = http.request_sequence
-    assert method == "POST" and uri.startswith(EVENTS_URL + "?")
-    assert headers["authorization"] == "Bearer tok-1"
-    sent = json.loads(body)
-    assert sent["id"] == gid and ID_ALPHABET.match(sent["id"])
-    assert sent["summary"] == "Morning Gym 1"
-    assert sent["start"] == {"dateTime": "2026-11-30T06:00:00", "timeZone": "America/New_York"}
-    assert sent["end"] == {"dateTime": "2026-11-30T07:00:00", "timeZone": "America/New_York"}
-    assert sent["extendedProperties"]["private"]["agentcal"] == "1"
-    assert sent["extendedProperties"]["private"]["agentcalUid"] == event.uid
+    [call] = fake.calls
+    assert call.method == "POST" and not call.in_batch
+    assert call.headers["authorization"] == "Bearer tok-1"
+    assert call.body["start"] == {
+        "dateTime": "2026-11-30T06:00:00-05:00",
+        "timeZone": "America/New_York",
+    }
+    stored = fake.event(gid)
+    assert stored["summary"] == "Morning Gym 1"
+    assert stored["start"] == {
+        "dateTime": "2026-11-30T11:00:00+00:00",
+        "timeZone": "America/New_York",
+    }
+    assert stored_times(fake, gid) == (event.start, event.end)
+    private = stored["extendedProperties"]["private"]
+    assert private["agentcal"] == "1" and private["agentcalUid"] == event.uid
 
 
-def test_409_duplicate_that_matches_is_already_there(settings):
+def test_the_repeated_hour_of_a_clock_change_is_sent_as_an_instant(settings, fake):
+    # Casablanca, 2027-02-07: 03:00 goes back to 02:00. 02:30-03:00 (first occurrence) ends at
+    # 02:00 of the second occurrence: as wall times without offset, the end is before the
+    # start and Google refuses the event (400 timeRangeEmpty).
+    tz = ZoneInfo("Africa/Casablanca")
+    start = datetime(2027, 2, 7, 2, 30, tzinfo=tz).astimezone(UTC)
+    event = make_event(start=start, end=start + timedelta(minutes=30), timezone="Africa/Casablanca")
+    g, _ = backend(settings, fake)
+
+    result = g.upsert(event)
+
+    assert result.ok, result.error
+    assert fake.calls[0].body["start"]["dateTime"] == "2027-02-07T02:30:00+01:00"
+    assert fake.calls[0].body["end"]["dateTime"] == "2027-02-07T02:00:00+00:00"
+    assert stored_times(fake, result.backend_event_id) == (event.start, event.end)
+
+
+def test_a_rerun_after_a_lost_result_finds_the_event_instead_of_duplicating(settings, fake):
     event = make_event()
-    gid = google_event_id(event.uid, 1)
-    g, http, sleeper = backend(settings, [error(409, "duplicate"), ok(as_google(event))])
+    g, sleeps = backend(settings, fake)
+    first = g.upsert(event)
 
-    result = g.upsert(event)
+    again = g.upsert(event)  # as if the first result had never been recorded
 
-    assert result.ok and result.backend_event_id == gid
-    methods = [(m, urlsplit(u).path) for u, m, _, _ in http.request_sequence]
-    assert methods == [
-        ("POST", "/calendar/v3/calendars/primary/events"),
-        ("GET", f"/calendar/v3/calendars/primary/events/{gid}"),
-    ]
-    assert sleeper.sleeps == []  # 409 is never retried
+    assert again.ok and again.backend_event_id == first.backend_event_id
+    assert [c.method for c in fake.calls] == ["POST", "POST", "GET"]  # 409, then a look
+    assert [c.status for c in fake.calls] == [200, 409, 200]
+    assert len(fake.events()) == 1 and sleeps == []  # 409 is never retried
 
 
-def test_409_duplicate_that_differs_is_patched(settings):
-    event = make_event(location="Gym on 5th")
-    gid = google_event_id(event.uid, 1)
-    stale = as_google(event)  # an earlier attempt reached Google without the location
-    g, http, _ = backend(
-        settings, [error(409, "duplicate"), ok(stale), ok(as_google(event, location="Gym on 5th"))]
-    )
+def test_a_duplicate_that_differs_is_patched(settings, fake):
+    g, _ = backend(settings, fake)
+    g.upsert(make_event())  # an earlier attempt reached Google with the old title
 
-    result = g.upsert(event)
+    result = g.upsert(make_event(title="Gym (renamed)"))
 
-    assert result.ok and result.backend_event_id == gid
-    uri, method, body, _ = http.request_sequence[2]
-    assert method == "PATCH" and urlsplit(uri).path.endswith(f"/events/{gid}")
-    assert json.loads(body)["location"] == "Gym on 5th"
+    assert result.ok
+    assert [c.method for c in fake.calls] == ["POST", "POST", "GET", "PATCH"]
+    assert fake.event(result.backend_event_id)["summary"] == "Gym (renamed)"
 
 
-def test_409_duplicate_the_user_deleted_is_skipped_not_recreated(settings):
-    event = make_event()
-    g, http, _ = backend(
-        settings, [error(409, "duplicate"), ok(as_google(event, status="cancelled"))]
-    )
+def test_a_duplicate_the_user_deleted_is_skipped_not_recreated(settings, fake):
+    g, _ = backend(settings, fake)
+    gid = g.upsert(make_event()).backend_event_id
+    fake.user_delete(gid)
 
-    result = g.upsert(event)
+    result = g.upsert(make_event())
 
     assert result.ok and result.skipped and "deleted" in (result.error or "")
-    assert len(http.request_sequence) == 2  # no patch, no new insert
+    assert fake.events() == []
 
 
-def test_a_batch_with_mixed_results(settings):
-    fresh = make_event(1)
-    dup = make_event(2)
-    moved = make_event(3, revision=2, backend_event_id="agentcalmoved00001", title="Gym later")
-    gone = make_event(4, revision=3, backend_event_id="agentcalgone000001", cancelled=True)
-    bad = make_event(5)
-    renamed = make_event(6, revision=2, backend_event_id="agentcalrenamed001", title="Gym (new)")
-    user_moved = as_google(make_event(3), gid="agentcalmoved00001")
-    user_moved["start"] = {"dateTime": "2026-12-02T08:00:00-05:00", "timeZone": "America/New_York"}
-    user_moved["end"] = {"dateTime": "2026-12-02T09:00:00-05:00", "timeZone": "America/New_York"}
-    g, http, sleeper = backend(
-        settings,
-        [
-            batch(
-                ("0", ok(as_google(fresh))),
-                ("1", error(409, "duplicate")),
-                ("4", error(400, "invalid")),
-                ("3", error(404, "notFound")),
-                ("2", ok(user_moved)),
-                ("5", ok(as_google(make_event(6), gid="agentcalrenamed001"))),
-            ),
-            ok(as_google(dup)),  # the 409's follow-up GET (one call: no batch needed)
-            ok(as_google(renamed, gid="agentcalrenamed001")),  # the one patch
-        ],
-    )
+def test_one_batch_with_mixed_outcomes(settings, fake):
+    g, sleeps = backend(settings, fake)
+    ids = {n: g.upsert(make_event(n)).backend_event_id for n in (2, 3, 4, 6)}
+    fake.user_move(ids[3], timedelta(hours=2))
+    fake.calls.clear()
+    bad = make_event(5, start=T0, end=T0)  # refused by Google: an empty time range
+    batch = [
+        make_event(1),  # new
+        make_event(2),  # new again (its first result was lost): 409, already there
+        make_event(3, revision=2, backend_event_id=ids[3], title="Gym later"),  # user moved it
+        make_event(4, revision=3, backend_event_id=ids[4], cancelled=True),  # delete
+        bad,
+        make_event(6, revision=2, backend_event_id=ids[6], title="Gym (new)"),  # rename
+    ]
 
-    results = g.sync_many([fresh, dup, moved, gone, bad, renamed])
+    results = g.sync_many(batch)
 
     assert [(r.event_id, r.ok, r.skipped) for r in results] == [
         (1, True, False),
         (2, True, False),
-        (3, True, True),  # the user moved it: left where they put it
-        (4, True, False),  # 404 on delete counts as done
+        (3, True, True),  # left where the user put it
+        (4, True, False),
         (5, False, False),
         (6, True, False),
     ]
-    assert results[0].backend_event_id == google_event_id(fresh.uid, 1)
-    assert results[1].backend_event_id == google_event_id(dup.uid, 1)
-    assert results[2].backend_event_id == "agentcalmoved00001" and "moved" in results[2].error
+    assert "moved" in results[2].error and results[2].backend_event_id == ids[3]
     assert results[3].backend_event_id is None
-    assert not results[4].retryable and "400" in results[4].error
-    assert sleeper.sleeps == []
-
-    first = batch_calls(http.request_sequence[0][2])
-    assert http.request_sequence[0][0] == BATCH_URL
-    assert [(c["id"], c["method"], urlsplit(c["path"]).path.rsplit("/", 1)[-1]) for c in first] == [
-        ("0", "POST", "events"),
-        ("1", "POST", "events"),
-        ("4", "POST", "events"),
-        ("3", "DELETE", "agentcalgone000001"),
-        ("2", "GET", "agentcalmoved00001"),
-        ("5", "GET", "agentcalrenamed001"),
-    ]
-    assert http.request_sequence[1][1] == "GET"
-    uri, method, body, _ = http.request_sequence[2]
-    assert method == "PATCH" and uri.split("?")[0].endswith("/events/agentcalrenamed001")
-    assert json.loads(body)["summary"] == "Gym (new)"
-    assert len(http.request_sequence) == 3
+    assert "timeRangeEmpty" in results[4].error and not results[4].retryable
+    first_round = [c for c in fake.calls if c.in_batch]
+    assert len(first_round) == 6 and fake.http_requests == 4 + 3  # 4 setup, batch, GET, PATCH
+    assert fake.event(ids[6])["summary"] == "Gym (new)"
+    assert fake.event(ids[3])["summary"] == "Morning Gym 3"  # not renamed after the user's move
+    assert fake.event(ids[4])["status"] == "cancelled"
+    assert sleeps == []
 
 
-def test_429_then_503_then_200_retries_with_backoff_honouring_retry_after(settings):
-    event = make_event()
-    g, http, sleeper = backend(
-        settings,
-        [
-            error(429, "rateLimitExceeded", {"retry-after": "7"}),
-            error(503, "backendError"),
-            ok(as_google(event)),
-        ],
-        base_delay=1.0,
-    )
+def test_429_then_503_then_200_retries_with_backoff_honouring_retry_after(settings, fake):
+    fake.fail(429, retry_after="7")
+    fake.fail(503)
+    g, sleeps = backend(settings, fake, base_delay=1.0)
 
-    result = g.upsert(event)
+    result = g.upsert(make_event())
 
     assert result.ok
-    assert [m for _, m, _, _ in http.request_sequence] == ["POST", "POST", "POST"]
-    bodies = {body for _, _, body, _ in http.request_sequence}
-    assert len(bodies) == 1  # the same call (same id) each time
-    # rand=0.5 -> jitter factor 0.75: first wait is Retry-After (7 s > 0.75 s), then 2 * 0.75 s
-    assert sleeper.sleeps == [7.0, 1.5]
+    assert [c.status for c in fake.calls] == [429, 503, 200]
+    assert len({json.dumps(c.body, sort_keys=True) for c in fake.calls}) == 1  # same call
+    # rand=0.5 -> jitter factor 0.75: the first wait is Retry-After (7 s > 0.75 s), then 1.5 s
+    assert sleeps == [7.0, 1.5]
+    assert len(fake.events()) == 1
 
 
-def test_only_the_failed_calls_of_a_batch_are_rebatched(settings):
+def test_only_the_failed_calls_of_a_batch_are_rebatched(settings, fake):
     events = [make_event(n) for n in (1, 2, 3)]
-    g, http, sleeper = backend(
-        settings,
-        [
-            batch(
-                ("0", ok(as_google(events[0]))),
-                ("1", error(403, "userRateLimitExceeded")),
-                ("2", error(500, "backendError")),
-            ),
-            batch(("1", ok(as_google(events[1]))), ("2", ok(as_google(events[2])))),
-        ],
-    )
+    gid2, gid3 = (google_event_id(e.uid, 1) for e in events[1:])
+    fake.fail(403, "userRateLimitExceeded", when=lambda c: (c.body or {}).get("id") == gid2)
+    fake.fail(500, when=lambda c: (c.body or {}).get("id") == gid3)
+    g, sleeps = backend(settings, fake)
 
     results = g.sync_many(events)
 
     assert all(r.ok for r in results)
-    assert [c["id"] for c in batch_calls(http.request_sequence[1][2])] == ["1", "2"]
-    assert len(sleeper.sleeps) == 1
+    second = fake.calls[3:]
+    assert sorted(c.body["id"] for c in second) == sorted([gid2, gid3])
+    assert fake.http_requests == 2 and len(sleeps) == 1
+    assert len(fake.events()) == 3
 
 
-def test_retries_give_up_as_a_retryable_failure(settings):
-    event = make_event()
-    g, http, sleeper = backend(
-        settings, [error(503, "backendError")] * 3, max_retries=2, base_delay=0.1
-    )
+def test_retries_give_up_as_a_retryable_failure(settings, fake):
+    fake.fail(503, times=None)
+    g, sleeps = backend(settings, fake, max_retries=2, base_delay=0.1)
 
-    result = g.upsert(event)
+    result = g.upsert(make_event())
 
     assert not result.ok and result.retryable and "503" in result.error
-    assert len(http.request_sequence) == 3 and len(sleeper.sleeps) == 2
+    assert len(fake.calls) == 3 and len(sleeps) == 2
+    assert fake.events() == []
 
 
-def test_quota_exceeded_stops_the_sync_without_retrying(settings):
+def test_quota_exceeded_stops_the_sync_without_retrying(settings, fake):
     events = [make_event(n) for n in (1, 2, 3, 4)]
-    g, http, sleeper = backend(
-        settings,
-        [batch(("0", ok(as_google(events[0]))), ("1", error(403, "quotaExceeded")))],
-        batch_size=2,
-    )
+    first = google_event_id(events[0].uid, 1)
+    fake.fail(403, "quotaExceeded", when=lambda c: (c.body or {}).get("id") != first, times=None)
+    g, sleeps = backend(settings, fake, batch_size=2)
 
     results = g.sync_many(events)
 
     assert results[0].ok
     for r in results[1:]:
-        assert not r.ok and not r.retryable and r.quota_exhausted
-        assert "quota exhausted" in r.error
-    assert len(http.request_sequence) == 1  # the second batch was never sent
-    assert sleeper.sleeps == []
+        assert not r.ok and r.quota_exhausted and "quota exhausted" in r.error
+    assert fake.http_requests == 1  # the second batch was never sent
+    assert sleeps == []
 
 
-def test_401_refreshes_the_token_and_saves_it(settings):
-    event = make_event()
-    g, http, _ = backend(
-        settings,
-        [
-            error(401, "authError"),
-            ok({"access_token": "tok-2", "expires_in": 3600, "token_type": "Bearer"}),
-            ok(as_google(event)),
-        ],
-    )
-
-    result = g.upsert(event)
-
-    assert result.ok
-    (u1, _, _, h1), (u2, m2, b2, _), (u3, _, _, h3) = http.request_sequence
-    assert h1["authorization"] == "Bearer tok-1"
-    assert u2 == "https://oauth2.googleapis.com/token" and m2 == "POST"
-    form = parse_qs(b2 if isinstance(b2, str) else b2.decode())
-    assert form["grant_type"] == ["refresh_token"] and form["refresh_token"] == ["refresh-1"]
-    assert u3 == u1 and h3["authorization"] == "Bearer tok-2"
-    saved = json.loads(settings.google_token_path.read_text())
-    assert saved["token"] == "tok-2" and saved["refresh_token"] == "refresh-1"
-    assert stat.S_IMODE(settings.google_token_path.stat().st_mode) == 0o600
-
-
-def test_revoked_refresh_token_fails_with_a_clear_message(settings):
-    g, _, _ = backend(
-        settings,
-        [error(401, "authError"), ({"status": "400"}, json.dumps({"error": "invalid_grant"}))],
-    )
+def test_an_expired_access_token_is_refreshed_and_saved(settings, fake):
+    fake.tokens.clear()  # tok-1 no longer accepted: 401, refresh, retry
+    g, _ = backend(settings, fake)
 
     result = g.upsert(make_event())
 
-    assert not result.ok and not result.retryable
-    assert "agentcal auth google" in result.error
+    assert result.ok
+    assert [c.status for c in fake.calls] == [401, 200]
+    assert fake.calls[1].headers["authorization"] != "Bearer tok-1"
+    saved = json.loads(settings.google_token_path.read_text())
+    assert saved["token"] in fake.tokens and saved["refresh_token"] == "refresh-1"
+    assert stat.S_IMODE(settings.google_token_path.stat().st_mode) == 0o600
 
 
-@pytest.mark.parametrize("status", [404, 410])
-def test_delete_of_a_missing_event_counts_as_done(settings, status):
-    event = make_event(backend_event_id="agentcalabc123", cancelled=True)
-    g, http, _ = backend(settings, [error(status, "notFound" if status == 404 else "deleted")])
+def test_a_revoked_refresh_token_fails_with_a_clear_message(settings, fake):
+    fake.tokens.clear()
+    fake.refresh_tokens.clear()
+    g, _ = backend(settings, fake)
 
-    result = g.delete(event)
+    result = g.upsert(make_event())
 
-    assert result.ok and result.backend_event_id is None
-    [(uri, method, _, _)] = http.request_sequence
-    assert method == "DELETE" and urlsplit(uri).path.endswith("/events/agentcalabc123")
+    assert not result.ok and "agentcal auth google" in result.error
+    assert fake.events() == []
 
 
-def test_delete_of_an_event_never_synced_sends_nothing(settings):
-    g, http, _ = backend(settings, [])
+def test_delete_of_a_missing_or_already_deleted_event_counts_as_done(settings, fake):
+    g, _ = backend(settings, fake)
+    gid = g.upsert(make_event()).backend_event_id
+    fake.user_delete(gid)
+    gone = make_event(revision=2, backend_event_id=gid, cancelled=True)
+    never = make_event(2, revision=2, backend_event_id="agentcalnever0001", cancelled=True)
+
+    results = g.sync_many([gone, never])
+
+    assert all(r.ok and r.backend_event_id is None for r in results)
+    assert sorted(c.status for c in fake.calls if c.method == "DELETE") == [404, 410]
+
+
+def test_delete_of_an_event_never_synced_sends_nothing(settings, fake):
+    g, _ = backend(settings, fake)
     assert g.delete(make_event(cancelled=True)).ok
-    assert http.request_sequence == []
+    assert fake.http_requests == 0
 
 
-def test_update_of_an_event_the_user_deleted_is_skipped(settings):
-    event = make_event(revision=2, backend_event_id="agentcalxyz01", title="Renamed")
-    g, http, _ = backend(settings, [ok(as_google(event, gid="agentcalxyz01", status="cancelled"))])
+def test_an_update_of_an_event_the_user_deleted_is_skipped(settings, fake):
+    g, _ = backend(settings, fake)
+    gid = g.upsert(make_event()).backend_event_id
+    fake.user_delete(gid)
 
-    result = g.upsert(event)
+    result = g.upsert(make_event(revision=2, backend_event_id=gid, title="Renamed"))
 
-    assert result.ok and result.skipped and result.backend_event_id == "agentcalxyz01"
-    assert [m for _, m, _, _ in http.request_sequence] == ["GET"]
-
-
-def test_unchanged_update_sends_no_patch(settings):
-    event = make_event(revision=2, backend_event_id="agentcalxyz01")
-    g, http, _ = backend(settings, [ok(as_google(event, gid="agentcalxyz01"))])
-
-    assert g.upsert(event).ok
-    assert [m for _, m, _, _ in http.request_sequence] == ["GET"]
+    assert result.ok and result.skipped and result.backend_event_id == gid
+    assert [c.method for c in fake.calls] == ["POST", "GET"]
+    assert fake.event(gid)["status"] == "cancelled"
 
 
-def test_api_endpoint_override_is_used_for_calls_and_batches(settings, monkeypatch):
-    monkeypatch.setenv("AGENTCAL_GOOGLE_API_ENDPOINT", "http://127.0.0.1:9/")
-    from agentcal.settings import reset_settings
+def test_an_unchanged_update_sends_no_patch(settings, fake):
+    g, _ = backend(settings, fake)
+    gid = g.upsert(make_event()).backend_event_id
 
-    reset_settings()
-    s = get_settings()
-    events = [make_event(1), make_event(2)]
-    g, http, _ = backend(
-        s,
-        [
-            ok(as_google(events[0])),
-            batch(("0", ok(as_google(events[0]))), ("1", ok(as_google(events[1])))),
-        ],
-    )
-
-    g.upsert(events[0])
-    g.sync_many(events)
-
-    assert http.request_sequence[0][0].startswith("http://127.0.0.1:9/calendar/v3/calendars/")
-    assert http.request_sequence[1][0] == "http://127.0.0.1:9/batch/calendar/v3"
+    assert g.upsert(make_event(revision=2, backend_event_id=gid)).ok
+    assert [c.method for c in fake.calls] == ["POST", "GET"]
 
 
-def test_not_signed_in_is_a_clear_non_retryable_failure(settings):
+def test_calls_and_batches_go_to_the_configured_endpoint(settings, fake):
+    g, _ = backend(settings, fake)
+    g.sync_many([make_event(1), make_event(2)])
+
+    [one, two] = fake.calls
+    assert one.in_batch and two.in_batch and fake.http_requests == 1
+    assert one.path == "/calendar/v3/calendars/primary/events"
+
+
+def test_not_signed_in_is_a_clear_failure(settings, fake):
     settings.google_token_path.unlink()
-    g, http, _ = backend(settings, [])
+    g, _ = backend(settings, fake)
 
     [result] = g.sync_many([make_event()])
 
-    assert not result.ok and not result.retryable
-    assert "agentcal auth google" in result.error
-    assert http.request_sequence == []
+    assert not result.ok and "agentcal auth google" in result.error
+    assert fake.http_requests == 0
 
 
-def test_busy_times_ignore_agentcals_own_free_and_cancelled_events(settings):
-    ours = as_google(make_event(1))
-    meeting = {
-        "id": "m1",
-        "status": "confirmed",
-        "start": {"dateTime": "2026-11-30T09:00:00-05:00"},
-        "end": {"dateTime": "2026-11-30T10:00:00-05:00"},
-    }
-    overlapping = {
-        "id": "m2",
-        "status": "confirmed",
-        "start": {"dateTime": "2026-11-30T09:30:00-05:00"},
-        "end": {"dateTime": "2026-11-30T11:00:00-05:00"},
-    }
-    free = dict(meeting, id="f", transparency="transparent")
-    cancelled = dict(meeting, id="c", status="cancelled")
-    late = {
-        "id": "m3",
-        "status": "confirmed",
-        "start": {"dateTime": "2026-11-30T23:00:00-05:00"},
-        "end": {"dateTime": "2026-12-01T01:00:00-05:00"},
-    }
-    g, http, _ = backend(
-        settings,
-        [
-            ok({"items": [ours, meeting, free], "nextPageToken": "p2"}),
-            ok({"items": [overlapping, cancelled, late]}),
-        ],
-    )
-    start = datetime(2026, 11, 30, 5, 0, tzinfo=UTC)  # midnight in New York
-    end = start + timedelta(days=1)
+def test_busy_times_ignore_agentcals_own_free_and_cancelled_events(settings, fake):
+    g, _ = backend(settings, fake)
+    g.upsert(make_event(1))  # ours
+    day = datetime(2026, 11, 30, tzinfo=NY)
 
-    busy = g.busy_times(start, end)
+    def at(h: float) -> dict[str, str]:
+        return {"dateTime": (day + timedelta(hours=h)).isoformat()}
+
+    fake.user_event(summary="meeting", start=at(9), end=at(10))
+    fake.user_event(summary="overlapping", start=at(9.5), end=at(11))
+    fake.user_event(summary="free", start=at(12), end=at(13), transparency="transparent")
+    gone = fake.user_event(summary="gone", start=at(14), end=at(15))
+    fake.user_delete(gone["id"])
+    fake.user_event(summary="late", start=at(23), end=at(25))
+    fake.user_event(summary="tomorrow", start=at(30), end=at(31))
+    fake.max_page = 2  # Google may answer with fewer items than asked: follow the pages
+    start = day.astimezone(UTC)
+
+    busy = g.busy_times(start, start + timedelta(days=1))
 
     assert busy == [
-        (datetime(2026, 11, 30, 14, 0, tzinfo=UTC), datetime(2026, 11, 30, 16, 0, tzinfo=UTC)),
-        (datetime(2026, 12, 1, 4, 0, tzinfo=UTC), end),
+        ((day + timedelta(hours=9)).astimezone(UTC), (day + timedelta(hours=11)).astimezone(UTC)),
+        ((day + timedelta(hours=23)).astimezone(UTC), start + timedelta(days=1)),
     ]
-    q1 = parse_qs(urlsplit(http.request_sequence[0][0]).query)
-    q2 = parse_qs(urlsplit(http.request_sequence[1][0]).query)
-    assert q1["singleEvents"] == ["true"] and q1["timeMin"] == ["2026-11-30T05:00:00+00:00"]
-    assert "pageToken" not in q1 and q2["pageToken"] == ["p2"]
+    lists = [c for c in fake.calls if c.method == "GET"]
+    assert len(lists) == 3 and lists[0].query["timeMin"] == ["2026-11-30T05:00:00+00:00"]
+    assert "pageToken" not in lists[0].query and lists[1].query["pageToken"] == ["2"]
 
 
-def test_deletes_in_a_batch(settings):
-    events = [make_event(n, backend_event_id=f"agentcal{n}0000", cancelled=True) for n in (1, 2)]
-    g, http, _ = backend(settings, [batch(("0", empty()), ("1", empty()))])
-
-    assert all(r.ok and r.backend_event_id is None for r in g.sync_many(events))
-    calls = batch_calls(http.request_sequence[0][2])
-    assert [(c["method"], c["path"].split("?")[0].rsplit("/", 1)[-1]) for c in calls] == [
-        ("DELETE", "agentcal10000"),
-        ("DELETE", "agentcal20000"),
+def test_deletes_go_in_one_batch(settings, fake):
+    g, _ = backend(settings, fake)
+    created = g.sync_many([make_event(1), make_event(2)])
+    fake.calls.clear()
+    gone = [
+        make_event(n, revision=2, backend_event_id=r.backend_event_id, cancelled=True)
+        for n, r in zip((1, 2), created, strict=True)
     ]
+
+    assert all(r.ok and r.backend_event_id is None for r in g.sync_many(gone))
+    assert [(c.method, c.in_batch) for c in fake.calls] == [("DELETE", True)] * 2
+    assert fake.events() == []

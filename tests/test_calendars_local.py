@@ -18,7 +18,7 @@ from agentcal.calendars.local import LocalCalendar
 from agentcal.services.calendar_events import calendar_events_service as events
 from agentcal.services.calendar_preferences import calendar_preferences_service as prefs
 from agentcal.settings import get_settings, reset_settings
-from tests.google_fakes import token_json
+from tests.google_server import token_json
 
 NY = ZoneInfo("America/New_York")
 # Two working weeks either side of the end of US daylight saving time (Sunday 2026-11-01).

@@ -240,8 +240,11 @@ def test_backend_busy_times_count_and_a_failing_backend_falls_back_to_the_store(
         ("Europe/Paris", date(2026, 3, 29), "02:30", "03:30", 2, "does not exist"),
         ("America/New_York", date(2026, 3, 8), "02:30", "03:30", -4, "does not exist"),
         # Fall back: 01:30 happens twice; the first one (summer time) is used.
-        ("Europe/Paris", date(2026, 10, 25), "02:30", "02:30", 2, ""),
-        ("America/New_York", date(2026, 11, 1), "01:30", "01:30", -4, ""),
+        ("Europe/Paris", date(2026, 10, 25), "02:30", "02:30", 2, "happens twice"),
+        ("America/New_York", date(2026, 11, 1), "01:30", "01:30", -4, "happens twice"),
+        ("Africa/Casablanca", date(2027, 2, 7), "02:30", "02:30", 1, "happens twice"),
+        ("Australia/Lord_Howe", date(2027, 4, 4), "01:45", "01:45", 11, "happens twice"),
+        ("Australia/Lord_Howe", date(2026, 10, 4), "02:15", "02:45", 11, "does not exist"),
         # 06:00 stays 06:00 on both sides of a transition.
         ("Europe/Paris", date(2026, 3, 30), "06:00", "06:00", 2, ""),
         ("America/New_York", date(2026, 11, 2), "06:00", "06:00", -5, ""),

@@ -63,11 +63,13 @@ def to_ical(event: EventData) -> bytes:
     """One VCALENDAR holding the event, in its own zone (VTIMEZONE + TZID)."""
     from icalendar import Calendar, Event
 
+    from agentcal.calendars.ics import ical_time
+
     tz = ZoneInfo(event.timezone)
     vevent = Event.new(
         uid=event.uid,
-        start=event.start.astimezone(tz),
-        end=event.end.astimezone(tz),
+        start=ical_time(event.start, tz),
+        end=ical_time(event.end, tz),
         stamp=datetime.now(UTC).replace(microsecond=0),
         sequence=max(event.revision - 1, 0),
         summary=event.title,

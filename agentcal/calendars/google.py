@@ -56,8 +56,10 @@ def google_event_id(uid: str, revision: int) -> str:
     return TAG + base64.b32hexencode(digest).decode().lower().rstrip("=")
 
 
-def _wall(moment: datetime, tz: str) -> str:
-    return moment.astimezone(ZoneInfo(tz)).replace(tzinfo=None).isoformat(timespec="seconds")
+def _instant(moment: datetime, tz: str) -> str:
+    """RFC 3339 with the UTC offset in force in `tz` at that instant: unambiguous, also in the
+    repeated hour of a DST change (a wall time without offset is not)."""
+    return moment.astimezone(ZoneInfo(tz)).isoformat(timespec="seconds")
 
 
 def _utc(moment: datetime) -> str:
@@ -65,13 +67,14 @@ def _utc(moment: datetime) -> str:
 
 
 def event_body(event: EventData) -> dict[str, Any]:
-    """The Google event resource agentcal writes (local wall time plus IANA zone)."""
+    """The Google event resource agentcal writes (instants with their offset, plus the IANA
+    zone, which Google uses to show the event and for recurrences)."""
     return {
         "summary": event.title,
         "description": event.description or "",
         "location": event.location or "",
-        "start": {"dateTime": _wall(event.start, event.timezone), "timeZone": event.timezone},
-        "end": {"dateTime": _wall(event.end, event.timezone), "timeZone": event.timezone},
+        "start": {"dateTime": _instant(event.start, event.timezone), "timeZone": event.timezone},
+        "end": {"dateTime": _instant(event.end, event.timezone), "timeZone": event.timezone},
         "extendedProperties": {
             "private": {
                 TAG: "1",

@@ -8,7 +8,7 @@ same bytes, so calendar apps that poll the file see no spurious changes.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -20,6 +20,21 @@ if TYPE_CHECKING:
 
 PRODID = "-//agentcal//agentcal calendar//EN"
 ACTIVE_STATUSES = ("planned", "confirmed")
+
+
+def ical_time(moment: datetime, tz: ZoneInfo) -> datetime:
+    """`moment` as an iCalendar DTSTART/DTEND should carry it: the local time in `tz` (written
+    with TZID, resolved by the VTIMEZONE) when that names exactly this instant, else UTC.
+
+    RFC 5545 reads a local time that occurs twice (the repeated hour of a DST change) as its
+    first occurrence, so an instant in the second occurrence cannot be written with a TZID:
+    it is written in UTC ("...Z"), which every client reads as the same instant.
+    """
+    local = moment.astimezone(tz)
+    first = local.replace(fold=0)
+    if first.astimezone(UTC) == moment.astimezone(UTC):
+        return first
+    return moment.astimezone(UTC)
 
 
 def render_calendar(events: Iterable[CalendarEvent], *, name: str = "agentcal") -> bytes:
@@ -40,8 +55,8 @@ def render_calendar(events: Iterable[CalendarEvent], *, name: str = "agentcal") 
         tz = ZoneInfo(e.timezone)
         event = Event.new(
             uid=e.uid,
-            start=e.start_at.astimezone(tz),
-            end=e.end_at.astimezone(tz),
+            start=ical_time(e.start_at, tz),
+            end=ical_time(e.end_at, tz),
             stamp=e.updated_at,
             last_modified=e.updated_at,
             created=e.created_at,

@@ -10,7 +10,9 @@ Placement runs in priority order (1 first), and every decision is explained:
   +/- AGENTCAL_FLEX_WINDOW_MINUTES; if there is none it is recorded as `unplaced` with the
   reason, never dropped silently;
 * a wall-clock time that does not exist on a DST day (02:30 when clocks jump to 03:00) moves
-  forward by the jump; an ambiguous one takes its first occurrence.
+  forward by the jump; one that happens twice (clocks go back) takes its first occurrence; both
+  are noted. Every event lasts exactly its preference's duration (end = start + duration, in
+  elapsed time), so one that spans the change ends at a different wall time.
 
 Existing events are left where they are (the user may have moved them; a past placement is not
 reshuffled) unless their preference changed after the event was last written, in which case the
@@ -118,6 +120,8 @@ def local_start(day: date, hhmm: str, tz: ZoneInfo) -> tuple[datetime, str]:
     actual = utc.astimezone(tz)
     if actual.replace(tzinfo=None) != naive:
         return utc, f"{hhmm} does not exist on {day} (DST): starts at {actual:%H:%M}"
+    if aware.replace(fold=1).utcoffset() != aware.utcoffset():
+        return utc, f"{hhmm} happens twice on {day} (DST): placed at the first {hhmm}"
     return utc, ""
 
 

@@ -3,7 +3,8 @@
 INSIGHT_TYPES = ("preference", "habit", "pattern", "goal", "constraint")
 INSIGHT_CATEGORIES = ("schedule", "meetings", "health", "work", "personal")
 INSIGHT_SOURCES = ("agent", "pattern_analysis", "explicit")
-PREFERENCE_TYPES = ("gym", "sleep", "focus", "meal", "break", "meditation")
+# "event": a recurring appointment that is not a habit ("team standup every weekday at 9:30").
+PREFERENCE_TYPES = ("gym", "sleep", "focus", "meal", "break", "meditation", "event")
 AGENT_ACTIONS = ("create", "read", "update", "delete", "search", "schedule", "insight", "answer")
 EVENT_STATUSES = ("planned", "confirmed", "cancelled", "unplaced")
 JOB_STATES = ("queued", "running", "done", "dead")

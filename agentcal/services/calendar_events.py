@@ -155,13 +155,16 @@ class CalendarEventsService(Service):
         limit: int = 50,
         session: Session | None = None,
     ) -> list[CalendarEvent]:
-        """Events whose title, description or location contains `text` (case-insensitive)."""
+        """Events whose title, description or location match `text`: containing it, or having
+        every content word of it (by word, prefix or similarity: `services.matching`)."""
+        from agentcal.services.matching import matches
+
         needle = v.non_empty(text, "search text").lower()
         events = self.list_events(user_id, start, end, session=session)
         hits = [
             e
             for e in events
-            if needle in " ".join(filter(None, (e.title, e.description, e.location))).lower()
+            if matches(needle, " ".join(filter(None, (e.title, e.description, e.location))))
         ]
         return hits[:limit]
 

@@ -29,6 +29,7 @@ DEFAULT_TITLES = {
     "meal": "Meal",
     "break": "Break",
     "meditation": "Meditation",
+    "event": "Event",
 }
 EDITABLE = (
     "preference_type",

@@ -31,15 +31,21 @@ if TYPE_CHECKING:
     from agentcal.models import CalendarPreference, UserInsight
 
 TYPE_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("gym", ("gym", "workout", "exercise", "training", "run", "running", "fitness")),
+    ("event", ("event",)),
+    ("gym", ("gym", "workout", "exercise", "training", "run", "running", "fitness", "swim",
+             "swimming", "cycling", "cycle", "bike", "jog", "jogging", "weights", "lifting",
+             "tennis", "football", "soccer", "climbing")),
     ("sleep", ("sleep", "bed", "bedtime", "nap")),
     ("focus", ("focus", "deep", "deepwork", "concentration")),
     ("meal", ("lunch", "dinner", "breakfast", "meal", "brunch")),
-    ("break", ("break", "pause", "rest")),
-    ("meditation", ("meditation", "meditate", "mindfulness", "yoga")),
-)
-DEFAULT_PRIORITY = {"sleep": 2, "meal": 3, "gym": 4, "focus": 5, "meditation": 6, "break": 7}
+    ("break", ("break", "pause", "rest", "walk")),
+    ("meditation", ("meditation", "meditate", "mindfulness", "yoga", "stretching", "stretch")),
+)  # fmt: skip
+DEFAULT_PRIORITY = {
+    "event": 2, "sleep": 2, "meal": 3, "gym": 4, "focus": 5, "meditation": 6, "break": 7,
+}  # fmt: skip
 DEFAULT_FLEXIBLE = {
+    "event": False,
     "sleep": False,
     "meal": True,
     "gym": True,
@@ -47,7 +53,9 @@ DEFAULT_FLEXIBLE = {
     "meditation": True,
     "break": True,
 }
-BASE_TITLES = {"gym": "Gym", "focus": "Focus", "break": "Break", "meditation": "Meditation"}
+BASE_TITLES = {
+    "gym": "Gym", "focus": "Focus", "break": "Break", "meditation": "Meditation", "event": "Event",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -1,480 +1,713 @@
-"""The offline model's understanding of English: dates, times, durations, habits and intents.
+"""The offline model's understanding of a request: one message -> an `Intent`.
 
-Deliberately small and predictable, in the spirit of Google Calendar's quick-add. `parse`
-turns one user message into an `Intent`; the offline model turns intents into tool calls.
+Deliberately deterministic, in the spirit of Google Calendar's quick-add. Dates, times and
+durations come from `agent.when`, routines from `agent.habits`; this module decides what the
+user wants (create, list, check free time, book free time, change or cancel an event named by
+description or by "it", remember a habit) and what the event is called and where it is.
+Whatever it cannot read with confidence becomes an `ask` intent: a one-line answer that says
+what was understood, and nothing is written.
+
+The user's zone is an input (`now` is aware, in the user's zone); nothing here reads settings.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-WEEKDAYS = {
-    "monday": 0, "mon": 0, "tuesday": 1, "tue": 1, "tues": 1, "wednesday": 2, "wed": 2,
-    "thursday": 3, "thu": 3, "thurs": 3, "friday": 4, "fri": 4, "saturday": 5, "sat": 5,
-    "sunday": 6, "sun": 6,
-}  # fmt: skip
-MONTHS = {
-    m: i + 1
-    for i, names in enumerate(
-        [("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"),
-         ("may",), ("june", "jun"), ("july", "jul"), ("august", "aug"),
-         ("september", "sep", "sept"), ("october", "oct"), ("november", "nov"),
-         ("december", "dec")]
-    )
-    for m in names
-}  # fmt: skip
-NUMBERS = {
-    "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
-    "seven": 7, "eight": 8, "nine": 9, "ten": 10, "twelve": 12, "fifteen": 15, "twenty": 20,
-    "thirty": 30, "forty-five": 45, "forty five": 45, "ninety": 90,
-}  # fmt: skip
-PARTS_OF_DAY = {
-    "morning": (time(8), time(12)),
-    "afternoon": (time(12), time(17)),
-    "evening": (time(17), time(21)),
-    "tonight": (time(18), time(23)),
-}
-_WD = "|".join(sorted(WEEKDAYS, key=len, reverse=True))
-_MON = "|".join(sorted(MONTHS, key=len, reverse=True))
-_NUM = r"\d+(?:\.\d+)?|" + "|".join(sorted(NUMBERS, key=len, reverse=True))
+from agentcal.agent import habits, when
+from agentcal.agent.when import PARTS_OF_DAY, Span
+from agentcal.services.matching import GENERIC
 
-# (keywords, preference type, category, key, default duration, default time)
-HABITS = [
-    (("gym", "work out", "workout", "exercise", "run ", "running", "swim", "yoga"),
-     "gym", "health", "gym_time", 60, "07:00"),
-    (("sleep", "go to bed", "bedtime", "in bed"), "sleep", "health", "sleep_time", 480, "23:00"),
-    (("focus", "deep work"), "focus", "work", "focus_time", 120, "09:00"),
-    (("meditat",), "meditation", "health", "meditation_time", 20, "07:00"),
-    (("lunch",), "meal", "personal", "lunch_time", 60, "12:30"),
-    (("breakfast",), "meal", "personal", "breakfast_time", 30, "08:00"),
-    (("dinner",), "meal", "personal", "dinner_time", 60, "19:30"),
-    (("break", "walk"), "break", "health", "break_time", 15, "15:00"),
-]  # fmt: skip
+MAX_CHARS = 500
+EXAMPLES = "e.g. “lunch with Ana tomorrow at 1pm”, “what's on Friday?”, “move the dentist to 4pm”"
+NOT_UNDERSTOOD = f"Sorry, I didn't understand that; try {EXAMPLES}, or type “help”."
+
+
+@dataclass
+class Target:
+    """Which existing event a request is about."""
+
+    words: str | None = None  # what it is called ("doctor", "call with priya")
+    event_id: int | None = None
+    day: date | None = None
+    at: time | None = None
+    part: tuple[time, time] | None = None  # a window of its day (morning...)
+    pronoun: bool = False  # "it", "that": the conversation's last single event
+    text: str = ""  # as the user said it, for answers
+
+    @property
+    def empty(self) -> bool:
+        return not (self.words or self.event_id or self.day or self.at or self.part or self.pronoun)
+
+
+@dataclass
+class Change:
+    """What to change on an event; `None` keeps the event's own value."""
+
+    day: date | None = None
+    at: time | None = None
+    shift: timedelta | None = None
+    duration: int | None = None
+    delta: int | None = None  # minutes longer (+) or shorter (-)
+    title: str | None = None
+    location: str | None = None
+
+    @property
+    def empty(self) -> bool:
+        return all(v is None for v in vars(self).values())
+
+    def merge(self, other: Change) -> None:
+        for name, value in vars(other).items():
+            if value is not None:
+                setattr(self, name, value)
 
 
 @dataclass
 class Intent:
-    kind: str  # create list search move rename resize cancel schedule insight help
+    kind: str  # create list next free search edit cancel schedule insight help ask
     title: str | None = None
-    target: str | None = None  # words naming an existing event, or "#id"
-    event_id: int | None = None
+    location: str | None = None
     day: date | None = None
     at: time | None = None
     duration: int | None = None
     end_at: time | None = None
     range_start: datetime | None = None
     range_end: datetime | None = None
+    target: Target | None = None
+    change: Change | None = None
     insight: dict[str, Any] = field(default_factory=dict)
+    message: str | None = None  # the answer of an `ask`
 
 
-def _num(word: str) -> float:
-    word = word.strip().lower()
-    return float(NUMBERS[word]) if word in NUMBERS else float(word)
+def ask(message: str) -> Intent:
+    return Intent("ask", message=message)
 
 
-# ------------------------------------------------------------------------------------------
-# Dates, times and durations. Each finder returns the value and the matched span to remove.
-# ------------------------------------------------------------------------------------------
-def find_date(text: str, today: date) -> tuple[date | None, list[tuple[int, int]]]:
-    t = text.lower()
-    patterns: list[tuple[str, Any]] = [
-        (r"\b(the\s+)?day after tomorrow\b", lambda m: today + timedelta(days=2)),
-        (r"\b(today|tonight)\b", lambda m: today),
-        (r"\btomorrow\b", lambda m: today + timedelta(days=1)),
-        (r"\bin (" + _NUM + r") days?\b", lambda m: today + timedelta(days=int(_num(m[1])))),
-        (r"\bin a week\b", lambda m: today + timedelta(days=7)),
-        (r"\b(\d{4})-(\d{2})-(\d{2})\b", lambda m: date(int(m[1]), int(m[2]), int(m[3]))),
-        (r"\b(?:on\s+)?(?:the\s+)?(\d{1,2})(?:st|nd|rd|th)?(?: of)? (" + _MON + r")\b",
-         lambda m: _month_day(today, MONTHS[m[2]], int(m[1]))),
-        (r"\b(?:on\s+)?(" + _MON + r")\.? (\d{1,2})(?:st|nd|rd|th)?\b",
-         lambda m: _month_day(today, MONTHS[m[1]], int(m[2]))),
-        (r"\b(?:(next|this|on|coming)\s+)?(" + _WD + r")\b",
-         lambda m: _weekday(today, WEEKDAYS[m[2]], m[1])),
-    ]  # fmt: skip
-    for pattern, make in patterns:
-        m = re.search(pattern, t)
-        if m:
-            try:
-                return make(m), [m.span()]
-            except ValueError:
-                continue
-    return None, []
+def local_now(tz: str, now: datetime | None = None) -> datetime:
+    return (now or datetime.now(UTC)).astimezone(ZoneInfo(tz))
 
 
-def _month_day(today: date, month: int, day: int) -> date:
-    candidate = date(today.year, month, day)
-    return candidate if candidate >= today else date(today.year + 1, month, day)
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:] if text else text
 
 
-def _weekday(today: date, weekday: int, qualifier: str | None) -> date:
-    ahead = (weekday - today.weekday()) % 7
-    if ahead == 0 and qualifier != "this":
-        ahead = 7
-    return today + timedelta(days=ahead)
-
-
-_TIME_AMPM = r"\b(\d{1,2})(?:[:.](\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)"
-_TIME_24 = r"\b([01]?\d|2[0-3])[:h]([0-5]\d)\b"
-
-
-def find_time(text: str) -> tuple[time | None, list[tuple[int, int]]]:
-    t = text.lower()
-    m = re.search(r"(?:\bat\s+)?" + _TIME_AMPM, t)
-    if m:
-        hour, minute = int(m[1]) % 12, int(m[2] or 0)
-        if m[3].startswith("p"):
-            hour += 12
-        return time(hour, minute), [m.span()]
-    m = re.search(r"(?:\bat\s+)?" + _TIME_24, t)
-    if m:
-        return time(int(m[1]), int(m[2])), [m.span()]
-    m = re.search(r"\b(?:at\s+)?(noon|midday|midnight)\b", t)
-    if m:
-        return (time(0) if m[1] == "midnight" else time(12)), [m.span()]
-    m = re.search(r"\bat (\d{1,2})\b(?!\s*(?:min|hour|h\b|day|%))", t)
-    if m and 1 <= int(m[1]) <= 12:
-        hour = int(m[1])
-        evening = re.search(r"\b(evening|tonight|night|afternoon)\b", t)
-        if hour < 8 or (evening and hour < 12):
-            hour = hour % 12 + 12
-        return time(hour % 24), [m.span()]
-    return None, []
-
-
-def find_duration(text: str) -> tuple[int | None, list[tuple[int, int]]]:
-    t = text.lower()
-    unit = r"(hours?|hrs?|h|minutes?|mins?|m)\b"
-    patterns = [
-        r"\bfor (an|one|a) hour and a half\b",
-        r"\bfor (" + _NUM + r")\s*h(?:ours?)?\s*(?:and\s*)?(\d+)\s*m(?:in(?:ute)?s?)?\b",
-        r"\bfor (?:an? )?half(?: an)? hour\b",
-        r"\b(?:for|lasting|of) (" + _NUM + r")\s*" + unit,
-        r"\b(" + _NUM + r")[\s-]*(hours?|hour|minutes?|minute|mins?|min)\b(?:\s*(?:long|of))?",
-        r"\b(?:an?|one) (?:free |spare |whole )?hour\b",
-    ]
-    for index, pattern in enumerate(patterns):
-        m = re.search(pattern, t)
-        if not m:
-            continue
-        if index == 0:
-            minutes: float = 90
-        elif index == 1:
-            minutes = _num(m[1]) * 60 + int(m[2])
-        elif index == 2:
-            minutes = 30
-        elif index == 5:
-            minutes = 60
-        else:
-            amount, word = _num(m[1]), m[2]
-            minutes = amount * 60 if word.startswith("h") else amount
-        return round(minutes), [m.span()]
-    return None, []
-
-
-def find_range(text: str) -> tuple[time | None, time | None, list[tuple[int, int]]]:
-    """'from 2pm to 4pm', '2-4pm', 'between 14:00 and 15:30'."""
-    t = text.lower()
-    tm = r"(\d{1,2})(?:[:.](\d{2}))?\s*(am|pm)?"
-    m = re.search(
-        r"\b(?:from|between)?\s*" + tm + r"\s*(?:-|–|to|and|until|till)\s*" + tm + r"\b", t
-    )
-    if not m or not (m[3] or m[6] or m[2] or m[5]):
-        return None, None, []
-    end_mer = m[6]
-    start_mer = m[3] or end_mer
-    try:
-        start = _clock(int(m[1]), int(m[2] or 0), start_mer)
-        end = _clock(int(m[4]), int(m[5] or 0), end_mer)
-    except ValueError:
-        return None, None, []
-    if end <= start and not m[3] and end_mer == "pm":
-        start = _clock(int(m[1]), int(m[2] or 0), "am")
-    return start, end, [m.span()]
-
-
-def _clock(hour: int, minute: int, meridiem: str | None) -> time:
-    if meridiem:
-        hour = hour % 12 + (12 if meridiem == "pm" else 0)
-    return time(hour, minute)
-
-
-def find_days(text: str) -> tuple[list[int] | None, bool]:
-    """Days of the week (1=Mon..7=Sun) a habit happens on; (None, True) means every day."""
-    t = text.lower()
-    if re.search(r"\b(weekdays?|workdays?|work days|mon(day)?\s*(-|to|through)\s*fri(day)?)\b", t):
-        return [1, 2, 3, 4, 5], True
-    if re.search(r"\bweekends?\b", t):
-        return [6, 7], True
-    found = [
-        WEEKDAYS[w] + 1
-        for w in re.findall(r"\b(" + _WD + r")s?\b", t)
-        if w in WEEKDAYS and not (w == "sun" and "sunrise" in t)
-    ]
-    if found:
-        return sorted(set(found)), True
-    if re.search(r"\b(every|each|daily|nightly|always|usually|most)\b", t):
-        return None, True
-    return None, False
+def _blank(t: str, spans: list[Span | None]) -> str:
+    """Replace spans with NUL characters (a boundary no phrase crosses), keeping the length."""
+    for span in spans:
+        if span:
+            a, b = span
+            t = t[:a] + "\0" * (b - a) + t[b:]
+    return t
 
 
 # ------------------------------------------------------------------------------------------
-# Intents
+# What kind of request
 # ------------------------------------------------------------------------------------------
-CREATE = r"^(?:please\s+)?(?:can you\s+)?(?:add|create|schedule|book|put|set up|make|plan|new)\b"
-FIND_SLOT = (
-    r"\b(find|need|get)\b.*\b(slot|time|free|room)\b|\bfind me\b|\bsomewhere\b|"
-    r"^i (?:need|want) (?:\d+|an?|\w+) ?(?:minutes?|mins?|hours?)\b"
+LEAD = r"^(?:(?:please|pls|hey|ok|okay|so|can you|could you|would you|will you)[\s,]+)*"
+HELP = r"^(?:help|what can you do|what do you (?:do|understand)|how do(?:es)? (?:this|it|you) work|commands|usage)\W*$"
+GREETING = (
+    r"^(?:hi|hello|hey|hiya|yo|good (?:morning|afternoon|evening)|thanks|thank you|ok|okay)\W*$"
 )
-LIST = r"\b(what'?s|what is|what do i have|show|list|agenda|calendar for|do i have|my day|my week|events)\b"
-SEARCH = r"^(?:search|find|look up|where is|when is|when's)\b"
-MOVE = r"^(?:please\s+)?(?:move|reschedule|push|shift|postpone|bring forward|change)\b"
-RENAME = r"^(?:please\s+)?(?:rename|retitle|call)\b"
-RESIZE = r"^(?:please\s+)?(?:make|extend|shorten|resize|change the length of)\b"
-CANCEL = r"^(?:please\s+)?(?:cancel|delete|remove|drop|clear|scrap)\b"
-HABIT = (
-    r"^(?:i|i'm|i am|i've|my)\b.*\b(every|each|daily|nightly|usually|always|weekdays?|weekends?|"
-    r"mornings?|evenings?|nights?|sleep|go to bed|want|would like|need|like to|prefer|try to|"
-    r"don'?t|never|no|avoid|"
-    r"mondays|tuesdays|wednesdays|thursdays|fridays|saturdays|sundays)\b"
+FREE = (
+    r"\b(?:am i|are we|i'?m|is (?:my|the) \w+)\s+(?:free|available|busy|open)\b|"
+    r"\bwhen (?:am i|are we) (?:free|available)\b|"
+    r"\b(?:do|have) i (?:have|got) (?:any )?(?:free|spare|open) (?:time|slots?)\b|"
+    r"\bwhen (?:do|can) i (?:have|find) (?:some |any )?free time\b|\bfree time\b|\bfree slots?\b|"
+    r"^is\b.*\b(?:free|available)\W*$|\bany (?:free|spare) (?:time|slots?)\b"
 )
-FILLER = (
-    r"\b(please|can you|could you|for me|my|the|an?|on|at|in|from|to|event|appointment called)\b"
+SCHEDULE = (
+    r"^(?:block(?: out| off)?|find|carve out|make time|set aside|reserve|hold|fit in|squeeze in|"
+    r"get me|i need|i want|i'd like)\b"
+)
+NEXT = (
+    r"^(?:what'?s|whats|what is|when'?s|when is)\s+(?:my\s+)?(?:next|coming up|up next)\b|"
+    r"^next(?:\s+(?:event|meeting|appointment|thing))?\W*$|^(?:what'?s|whats) coming up\b"
+)
+LIST = (
+    r"^(?:what'?s|whats|what is|what do i have|what have i got|what'?ve i got|what does|"
+    r"what am i doing|how does|how'?s|show|list|agenda|calendar|schedule for|anything|"
+    r"do i have|have i got|any (?:events|meetings|plans)|my (?:day|week|schedule|agenda|calendar)|"
+    r"next \d+|next (?:few|two|three|four|five|six|seven|couple)|the next|events|plans)\b"
+)
+CANCEL = r"^(?:cancel|delete|remove|drop|clear|scrap|kill|get rid of|nix|bin|trash|call off)\b"
+EDIT = (
+    r"^(?:move|reschedule|resched|push|shift|postpone|delay|bring|change|rename|retitle|"
+    r"extend|shorten|lengthen|cut|set|update|make (?=it\b|that\b|this\b|the\b|my\b|\w+ \w* ?(?:"
+    + when.NUM
+    + r")\s*(?:min|hour|h\b)))"
+)
+FOLLOW = (
+    r"^(?:(?:actually|nope|sorry|wait|oh|hmm|instead|rather|better|no,)\b|"
+    r"no\s+(?=make|move|it|that|\d|at|on|to|push|change)\b)[\s,]*"
+)
+SEARCH = r"^(?:search(?: for)?|look up|find (?:events?|my|the)|where is|where'?s|when is|when'?s)\b"
+CREATE = (
+    r"^(?:add|create|schedule|book|put|plan|set up|new (?:event|appointment|meeting)|"
+    r"remind me (?:to|about)|pencil in|pop|i have|i've got|i got)\b"
+)
+SEPARATE = (
+    r"\s*(?:,\s*(?:and\s+|then\s+)?|\s+and\s+(?:then\s+|also\s+)?|\s+then\s+|;\s*)"
+    r"(?=(?:move|make|rename|push|shift|change|extend|shorten|set|postpone|delay|bring|"
+    r"retitle|lengthen|call)\b)"
 )
 
 
-def _cut(text: str, spans: list[tuple[int, int]]) -> str:
-    for a, b in sorted(spans, reverse=True):
-        text = text[:a] + " " + text[b:]
-    return text
-
-
-def _tidy_title(words: str) -> str:
-    words = re.sub(r"[?!.,;]+$", "", words.strip())
-    words = re.sub(
-        r"^(?:(?:an?|the|my|some|me|for|called|named|titled|event|entry)\s+)+",
-        "",
-        words,
-        flags=re.I,
-    )
-    words = re.sub(r"\s+(?:on|at|for|from|in|this|next|the|of)$", "", words.strip(), flags=re.I)
-    words = re.sub(r"\s{2,}", " ", words).strip(" ,-'\"")
-    return words[:1].upper() + words[1:] if words else ""
-
-
-def _target(text: str) -> tuple[str | None, int | None]:
-    m = re.search(r"(?:#|\bevent\s+(?:#\s*)?|\bid\s+)(\d+)\b", text, flags=re.I)
-    if m:
-        return None, int(m[1])
-    words = re.sub(FILLER, " ", text.lower())
-    words = re.sub(r"\b(meeting|appointment|event|session)s?\b", lambda m: m[0], words)
-    words = re.sub(r"[^\w\s'-]", " ", words)
-    return (" ".join(words.split()) or None), None
-
-
-def parse(text: str, now: datetime) -> Intent:
+def parse(text: str, now: datetime, *, month_first: bool = False) -> Intent:
     """One user message -> what the user wants; `now` is aware, in the user's zone."""
-    raw = " ".join(text.strip().split())
-    low = raw.lower()
+    raw = " ".join(text.split())
+    if not raw:
+        return ask(f"Say what you'd like to do; {EXAMPLES}.")
+    if len(raw) > MAX_CHARS:
+        return ask(
+            f"That message is {len(raw):,} characters long; I read one request of up to "
+            f"{MAX_CHARS} characters, {EXAMPLES}."
+        )
+    raw = re.sub(LEAD, "", raw, flags=re.I) or raw
+    t = when.lower(raw)
+    if re.search(HELP, t):
+        return Intent("help")
+    if re.search(GREETING, t):
+        return ask(f"Hello! I'm agentcal's offline model; try {EXAMPLES}, or type “help”.")
+    if not re.search(r"[a-z]{2}", t):
+        return ask(NOT_UNDERSTOOD)
     today = now.date()
 
-    if re.search(HABIT, low) and not re.search(r"\b(tomorrow|today|tonight)\b", low):
-        habit = parse_habit(raw)
-        if habit is not None:
-            return Intent("insight", insight=habit)
-
-    if re.search(CANCEL, low):
-        rest = re.sub(CANCEL, "", low, count=1)
-        day, dspans = find_date(rest, today)
-        at, tspans = find_time(rest)
-        target, event_id = _target(_cut(rest, dspans + tspans))
-        return Intent("cancel", target=target, event_id=event_id, day=day, at=at)
-
-    if re.search(RENAME, low):
-        m = re.search(
-            r"^(?:please\s+)?(?:rename|retitle|call)\s+(.+?)\s+(?:to|as)\s+(.+)$", raw, re.I
+    rule = habits.constraint(t)
+    if rule is not None:
+        return Intent("insight", insight=rule)
+    m = re.search(r"^(?:when'?s|when is|what'?s|what is)\s+(?:my|the)\s+next\s+(.+?)\W*$", t)
+    if m and m[1] not in ("event", "thing", "one", "appointment", "meeting"):
+        return Intent("next", title=m[1], range_start=now, range_end=now + timedelta(days=366))
+    if re.search(NEXT, t):
+        return Intent("next", range_start=now, range_end=now + timedelta(days=60))
+    if re.search(
+        r"\b(?:no|don'?t (?:take|have|do|book|schedule)|never (?:take|have)) meetings\b", t
+    ):
+        return ask(
+            "I can keep meeting-free times as “no meetings before 10” or “no meetings after "
+            "5pm”; nothing was saved."
         )
-        if m:
-            target, event_id = _target(m[1])
-            return Intent("rename", target=target, event_id=event_id, title=_tidy_title(m[2]))
-
-    if re.search(MOVE, low):
-        m = re.search(
-            r"^(?:please\s+)?\w+(?:\s+forward)?\s+(.+?)\s+(?:to|until|till|by)\s+(.+)$", low
+    if re.search(r"[,;.]\s*(?:so\s+|please\s+)?(?:cancel|delete|move|reschedule|remove|drop)\b", t):
+        return ask(
+            "Please ask for one change in one sentence, naming the event, e.g. “cancel the swim "
+            "on Friday”; nothing was changed."
         )
-        if m:
-            day, _ = find_date(m[2], today)
-            at, _ = find_time(m[2])
-            duration, _ = find_duration(m[2])
-            target, event_id = _target(m[1])
-            if day or at:
-                return Intent(
-                    "move", target=target, event_id=event_id, day=day, at=at, duration=duration
-                )
-
-    if re.search(RESIZE, low) and re.search(r"\b(long|longer|shorter|last|minutes?|hours?)\b", low):
-        duration, dspans = find_duration(low)
-        if duration:
-            rest = re.sub(RESIZE, "", _cut(low, dspans), count=1)
-            rest = re.sub(r"\b(last|long|longer|shorter|to|be)\b", " ", rest)
-            target, event_id = _target(rest)
-            return Intent("resize", target=target, event_id=event_id, duration=duration)
-
-    if re.search(FIND_SLOT, low):
-        return _schedule_intent(raw, now)
-
-    if re.search(SEARCH, low):
-        query = re.sub(SEARCH, "", low, count=1)
+    if re.search(FREE, t) and not re.search(SCHEDULE, t):
+        return _free_intent(t, now)
+    routine = re.search(habits.STATEMENT, t) and re.search(habits.REPEATS, t)
+    if (
+        re.search(SCHEDULE, t)
+        and not routine
+        and (when.find_duration(t)[0] or re.search(r"\b(slot|time for)\b", t))
+    ):
+        return _schedule_intent(raw, t, now)
+    if re.search(LIST, t) and not re.search(CANCEL + "|" + EDIT, t):
+        return _list_intent(t, now)
+    if re.search(CANCEL, t):
+        return _cancel_intent(raw, t, today)
+    if re.search(FOLLOW, t) or re.search(EDIT, t):
+        return _edit_intent(raw, t, now)
+    refusal = habits.unsupported_repeat(t)
+    if refusal:
+        return ask(refusal)
+    if habits.is_statement(t):
+        body = habits.habit(raw)
+        if body is not None:
+            return Intent("insight", insight=body)
+        return ask(
+            "I understood something you do regularly, but not when; say for example "
+            "“I go to the gym on weekdays at 7am”. Nothing was saved."
+        )
+    if re.search(SEARCH, t):
+        query = re.sub(SEARCH, "", t, count=1)
         query = re.sub(
             r"\b(for|events?|about|with|my|the|me|calendar|matching|anything)\b", " ", query
         )
-        query = re.sub(r"[?!.]", " ", query)
-        if query.split():
-            return Intent("search", target=" ".join(query.split()))
-
-    if re.search(CREATE, low):
-        return _create_intent(raw, now)
-
-    if re.search(LIST, low):
-        return _list_intent(low, now)
-
-    # "Dentist tomorrow at 3pm": a title with a date and time is a quick add.
-    day, _ = find_date(low, today)
-    at, _ = find_time(low)
-    if day and at:
-        return _create_intent(raw, now)
-    return Intent("help")
+        query = " ".join(re.sub(r"[?!.]", " ", query).split())
+        if query:
+            return Intent("search", title=query)
+    return _create_intent(raw, t, now, month_first)
 
 
-def _create_intent(raw: str, now: datetime) -> Intent:
-    low = raw.lower()
-    day, dspans = find_date(low, now.date())
-    start, end, rspans = find_range(low)
-    at, tspans = (start, rspans) if start else find_time(low)
-    duration, uspans = find_duration(low)
-    part = re.search(r"\b(?:in the\s+|this\s+)?(morning|afternoon|evening)\b", low)
-    spans = dspans + rspans + tspans + uspans + ([part.span()] if part else [])
-    if at is None and part:
-        at = PARTS_OF_DAY[part[1]][0]
-    rest = re.sub(CREATE, "", _cut(raw, spans), count=1, flags=re.I)
-    rest = re.sub(r"\b(at|on|for|from)\s*$", "", rest.strip(), flags=re.I)
-    title = _tidy_title(re.sub(r"\s+(?:at|on|for)\s+(?=$|\s)", " ", rest)) or "Event"
-    return Intent(
-        "create", title=title, day=day or now.date(), at=at, duration=duration, end_at=end
-    )
+# ------------------------------------------------------------------------------------------
+# Creating an event
+# ------------------------------------------------------------------------------------------
+_LOCATION = (
+    r"(?:^|\s)(?:at|@)\s+(?!\d)([^\0,;]+?)\s*(?=\0|,|;|$)|"
+    r"(?:^|\s)in\s+((?:room|office|building|the\s+[A-Z]|(?:the\s+)?(?:[\w-]+\s+)?"
+    r"(?:room|office|building|hall|studio|lab|library|kitchen|lobby)\b)[^\0,;]*?)\s*(?=\0|,|;|$)"
+)
 
 
-def _list_intent(low: str, now: datetime) -> Intent:
-    tz = now.tzinfo
-    today = datetime.combine(now.date(), time(0), tzinfo=tz)
-    if re.search(r"\bnext week\b", low):
-        start = today + timedelta(days=7 - now.weekday())
-        return Intent("list", range_start=start, range_end=start + timedelta(days=7))
-    if re.search(r"\b(this week|my week|the week|week)\b", low):
-        return Intent(
-            "list", range_start=today, range_end=today + timedelta(days=7 - now.weekday())
+def _when_spans(
+    raw: str, t: str, now: datetime, month_first: bool = False
+) -> tuple[dict[str, Any], list[Span | None]] | Intent:
+    """Date, time, range, duration, offset and day part of a request, and what they cover."""
+    today = now.date()
+    found: dict[str, Any] = {}
+    spans: list[Span | None] = []
+    offset, ospan = when.find_offset(t)
+    if offset is not None:
+        moment = (now + offset).replace(second=0, microsecond=0)
+        found["day"], found["at"] = moment.date(), moment.time().replace(tzinfo=None)
+        spans.append(ospan)
+    hit = when.find_date(_blank(t, spans), today, month_first)
+    if hit is not None:
+        if hit.error:
+            return ask(f"{_cap(hit.error)}; nothing was added. Which day did you mean?")
+        found.setdefault("day", hit.day)
+        spans.append(hit.span)
+    rest = _blank(t, spans)
+    duration, uspan = when.find_duration(rest)
+    if duration is not None:
+        found["duration"] = duration
+        spans.append(uspan)
+        rest = _blank(t, spans)
+    part = _day_part(t, explicit=bool(when.find_range(rest, t) or when.find_time(rest, t)[0]))
+    rng = when.find_range(rest, t)
+    if rng is not None and "at" not in found:
+        found["at"], found["end_at"] = rng[0], rng[1]
+        spans.append(rng[2])
+    elif "at" not in found:
+        at, tspan = when.find_time(rest, t)
+        if at is not None:
+            found["at"] = at
+            spans.append(tspan)
+    if part is not None:
+        found["part"] = part[1]
+        spans.append(part.span())
+        if "at" not in found:
+            found["at"] = PARTS_OF_DAY[part[1]][2]
+        if part[1] == "tonight":
+            found.setdefault("day", today)
+    return found, spans
+
+
+_PART_LEAD = r"(?:in the|this|tomorrow|tmrw|today|tonight|on|" + "|".join(when.WEEKDAYS) + r")\s+$"
+
+
+def _day_part(t: str, explicit: bool) -> re.Match[str] | None:
+    """'tomorrow morning', 'in the evening', 'tonight'; not the 'night' of 'date night'."""
+    for m in re.finditer(r"\b(?:in the\s+|this\s+)?(morning|afternoon|evening|tonight|night)\b", t):
+        if (
+            m[1] == "tonight"
+            or re.search(_PART_LEAD, t[: m.start()])
+            or m[0].startswith(("in the", "this"))
+        ):
+            return m
+        if not explicit and m[1] != "night" and not re.search(r"\w\s+$", t[: m.start()]):
+            return m
+    return None
+
+
+def _create_intent(raw: str, t: str, now: datetime, month_first: bool) -> Intent:
+    verb = re.match(CREATE, t)
+    got = _when_spans(raw, t, now, month_first)
+    if isinstance(got, Intent):
+        return got
+    found, spans = got
+    if not verb and not found.get("day") and not found.get("at"):
+        return ask(NOT_UNDERSTOOD)
+    quoted = re.search(r"[\"“]([^\"”]{1,200})[\"”]", raw)
+    rest = _blank(raw, [*spans, (0, verb.end()) if verb else None])
+    location = None
+    if quoted:
+        title = quoted[1].strip()
+        rest = rest.replace(quoted[0], "\0")
+    loc = re.search(_LOCATION, rest)
+    if loc:
+        location = (loc[1] or loc[2]).strip(" \0")
+        location = re.sub(r"\s+(?:on|at|for|from|in|by|this|next)$", "", location)
+        rest = rest[: loc.start()] + "\0" + rest[loc.end() :]
+    if not quoted:
+        title = tidy_title(rest.replace("\0", " "))
+        if re.search(
+            r"\b(?:and|then)\s+(?:move|rename|make|push|change|cancel|delete)\s+(?:it|that)\b",
+            title,
+            re.I,
+        ):
+            return ask(NOT_UNDERSTOOD)
+    if not title or not re.search(r"\w", title):
+        if verb and not found:
+            return ask(f"What should I add, and when? {_cap(EXAMPLES)}.")
+        title = "Event" if found.get("at") else ""
+    if not title:
+        return ask(NOT_UNDERSTOOD)
+    day = found.get("day") or now.date()
+    if (
+        found.get("at") is None
+        and found.get("duration")
+        and verb
+        and re.match(r"(schedule|book|plan|block)", verb[0])
+    ):
+        return _schedule_intent(raw, t, now)  # "schedule 1 hour for gym tomorrow": find the time
+    if found.get("at") is None:
+        return ask(
+            f"At what time should I put “{title}” on {day:%a %d %b}? "
+            f"For example: “{title} {day:%a} at 10am”."
         )
-    day, _ = find_date(low, now.date())
-    start = datetime.combine(day, time(0), tzinfo=tz) if day else today
-    return Intent("list", range_start=start, range_end=start + timedelta(days=1))
+    return Intent(
+        "create", title=title, location=location or None, day=day, at=found["at"],
+        duration=found.get("duration"), end_at=found.get("end_at"),
+    )  # fmt: skip
 
 
-def _schedule_intent(raw: str, now: datetime) -> Intent:
-    low = raw.lower()
-    duration, uspans = find_duration(low)
-    day, dspans = find_date(low, now.date())
-    start, end, rspans = find_range(low)
-    part = re.search(r"\b(morning|afternoon|evening|tonight)\b", low)
-    if start and end:
-        lo, hi = start, end
-    elif part:
-        lo, hi = PARTS_OF_DAY[part[1]]
+_TITLE_LEAD = (
+    r"^(?:(?:an?|the|my|some|me|for|called|named|titled|event|entry|appointment for|to|"
+    r"on|at|in|from)\s+)+"
+)
+
+
+def tidy_title(words: str) -> str:
+    words = re.sub(r"\s+", " ", words).strip(" ,;:-–'\"@")
+    words = re.sub(r"[?!.,;:]+$", "", words).strip()
+    words = re.sub(_TITLE_LEAD, "", words, flags=re.I)
+    for _ in range(3):
+        words = re.sub(
+            r"\s+(?:on|at|for|from|in|this|next|the|of|by|to|and|until|till|between|around|"
+            r"about|lasting|starting|every|each)$",
+            "", words.strip(), flags=re.I,
+        )  # fmt: skip
+    words = re.sub(r"\s+(?:on|at|for|in)\s+(?=\s|$)", " ", words, flags=re.I)
+    words = re.sub(r"\s{2,}", " ", words).strip(" ,-–'\"")
+    return _cap(words[:200])
+
+
+# ------------------------------------------------------------------------------------------
+# Reading the calendar
+# ------------------------------------------------------------------------------------------
+def _midnight(day: date, tz: Any) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=tz)
+
+
+def _list_intent(t: str, now: datetime) -> Intent:
+    tz, today = now.tzinfo, now.date()
+    m = re.search(r"\bnext (" + when.NUM + r"|few|couple(?: of)?) (days?|weeks?)\b", t)
+    if m:
+        n = {"few": 3, "couple": 2, "couple of": 2}.get(m[1]) or int(when.num(m[1]))
+        days = n * (7 if m[2].startswith("w") else 1)
+        return _list(_midnight(today, tz), days)
+    if re.search(r"\bweekend\b", t):
+        saturday = today + timedelta(days=(5 - today.weekday()) % 7)
+        if today.weekday() == 6:
+            saturday = today - timedelta(days=1)
+        start = max(_midnight(saturday, tz), _midnight(today, tz))
+        return Intent(
+            "list", range_start=start, range_end=_midnight(saturday + timedelta(days=2), tz)
+        )
+    if re.search(r"\bnext week\b", t):
+        monday = today + timedelta(days=7 - today.weekday())
+        return _list(_midnight(monday, tz), 7)
+    if re.search(r"\b(this week|my week|the week|rest of the week|week)\b", t):
+        return _list(_midnight(today, tz), 7 - today.weekday())
+    if re.search(r"\b(this month|the month)\b", t):
+        first = (today.replace(day=1) + timedelta(days=32)).replace(day=1)
+        return _list(_midnight(today, tz), (first - today).days)
+    hit = when.find_date(t, today)
+    if hit is not None and hit.error:
+        return ask(f"{_cap(hit.error)}. Which day did you mean?")
+    day = hit.day if hit is not None and hit.day else today
+    return _list(_midnight(day, tz), 1)
+
+
+def _list(start: datetime, days: int) -> Intent:
+    end = _midnight(start.date() + timedelta(days=days), start.tzinfo)
+    return Intent("list", range_start=start, range_end=end)
+
+
+WORKDAY = (time(8), time(18))
+
+
+def _free_intent(t: str, now: datetime) -> Intent:
+    """'am I free tuesday afternoon?' -> the window to look at; 'when am I free' -> a day."""
+    tz, today = now.tzinfo, now.date()
+    hit = when.find_date(t, today)
+    if hit is not None and hit.error:
+        return ask(f"{_cap(hit.error)}. Which day did you mean?")
+    day = hit.day if hit is not None and hit.day else today
+    rest = _blank(t, [hit.span] if hit else [])
+    duration, _ = when.find_duration(rest)
+    rng = when.find_range(rest)
+    at, _ = when.find_time(rest)
+    part = re.search(r"\b(morning|afternoon|evening|tonight|night)\b", rest)
+    if rng is not None:
+        lo, hi = rng[0], rng[1]
+    elif at is not None:
+        lo = at
+        hi = (datetime.combine(day, at) + timedelta(minutes=duration or 60)).time()
+        if hi <= lo:
+            hi = time(23, 59)
+    elif part is not None:
+        lo, hi, _usual = PARTS_OF_DAY[part[1]]
+    else:  # the whole day: list it all, answer with the free time of the working day
+        return Intent(
+            "free", day=day, range_start=_midnight(day, tz),
+            range_end=_midnight(day + timedelta(days=1), tz), duration=duration,
+        )  # fmt: skip
+    return Intent(
+        "free", day=day, at=lo, end_at=hi, duration=duration,
+        range_start=datetime.combine(day, lo, tzinfo=tz),
+        range_end=datetime.combine(day, hi, tzinfo=tz),
+    )  # fmt: skip
+
+
+# ------------------------------------------------------------------------------------------
+# Booking free time
+# ------------------------------------------------------------------------------------------
+def _schedule_intent(raw: str, t: str, now: datetime) -> Intent:
+    tz, today = now.tzinfo, now.date()
+    duration, uspan = when.find_duration(t)
+    hit = when.find_date(t, today)
+    if hit is not None and hit.error:
+        return ask(f"{_cap(hit.error)}; nothing was booked.")
+    day = hit.day if hit is not None else None
+    rest = _blank(t, [uspan, hit.span if hit else None])
+    rng = when.find_range(rest)
+    part = re.search(
+        r"\b(?:in the\s+|this\s+|on\s+\w+\s+)?(morning|afternoon|evening|tonight)\b", t
+    )
+    if rng is not None:
+        lo, hi = rng[0], rng[1]
+    elif part is not None:
+        lo, hi, _usual = PARTS_OF_DAY[part[1]]
+        if part[1] == "tonight":
+            day = day or today
     else:
-        lo, hi = time(9), time(18)
+        lo, hi = time(9), WORKDAY[1]
+    if re.search(r"\b(this (?:morning|afternoon|evening)|today|tonight)\b", t):
+        day = today
     if day is None:
-        day = now.date() if now.time() < hi else now.date() + timedelta(days=1)
-    tz = now.tzinfo
+        day = today if now.time() < hi else today + timedelta(days=1)
     window_start = max(datetime.combine(day, lo, tzinfo=tz), now.replace(second=0, microsecond=0))
     window_end = datetime.combine(day, hi, tzinfo=tz)
-    m = re.search(
-        r"\bfor (?:an? |the |my )?(?!\d)([a-z][\w' -]*?)(?=\s+(?:today|tomorrow|on|next|this|in|at|between|from|\d)|[?.!]?$)",
-        low,
+    if window_end <= window_start:
+        return ask(f"That time has already passed ({day:%a %d %b}); nothing was booked.")
+    cut = _blank(
+        raw,
+        [uspan, hit.span if hit else None, rng[2] if rng else None, part.span() if part else None],
     )
-    title = _tidy_title(m[1]) if m and not re.match(r"(an? )?(hour|half)", m[1]) else ""
-    if not title:
-        rest = _cut(low, uspans + dspans + rspans + ([part.span()] if part else []))
-        rest = re.sub(
-            r"\b(find|me|a|an|free|slot|time|some|get|need|i|to|of|for|somewhere|in the|this)\b",
-            " ",
-            rest,
-        )
-        title = _tidy_title(re.sub(r"[?!.]", " ", rest)) or "Busy"
+    cut = re.sub(SCHEDULE, " ", cut.replace("\0", " "), count=1, flags=re.I)
+    cut = re.sub(r"\b(?:me|some|free|spare|a|an|slot|time|of)\b", " ", cut, flags=re.I)
+    m = re.search(r"\b(?:for|to)\s+(\S.*)", cut, flags=re.I)
+    who = re.search(r"\bwith\s+(\S.*)", cut, flags=re.I)
+    if m:
+        title = tidy_title(m[1])
+    elif who:
+        title = "Meeting with " + tidy_title(who[1])
+    else:
+        title = tidy_title(cut.replace("\0", " "))
     return Intent(
-        "schedule", title=title, duration=duration or 30, day=day,
+        "schedule", title=title or "Busy", duration=duration or 30, day=day,
         range_start=window_start, range_end=window_end,
     )  # fmt: skip
 
 
-def parse_habit(raw: str) -> dict[str, Any] | None:
-    """A habit/preference statement -> the seed's insight body, or None."""
-    low = raw.lower()
-    if re.search(r"\b(no|don'?t|never|avoid)\b.*\bmeetings?\b", low):
-        at, _ = find_time(low)
-        if at is None:
-            return None
-        direction = "after" if re.search(r"\bafter\b", low) else "before"
-        return {
-            "insight_type": "constraint", "category": "meetings",
-            "key": f"no_meetings_{direction}", "value": {"time": at.strftime("%H:%M")},
-            "confidence": 0.9,
-        }  # fmt: skip
-    for keywords, _ptype, category, key, default_minutes, default_time in HABITS:
-        if not any(k in low + " " for k in keywords):
-            continue
-        at, _ = find_time(low)
-        start, end, _ = find_range(low)
-        duration, _ = find_duration(low)
-        m = re.search(r"\b(" + _NUM + r")\s*hours? of\b", low)
-        if m:
-            duration = int(_num(m[1]) * 60)
-        if start and end:
-            at = start
-            duration = duration or _minutes_between(start, end)
-        if at is None:
-            part = re.search(r"\b(morning|afternoon|evening)\b", low)
-            if part is None and key not in ("focus_time", "sleep_time"):
-                at = time.fromisoformat(default_time)
+# ------------------------------------------------------------------------------------------
+# Changing or cancelling an event
+# ------------------------------------------------------------------------------------------
+_TARGET_STOP = {"my", "the", "our", "a", "an", "on", "at", "in", "for", "of", "to", "from", "one"}
+PRONOUNS = {"it", "that", "this", "one", "this one", "that one", "the event", "that event", "them"}
+
+
+def target_of(text: str, today: date) -> Target:
+    """An event described by title words, a day, a time or 'it'."""
+    t = when.lower(" ".join(text.split())).strip(" ,.?!")
+    m = re.search(r"(?:#|\bevent\s+#?\s*|\bid\s+)(\d+)\b", t)
+    if m:
+        return Target(event_id=int(m[1]), text=text)
+    spans: list[Span | None] = []
+    hit = when.find_date(t, today)
+    day = hit.day if hit is not None else None
+    if hit is not None:
+        spans.append(hit.span)
+    rest = _blank(t, spans)
+    at, tspan = when.find_time(rest, t)
+    if at is None:
+        m = re.search(
+            r"\b(\d{1,2})(?::(\d{2}))?\b(?!:\d|\s*(?:min|hour|h\b|day|week|st|nd|rd|th))", rest
+        )
+        if m and re.search(r"\b(?:my|the|at)\s+$", rest[: m.start()]):
+            at, tspan = when.bare_hour(int(m[1]), int(m[2] or 0), t), m.span()
+    spans.append(tspan)
+    rest = _blank(t, spans)
+    part = re.search(r"\b(morning|afternoon|evening|tonight)\b", rest)
+    window = None
+    if part is not None:
+        window = PARTS_OF_DAY[part[1]][:2]
+        rest = _blank(rest, [part.span()])
+    rest = re.sub(r"'s\b", " ", rest.replace("\0", " "))
+    words = " ".join(re.sub(r"[^\w\s:'&/-]", " ", rest).split())
+    words = re.sub(r"^(?:(?:my|the|our|a|an|all|on|at|in|for)\s+)+", "", words)
+    words = re.sub(r"\s+(?:on|at|in|for|from|today|tomorrow)$", "", words)
+    if words and all(w in _TARGET_STOP for w in words.split()):
+        words = ""
+    if words and (day or at or window) and all(w in GENERIC | _TARGET_STOP for w in words.split()):
+        words = ""  # "my appointment on wednesday morning": the day and time say which
+    if words in PRONOUNS or (not words and not (day or at or window)):
+        return Target(pronoun=words in PRONOUNS, day=day, at=at, part=window, text=text)
+    return Target(words=words or None, day=day, at=at, part=window, text=text)
+
+
+def _cancel_intent(raw: str, t: str, today: date) -> Intent:
+    rest = re.sub(CANCEL, "", t, count=1).strip()
+    if re.fullmatch(r"(?:all|everything|every event|all (?:my )?events|the lot)\W*", rest):
+        return ask("I cancel one event at a time; name it (for example “cancel the dentist”).")
+    target = target_of(rest, today)
+    if target.empty:
+        return ask("Which event should I cancel? Give its title, its day or time, or its id.")
+    return Intent("cancel", target=target)
+
+
+def _when_change(text: str, context: str, today: date) -> Change | Intent:
+    """'to tuesday at 9', '5pm', 'the 4th at 2pm', 'noon' -> a new day and/or time."""
+    t = text.strip(" ,.?!")
+    change = Change()
+    hit = when.find_date(t, today)
+    if hit is not None:
+        if hit.error:
+            return ask(f"{_cap(hit.error)}; nothing was changed.")
+        change.day = hit.day
+        t = _blank(t, [hit.span])
+    clock = when.parse_clock(t.replace("\0", " ").strip(), context)
+    if clock is None:
+        rng = when.find_range(t, context)
+        if rng is not None:
+            clock, change.duration = rng[0], when.minutes_between(rng[0], rng[1])
+        else:
+            clock, _ = when.find_time(t, context)
+    if clock is None:
+        part = re.search(r"\b(morning|afternoon|evening|tonight)\b", t)
+        if part is not None:
+            clock = PARTS_OF_DAY[part[1]][2]
+    change.at = clock
+    return change
+
+
+def _edit_intent(raw: str, t: str, now: datetime) -> Intent:
+    today = now.date()
+    lead = re.match(FOLLOW, t)
+    if lead:
+        raw, t = raw[lead.end() :], t[lead.end() :]
+        if not re.search(EDIT, t) and not re.search(CANCEL, t):
+            if re.fullmatch(r"(?:it'?s|make it|at|on)?\s*", t):
+                return ask(NOT_UNDERSTOOD)
+            change = _when_change(re.sub(r"^(?:it'?s|at|on|to)\s+", "", t), t, today)
+            if isinstance(change, Intent):
+                return change
+            if change.empty:
+                return ask(NOT_UNDERSTOOD)
+            return Intent("edit", target=Target(pronoun=True, text="it"), change=change)
+        if re.search(CANCEL, t):
+            return _cancel_intent(raw, t, today)
+    bounds = [0]
+    for m in re.finditer(SEPARATE, t):
+        bounds += [m.start(), m.end()]
+    bounds.append(len(t))
+    target: Target | None = None
+    change = Change()
+    for i in range(0, len(bounds), 2):
+        clause_raw, clause = raw[bounds[i] : bounds[i + 1]], t[bounds[i] : bounds[i + 1]]
+        got = _edit_clause(clause_raw.strip(), clause.strip(), today)
+        if isinstance(got, Intent):
+            return got
+        clause_target, clause_change = got
+        if target is None or (
+            target.pronoun and not clause_target.pronoun and not clause_target.empty
+        ):
+            target = clause_target
+        change.merge(clause_change)
+    assert target is not None
+    if target.empty:
+        target.pronoun = True
+    if change.empty:
+        what = f"“{target.text}”" if target.text and not target.pronoun else "it"
+        return ask(
+            f"What should I change about {what}? For example “move it to 4pm”, "
+            "“make it 30 minutes longer” or “rename it to …”. Nothing was changed."
+        )
+    return Intent("edit", target=target, change=change)
+
+
+def _edit_clause(raw: str, t: str, today: date) -> tuple[Target, Change] | Intent:
+    verb_m = re.match(r"(\w+)(?:\s+(?:forward|back|out|up))?\s*", t)
+    assert verb_m is not None
+    verb = verb_m[1]
+    rest_raw, rest = raw[verb_m.end() :], t[verb_m.end() :]
+    change = Change()
+    if verb in ("rename", "retitle", "call") or re.match(r"(?:the\s+)?(?:title|name) of\b", rest):
+        rest_t = re.sub(r"^(?:the\s+)?(?:title|name) of\s+", "", rest)
+        offset = len(rest) - len(rest_t)
+        m = re.search(r"^(.*?)\s+(?:to|as|into)\s+(.+)$", rest_t)
+        if not m:
+            return ask("What should the new title be? Say “rename … to …”. Nothing was changed.")
+        change.title = tidy_title(rest_raw[offset + m.start(2) : offset + m.end(2)])
+        return target_of(m[1], today), change
+    m = re.search(
+        r"^(.*?)\s*(?:'s\s+)?\b(?:location|place|venue|address)\s+(?:of\s+(.*?)\s+)?to\s+(.+)$",
+        rest,
+    )
+    if m and verb in ("change", "set", "update", "move"):
+        change.location = rest_raw[m.start(3) : m.end(3)].strip(" .")
+        return target_of(m[2] or m[1], today), change
+    if verb in ("make", "extend", "shorten", "lengthen", "cut", "set", "change"):
+        duration, dspan = when.find_duration(rest)
+        if duration is not None:
+            before = rest[: dspan[0]] if dspan else rest
+            after = rest[dspan[1] :] if dspan else ""
+            longer = re.search(r"\b(longer|more)\b", after) or (
+                verb in ("extend", "lengthen") and re.search(r"\bby\s*$", before)
+            )
+            shorter = re.search(r"\b(shorter|less)\b", after) or (
+                verb in ("shorten", "cut") and re.search(r"\bby\s*$", before)
+            )
+            if longer:
+                change.delta = duration
+            elif shorter:
+                change.delta = -duration
             else:
-                at = PARTS_OF_DAY[part[1]][0] if part else time.fromisoformat(default_time)
-                if part and key == "focus_time":
-                    at = time(9) if part[1] == "morning" else at
-        days, _regular = find_days(low)
-        value: dict[str, Any] = {
-            "time": at.strftime("%H:%M"),
-            "duration_minutes": duration or default_minutes,
-        }
-        if days:
-            value["days"] = days
-        wants = re.search(r"\b(want|would like|need|plan|try to|trying to|aim)\b", low)
-        prefers = re.search(r"\b(prefer|like to|rather)\b", low)
-        insight_type = "goal" if wants else "preference" if prefers else "habit"
-        hedged = re.search(r"\b(usually|mostly|often|try|sometimes)\b", low)
-        return {
-            "insight_type": insight_type, "category": category, "key": key, "value": value,
-            "confidence": 0.7 if hedged else 0.9,
-        }  # fmt: skip
-    return None
-
-
-def _minutes_between(a: time, b: time) -> int:
-    minutes = (b.hour * 60 + b.minute) - (a.hour * 60 + a.minute)
-    return minutes if minutes > 0 else minutes + 24 * 60
-
-
-def local_now(tz: str, now: datetime | None = None) -> datetime:
-    from datetime import UTC
-
-    return (now or datetime.now(UTC)).astimezone(ZoneInfo(tz))
+                change.duration = duration
+            target_text = re.sub(
+                r"\b(?:to|by|be|last|for|long|longer|shorter)\s*$", "", before.strip()
+            )
+            target_text = re.sub(r",\s*$", "", re.sub(r"\s+(?:shorter|longer)\b", "", target_text))
+            return target_of(target_text, today), change
+        if re.search(r"\b(longer|shorter)\b", rest):
+            return ask(
+                "How much longer or shorter? For example “make it 30 minutes longer”. Nothing was changed."
+            )
+        m = re.match(r"^(it|that|this|this one|that one)\s+(.+)$", rest)
+        if verb == "make" and m:
+            got = _when_change(m[2], rest, today)
+            if isinstance(got, Intent):
+                return got
+            return Target(pronoun=True, text="it"), got
+    m = re.match(r"(?:the\s+)?(?:time|date|day|start|start time|timing) of\s+", rest)
+    if m:
+        rest, rest_raw = rest[m.end() :], rest_raw[m.end() :]
+    shift, sspan = when.find_shift(rest)
+    if shift is not None and sspan is not None:
+        change.shift = shift
+        target_text = rest[: sspan[0]] + " " + rest[sspan[1] :]
+        return target_of(target_text, today), change
+    padded = " " + rest + " "
+    seps = list(re.finditer(r"\s(?:to|until|till)\s", padded)) or list(
+        re.finditer(r"\s(?:for|at|on)\s", padded)
+    )
+    for m in seps:
+        a = max(0, m.start() - 1)
+        right = rest[m.end() - 1 :] if m.end() - 1 <= len(rest) else ""
+        if not right.strip():
+            continue
+        got = _when_change(right, rest, today)
+        if isinstance(got, Intent):
+            return got
+        if got.day is not None or got.at is not None:
+            return target_of(rest[:a], today), got
+    got = _when_change(rest, rest, today)
+    if isinstance(got, Intent):
+        return got
+    return target_of(rest, today), Change()

@@ -30,7 +30,7 @@ Runtime = ToolRuntime[AgentContext]
 # holds the same tuples; tests/test_tool_schemas.py keeps the two equal).
 InsightType = Literal["preference", "habit", "pattern", "goal", "constraint"]
 InsightCategory = Literal["schedule", "meetings", "health", "work", "personal"]
-PreferenceType = Literal["gym", "sleep", "focus", "meal", "break", "meditation", "none"]
+PreferenceType = Literal["gym", "sleep", "focus", "meal", "break", "meditation", "event", "none"]
 Weekday = Literal[1, 2, 3, 4, 5, 6, 7]
 
 _ISO = (
@@ -214,7 +214,8 @@ class InsightValue(BaseModel):
     description="Remember something durable the user said about themselves: a habit, "
     "preference, goal or constraint (not a one-off event). Recording the same category and key "
     "again updates it. preference_type says which recurring calendar block it is (gym, sleep, "
-    "focus, meal, break, meditation) or none; a block with a time and a duration becomes "
+    "focus, meal, break, meditation; event for a recurring appointment such as a weekly "
+    "standup, with its title) or none; a block with a time and a duration becomes "
     "events on the calendar. Working hours: category work, key working_hours, value time and "
     "end. The result says whether and what will appear on the calendar: tell the user that."
 )

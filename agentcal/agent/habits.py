@@ -1,0 +1,256 @@
+"""Habits, constraints and recurring events -> the seed's insight body.
+
+"I swim on Mondays and Thursdays at 7am" is a habit (a gym block); "team standup every weekday
+at 9:30" is a recurring event (preference type `event`, with its title); "no meetings before
+10" is a constraint. Only weekly repetition on fixed days can be kept on the calendar: "every
+other Wednesday" or "every first Thursday" is refused with an explanation, never stored as
+something else.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import time
+from typing import Any
+
+from agentcal.agent import when
+
+# (words, preference type, category, default minutes, default time, title or None)
+ACTIVITIES: list[tuple[tuple[str, ...], str, str, int, str, str | None]] = [
+    (("deep work", "focus"), "focus", "work", 120, "09:00", None),
+    (("meditat", "mindfulness"), "meditation", "health", 20, "07:00", None),
+    (("yoga",), "meditation", "health", 45, "07:00", "Yoga"),
+    (("stretch",), "meditation", "health", 15, "07:00", "Stretching"),
+    (("sleep", "go to bed", "bedtime", "in bed", "to bed"), "sleep", "health", 480, "23:00", None),
+    (("breakfast",), "meal", "personal", 30, "08:00", None),
+    (("brunch",), "meal", "personal", 60, "11:00", None),
+    (("lunch",), "meal", "personal", 60, "12:30", None),
+    (("dinner", "supper"), "meal", "personal", 60, "19:30", None),
+    (("swim",), "gym", "health", 60, "07:00", "Swim"),
+    (("cycle", "cycling", "bike", "biking"), "gym", "health", 60, "07:00", "Cycling"),
+    (("jog", "run ", "runs ", "running", "a run"), "gym", "health", 60, "07:00", "Run"),
+    (("tennis",), "gym", "health", 60, "18:00", "Tennis"),
+    (("football", "soccer"), "gym", "health", 90, "18:00", "Football"),
+    (("lift", "weights"), "gym", "health", 60, "07:00", "Weights"),
+    (("climb",), "gym", "health", 90, "18:00", "Climbing"),
+    (("gym", "work out", "workout", "exercise", "training"), "gym", "health", 60, "07:00", None),
+    (("walk",), "break", "health", 20, "12:30", "Walk"),
+    (("break",), "break", "health", 15, "15:00", None),
+]  # fmt: skip
+
+UNSUPPORTED_REPEAT = (
+    r"\bevery\s+(?:other|second|third|fourth|last|first|2nd|3rd|4th|1st|two|three|few)\b|"
+    r"\b(?:bi-?weekly|fortnightly|every month|once a month|"
+    r"twice a month|every year|every quarter|(?:\d+|two|three|four|five|six) times (?:a|per) week)\b"
+)
+REPEATS = (
+    r"\b(every|each|daily|nightly|weekly|weekdays?|weekends?|weeknights?|workdays?|mornings|"
+    r"evenings|nights|mondays|tuesdays|wednesdays|thursdays|fridays|saturdays|sundays|"
+    r"usually|always|normally|typically|recurring)\b"
+)
+GUESSED = 0.6  # below the default AGENTCAL_AUTO_SCHEDULE_THRESHOLD (0.7)
+STATEMENT = r"^(?:i|i'm|i am|i've|i'd|my|we|our)\b"
+
+
+def unsupported_repeat(t: str) -> str | None:
+    """The one-line refusal for a repetition the calendar cannot keep, or None."""
+    m = re.search(UNSUPPORTED_REPEAT, t)
+    if not m:
+        return None
+    return (
+        f"I can only repeat things weekly on fixed days, not “{m[0]}”; nothing was saved. "
+        "Say for example “every Wednesday at 6pm”."
+    )
+
+
+def constraint(t: str) -> dict[str, Any] | None:
+    """'no meetings before 10', "I don't take meetings after 5pm"."""
+    m = re.search(
+        r"\b(no|don'?t|do not|never|avoid|without)\b.*\bmeetings?\b.*\b(before|after|until)\b", t
+    )
+    if not m:
+        return None
+    rest = t[m.end(2) :]
+    at, _ = when.find_time(rest)
+    if at is None:
+        clock = re.match(r"\s*(\d{1,2})(?::(\d{2}))?\b", rest)
+        if clock is None:
+            return None
+        hour = int(clock[1])
+        at = time(hour if hour >= 7 or m[2] != "after" else hour + 12, int(clock[2] or 0))
+    direction = "after" if m[2] == "after" else "before"
+    return {
+        "insight_type": "constraint", "category": "meetings",
+        "key": f"no_meetings_{direction}", "value": {"time": at.strftime("%H:%M")},
+        "confidence": 0.9, "preference_type": "none",
+    }  # fmt: skip
+
+
+def _activity(t: str) -> tuple[tuple[str, ...], str, str, int, str, str | None] | None:
+    padded = f" {t} "
+    for entry in ACTIVITIES:
+        if any(re.search(r"\b" + re.escape(k), padded) for k in entry[0]):
+            return entry
+    return None
+
+
+def _slug(text: str) -> str:
+    """A key the insight tool accepts: snake_case starting with a letter."""
+    slug = "_".join(re.findall(r"[a-z0-9]+", text.lower()))[:60]
+    return slug if slug[:1].isalpha() else f"event_{slug}".rstrip("_")
+
+
+def is_statement(t: str) -> bool:
+    """A sentence about the user's routine rather than a request for one event."""
+    if re.search(r"\b(today|tonight|tomorrow|tmrw|next week|this week)\b", t):
+        return False
+    if re.search(STATEMENT, t):
+        return bool(re.search(REPEATS, t) or _activity(t)) and not re.search(
+            r"^i (?:need|have to|must|want to (?:add|book|schedule))\b", t
+        )
+    if re.search(r"^(?:lunch|dinner|breakfast|bedtime|brunch)\s+(?:is|'s)\b", t):
+        return True
+    return bool(re.search(REPEATS, t)) and not re.search(r"\b(what|when|am i|show)\b", t)
+
+
+def habit(raw: str) -> dict[str, Any] | None:
+    """A habit or a recurring event -> the insight body; None if it names no time or kind."""
+    t = when.lower(raw)
+    activity = _activity(t)
+    start, duration = _time_and_length(t, activity)
+    days, _ = when.find_days(t)
+    hedged = bool(re.search(r"\b(usually|mostly|often|try|sometimes|normally|typically)\b", t))
+    named = _title_words(raw)
+    if activity is not None and (
+        re.search(STATEMENT, t)
+        or re.match(r"^(lunch|dinner|breakfast|bedtime|brunch)\b", t)
+        or not _beyond(named, activity[0])
+    ):
+        _words, ptype, category, default_minutes, default_time, title = activity
+        part = re.search(r"\b(morning|afternoon|evening)s?\b", t)
+        guessed = start is None and part is None
+        if start is None:
+            start = (
+                when.PARTS_OF_DAY[part[1]][2]
+                if part and ptype in ("gym", "focus", "meditation", "break")
+                else time.fromisoformat(default_time)
+            )
+            if part and ptype == "focus" and part[1] == "morning":
+                start = time(9)
+        value: dict[str, Any] = {
+            "time": start.strftime("%H:%M"),
+            "duration_minutes": duration or default_minutes,
+        }
+        if days:
+            value["days"] = days
+        key = f"{_slug(title)}_time" if title else _key_for(ptype, t)
+        if title:
+            value["title"] = title
+        wants = re.search(r"\b(want|would like|need|plan|try to|trying to|aim|goal)\b", t)
+        prefers = re.search(r"\b(prefer|like to|rather)\b", t)
+        return {
+            "insight_type": "goal" if wants else "preference" if prefers else "habit",
+            "category": category, "key": key, "value": value,
+            # A time we chose is a suggestion (below the auto-schedule threshold), not a block.
+            "confidence": GUESSED if guessed else 0.7 if hedged else 0.9,
+            "preference_type": ptype,
+        }  # fmt: skip
+    title = named
+    if start is None or not title:
+        return None
+    value = {"time": start.strftime("%H:%M"), "duration_minutes": duration or 60, "title": title}
+    if days:
+        value["days"] = days
+    if activity is not None:  # "team lunch every friday": a meal with its own title
+        ptype, category = activity[1], activity[2]
+    else:
+        ptype, category = "event", "schedule"
+    return {
+        "insight_type": "habit", "category": category, "key": f"{_slug(title)}_{ptype}",
+        "value": value, "confidence": 0.7 if hedged else 0.9, "preference_type": ptype,
+    }  # fmt: skip
+
+
+def _beyond(title: str, keywords: tuple[str, ...]) -> bool:
+    """Does a title say more than the activity's own words ('Team lunch' vs 'Lunch')?"""
+    rest = when.lower(title)
+    for k in keywords:
+        rest = re.sub(r"\b" + re.escape(k.strip()) + r"\w*", " ", rest)
+    rest = re.sub(r"\b(session|sessions|class|classes|time|the|my|a|go|to|do|have)\b", " ", rest)
+    return bool(rest.split())
+
+
+def _key_for(ptype: str, t: str) -> str:
+    if ptype == "meal":
+        for word in ("breakfast", "brunch", "lunch", "dinner"):
+            if word in t:
+                return f"{word}_time"
+        return "dinner_time" if "supper" in t else "meal_time"
+    return {"gym": "gym_time", "sleep": "sleep_time", "focus": "focus_time",
+            "meditation": "meditation_time", "break": "break_time"}[ptype]  # fmt: skip
+
+
+def _time_and_length(t: str, activity: tuple[Any, ...] | None) -> tuple[time | None, int | None]:
+    context = t + (" bed" if activity and activity[1] == "sleep" else "")
+    duration, dspan = when.find_duration(t)
+    rest = _blank(t, [dspan]) if dspan else t
+    found = when.find_range(rest, context)
+    if found:
+        start, end, _ = found
+        return start, duration or when.minutes_between(start, end)
+    at, _ = when.find_time(rest, context)
+    return at, duration
+
+
+def _blank(t: str, spans: list[tuple[int, int] | None]) -> str:
+    for span in spans:
+        if span:
+            a, b = span
+            t = t[:a] + " " * (b - a) + t[b:]
+    return t
+
+
+_NOISE = (
+    r"\b(?:every|each|daily|nightly|on|at|around|about|from|to|for|until|in the|the|"
+    r"usually|always|normally|typically|recurring|add|create|schedule|set up|put|book|a|an|"
+    r"weekdays?|weekends?|weeknights?|workdays?|mornings?|evenings?|afternoons?|nights?|"
+    r"and|minutes?|mins?|hours?|hrs?|long|it takes|takes|is|are|at|my)\b"
+)
+
+
+def _title_words(raw: str) -> str:
+    """What a recurring event is called, once its days, time and length are cut."""
+    t = when.lower(raw)
+    spans: list[tuple[int, int] | None] = []
+    _duration, dspan = when.find_duration(t)
+    spans.append(dspan)
+    rest = _blank(t, spans)
+    found = when.find_range(rest)
+    if found:
+        spans.append(found[2])
+    else:
+        spans.append(when.find_time(rest)[1])
+    cut = list(_blank(raw, spans))
+    text = "".join(cut)
+    text = re.sub(r"\b(?:" + "|".join(when.WEEKDAYS) + r")(?:s|'s)?\b", " ", text, flags=re.I)
+    text = re.sub(
+        r"^\s*(?:i|we)\s+(?:usually\s+|always\s+|normally\s+)?(?:have|do|go to|attend|take|practice|practise|play)\s+",
+        "",
+        text,
+        flags=re.I,
+    )
+    text = re.sub(r"^\s*(?:i|we)\s+", "", text, flags=re.I)
+    words = text.split()
+    while words and re.fullmatch(_NOISE, words[0].lower().strip(",.")):
+        words.pop(0)
+    kept = (
+        [w for w in words if not re.fullmatch(_NOISE, w.lower().strip(",."))]
+        if len(words) > 4
+        else words
+    )
+    while kept and re.fullmatch(_NOISE, kept[-1].lower().strip(",.")):
+        kept.pop()
+    title = " ".join(kept).strip(" ,.;:-")
+    title = re.sub(r"\s+(?:and|,)\s*(?=$)", "", title)
+    title = re.sub(r"\s*,\s*$", "", title)
+    return title[:1].upper() + title[1:] if title else ""

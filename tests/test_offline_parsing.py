@@ -1,0 +1,205 @@
+"""The offline model's parts: dates and times (agent.when), routines (agent.habits), title
+matching (services.matching), intents (agent.quickadd), and the dev set as a whole."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from agentcal.agent import habits, quickadd, when
+from agentcal.services.matching import matches, score
+
+TODAY = date(2026, 12, 1)  # a Tuesday
+NOW = datetime(2026, 12, 1, 9, 30, tzinfo=ZoneInfo("Europe/London"))
+
+
+@pytest.mark.parametrize(
+    ("text", "day"),
+    [
+        ("on the 21st at 10", date(2026, 12, 21)),
+        ("on the 3rd", date(2026, 12, 3)),
+        ("the 31st", date(2026, 12, 31)),
+        ("tmrw", date(2026, 12, 2)),
+        ("thu", date(2026, 12, 3)),
+        ("tuesday", date(2026, 12, 8)),
+        ("this tuesday", date(2026, 12, 1)),
+        ("in three days", date(2026, 12, 4)),
+        ("in a week", date(2026, 12, 8)),
+        ("the day after tomorrow", date(2026, 12, 3)),
+        ("12 December", date(2026, 12, 12)),
+        ("Dec 16th", date(2026, 12, 16)),
+        ("january 12", date(2027, 1, 12)),
+        ("friday the 4th", date(2026, 12, 4)),
+        ("2026-12-09", date(2026, 12, 9)),
+        ("18/12", date(2026, 12, 18)),
+    ],
+)
+def test_dates(text, day):
+    hit = when.find_date(when.lower(text), TODAY)
+    assert hit is not None and hit.error is None and hit.day == day
+
+
+@pytest.mark.parametrize(
+    "text", ["April 31", "february 30", "31 november", "the 32nd", "2026-02-30"]
+)
+def test_impossible_dates_are_errors_not_other_days(text):
+    hit = when.find_date(when.lower(text), TODAY)
+    assert hit is not None and hit.day is None and hit.error.startswith("there is no")
+
+
+def test_numeric_dates_follow_the_zone():
+    assert when.find_date("3/12", TODAY).day == date(2026, 12, 3)
+    assert when.find_date("3/12", TODAY, month_first=True).day == date(2027, 3, 12)
+    assert when.month_first("America/Chicago") and not when.month_first("Europe/Paris")
+
+
+@pytest.mark.parametrize(
+    ("text", "at"),
+    [
+        ("at 10", time(10)), ("at 3", time(15)), ("5:30pm", time(17, 30)), ("14:00", time(14)),
+        ("noon", time(12)), ("at 7 in the evening", time(19)), ("9.30am", time(9, 30)),
+        ("dinner at 8", time(20)), ("after I wake up at 6:30", time(6, 30)), ("@ 7pm", time(19)),
+    ],
+)  # fmt: skip
+def test_times(text, at):
+    assert when.find_time(text)[0] == at
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "end"),
+    [
+        ("9 to 11", time(9), time(11)), ("1-3pm", time(13), time(15)),
+        ("12-1", time(12), time(13)), ("4:30-5pm", time(16, 30), time(17)),
+        ("from 11pm to 7am", time(23), time(7)), ("between 14:00 and 15:30", time(14), time(15, 30)),
+        ("11-1pm", time(11), time(13)),
+    ],
+)  # fmt: skip
+def test_ranges(text, start, end):
+    found = when.find_range(text)
+    assert found is not None and found[:2] == (start, end)
+
+
+@pytest.mark.parametrize(
+    ("text", "minutes"),
+    [
+        ("for 45 minutes", 45), ("2 hours", 120), ("an hour and a half", 90), ("1h30", 90),
+        ("half an hour", 30), ("a 20 minute walk", 20), ("it takes 40 minutes", 40),
+    ],
+)  # fmt: skip
+def test_durations(text, minutes):
+    assert when.find_duration(text)[0] == minutes
+
+
+def test_offsets_and_shifts():
+    assert when.find_offset("in 45 minutes")[0] == timedelta(minutes=45)
+    assert when.find_shift("back 30 minutes")[0] == timedelta(minutes=30)
+    assert when.find_shift("by a week")[0] == timedelta(days=7)
+    assert when.find_shift("forward an hour")[0] == timedelta(hours=-1)
+
+
+@pytest.mark.parametrize(
+    ("text", "days"),
+    [
+        ("mondays and thursdays", [1, 4]), ("weekends", [6, 7]), ("weeknights", [1, 2, 3, 4, 5]),
+        ("on Monday, Wednesday and Friday", [1, 3, 5]), ("every day", None),
+    ],
+)  # fmt: skip
+def test_day_sets(text, days):
+    assert when.find_days(when.lower(text))[0] == days
+
+
+@pytest.mark.parametrize(
+    ("query", "title"),
+    [
+        ("doctor appointment", "Doctor"), ("call with priya", "Call w/ Priya"),
+        ("sarah 1:1", "1:1 w/ Sarah"), ("dentst", "Dentist"), ("physio session", "Physio"),
+        ("review", "Quarterly review"),
+    ],
+)  # fmt: skip
+def test_titles_match_by_words_and_similarity(query, title):
+    assert matches(query, title)
+
+
+@pytest.mark.parametrize(
+    ("query", "title"), [("team lunch", "Team sync"), ("dentist", "Doctor"), ("gym", "Swim")]
+)
+def test_titles_that_do_not_match(query, title):
+    assert not matches(query, title)
+
+
+def test_closer_titles_score_higher():
+    assert score("review", "Review") > score("review", "Quarterly review")
+
+
+@pytest.mark.parametrize(
+    ("text", "ptype_key", "value"),
+    [
+        ("I go swimming on Mondays and Thursdays at 7am", "swim_time",
+         {"time": "07:00", "days": [1, 4]}),
+        ("I stretch at 7 in the evening for 10 minutes", "stretching_time",
+         {"time": "19:00", "duration_minutes": 10}),
+        ("I sleep from 11pm to 7am", "sleep_time", {"time": "23:00", "duration_minutes": 480}),
+        ("team standup every weekday at 9:30", "team_standup_event",
+         {"time": "09:30", "days": [1, 2, 3, 4, 5], "title": "Team standup"}),
+    ],
+)  # fmt: skip
+def test_routines_become_insights(text, ptype_key, value):
+    intent = quickadd.parse(text, NOW)
+    assert intent.kind == "insight" and intent.insight["key"] == ptype_key
+    assert value.items() <= intent.insight["value"].items()
+
+
+def test_a_guessed_time_is_only_a_suggestion():
+    body = quickadd.parse("I meditate every day", NOW).insight
+    assert body["confidence"] == habits.GUESSED < 0.7
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["I run every other Wednesday at 6pm", "book club every second Thursday at 7pm",
+     "I work out 3 times a week", "no meetings on friday afternoons"],
+)  # fmt: skip
+def test_repetitions_the_calendar_cannot_keep_are_refused(text):
+    intent = quickadd.parse(text, NOW)
+    assert intent.kind == "ask" and "nothing was saved" in intent.message
+
+
+def test_people_and_places_are_split():
+    intent = quickadd.parse("coffee with Ana at Blue Door tomorrow at 9", NOW)
+    assert (intent.title, intent.location, intent.at) == ("Coffee with Ana", "Blue Door", time(9))
+
+
+def test_compound_edit_keeps_the_rest_out_of_the_title():
+    intent = quickadd.parse("rename standup to Daily sync and move it to 9:45", NOW)
+    assert intent.kind == "edit" and intent.target.words == "standup"
+    assert (intent.change.title, intent.change.at) == ("Daily sync", time(9, 45))
+
+
+def test_follow_ups_point_at_it():
+    for text in ("actually 5pm", "make it 30 minutes longer", "cancel it", "move that to Monday"):
+        intent = quickadd.parse(text, NOW)
+        assert intent.target is not None and intent.target.pronoun, text
+
+
+def test_the_zone_is_an_input():
+    tokyo = datetime(2026, 12, 1, 23, 30, tzinfo=ZoneInfo("Asia/Tokyo"))
+    intent = quickadd.parse("dentist tomorrow at 9", tokyo)
+    assert intent.day == date(2026, 12, 2)
+
+
+def test_dev_set_is_understood(engine):
+    """The whole dev set end to end: >= 90% exact and no wrong write (partial or wrong)."""
+    from tests.offline_eval.cases import DEV, load
+    from tests.offline_eval.score import Evaluator, tally
+
+    outcomes = Evaluator(engine).run_all(load(DEV))
+    counts = tally(outcomes)["all"]
+    bad = [
+        f"{o.case.line}: {o.case.text} -> {o.why}"
+        for o in outcomes
+        if o.verdict in ("partial", "wrong")
+    ]
+    assert not bad, bad
+    assert counts["exact"] >= 0.9 * len(outcomes), counts

@@ -104,6 +104,8 @@ def is_statement(t: str) -> bool:
     """A sentence about the user's routine rather than a request for one event."""
     if re.search(r"\b(today|tonight|tomorrow|tmrw|next week|this week)\b", t):
         return False
+    if re.search(r"\b(move|reschedule|cancel|delete|push|postpone|rename|shift|instead)\b", t):
+        return False  # a change to an event, not a routine
     if re.search(STATEMENT, t):
         return bool(re.search(REPEATS, t) or _activity(t)) and not re.search(
             r"^i (?:need|have to|must|want to (?:add|book|schedule))\b", t

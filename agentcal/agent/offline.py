@@ -176,14 +176,11 @@ class OfflineChatModel(BaseChatModel):
         if kind == "ask":
             return AIMessage(content=intent.message or quickadd.NOT_UNDERSTOOD)
         if kind == "create":
-            assert intent.day is not None and intent.at is not None
-            end = self._iso(self._local(intent.day, intent.end_at)) if intent.end_at else None
-            if end is not None and intent.end_at is not None and intent.end_at <= intent.at:
-                end = self._iso(self._local(intent.day + timedelta(days=1), intent.end_at))
+            start, end = intent.span(ZoneInfo(self.timezone))
             return self._call(
-                "create_event", title=intent.title,
-                start=self._iso(self._local(intent.day, intent.at)), end=end,
-                duration_minutes=None if end else intent.duration or 60,
+                "create_event", title=intent.title, start=self._iso(start),
+                end=self._iso(end) if intent.end_at else None,
+                duration_minutes=None if intent.end_at else intent.duration or 60,
                 location=intent.location,
             )  # fmt: skip
         if kind == "next" and intent.title:

@@ -82,6 +82,37 @@ class Intent:
     insight: dict[str, Any] = field(default_factory=dict)
     message: str | None = None  # the answer of an `ask`
 
+    def span(self, tz: Any) -> tuple[datetime, datetime]:
+        """Start and end of a `create` intent in `tz` (an end before the start is the next day)."""
+        assert self.day is not None and self.at is not None
+        start = datetime.combine(self.day, self.at, tzinfo=tz)
+        if self.end_at is not None:
+            end = datetime.combine(self.day, self.end_at, tzinfo=tz)
+            return start, end if end > start else end + timedelta(days=1)
+        return start, start + timedelta(minutes=self.duration or DEFAULT_MINUTES)
+
+
+DEFAULT_MINUTES = 60
+
+
+def quick_event(text: str, now: datetime, *, month_first: bool = False) -> Intent:
+    """The `create` intent of a one-line quick add, or ValidationError saying why not."""
+    from agentcal.errors import ValidationError
+
+    intent = parse(text, now, month_first=month_first)
+    if intent.kind == "create":
+        return intent
+    if intent.kind in ("ask", "help"):
+        raise ValidationError(intent.message or f"say what to add and when, {EXAMPLES}")
+    what = {
+        "insight": "a routine (use `agentcal chat -m` to save it)",
+        "edit": "a change to an event", "cancel": "a cancellation",
+        "schedule": "a request for free time", "list": "a question about your calendar",
+        "next": "a question about your calendar", "free": "a question about free time",
+        "search": "a search",
+    }.get(intent.kind, "not an event")  # fmt: skip
+    raise ValidationError(f"that reads as {what}; `events add` only adds one event ({EXAMPLES})")
+
 
 def ask(message: str) -> Intent:
     return Intent("ask", message=message)
@@ -107,7 +138,12 @@ def _blank(t: str, spans: list[Span | None]) -> str:
 # ------------------------------------------------------------------------------------------
 # What kind of request
 # ------------------------------------------------------------------------------------------
-LEAD = r"^(?:(?:please|pls|hey|ok|okay|so|can you|could you|would you|will you)[\s,]+)*"
+LEAD = (
+    r"^(?:(?:please|pls|hey|ok|okay|so|oops|ah|oh|um|uh|well|right|can you|could you|"
+    r"would you|will you|can we|could we)[\s,!.]+|"
+    r"(?:i'?d like to|i would like to|i want to|i need to|let'?s|lets)\s+(?=(?:move|reschedule|"
+    r"cancel|delete|push|postpone|rename|shift|change|add|book|schedule|create|drop|remove)\b))*"
+)
 HELP = r"^(?:help|what can you do|what do you (?:do|understand)|how do(?:es)? (?:this|it|you) work|commands|usage)\W*$"
 GREETING = (
     r"^(?:hi|hello|hey|hiya|yo|good (?:morning|afternoon|evening)|thanks|thank you|ok|okay)\W*$"
@@ -326,7 +362,8 @@ def _create_intent(raw: str, t: str, now: datetime, month_first: bool) -> Intent
     if not quoted:
         title = tidy_title(rest.replace("\0", " "))
         if re.search(
-            r"\b(?:and|then)\s+(?:move|rename|make|push|change|cancel|delete)\s+(?:it|that)\b",
+            r"\b(?:and|then)\s+(?:move|rename|make|push|change|cancel|delete)\s+(?:it|that)\b|"
+            r"\binstead\b|\brather than\b",
             title,
             re.I,
         ):
@@ -539,7 +576,7 @@ def target_of(text: str, today: date) -> Target:
     if part is not None:
         window = PARTS_OF_DAY[part[1]][:2]
         rest = _blank(rest, [part.span()])
-    rest = re.sub(r"'s\b", " ", rest.replace("\0", " "))
+    rest = re.sub(r"'s\b|\b(?:back|forward|ahead|later|earlier)\b", " ", rest.replace("\0", " "))
     words = " ".join(re.sub(r"[^\w\s:'&/-]", " ", rest).split())
     words = re.sub(r"^(?:(?:my|the|our|a|an|all|on|at|in|for)\s+)+", "", words)
     words = re.sub(r"\s+(?:on|at|in|for|from|today|tomorrow)$", "", words)

@@ -91,10 +91,7 @@ class DateHit:
 def _month_day(today: date, month: int, day: int, year: int | None = None) -> date:
     if year is not None:
         return date(year, month, day)
-    try:
-        candidate = date(today.year, month, day)
-    except ValueError:
-        return date(today.year + 1, month, day)  # 29 February of a later year, or ValueError
+    candidate = date(today.year, month, day)  # ValueError: no such day this year (29 Feb 2027)
     return candidate if candidate >= today else date(today.year + 1, month, day)
 
 

@@ -8,7 +8,7 @@ import typer
 
 from agentcal.cli._common import JsonOption, UserOption, console, escape, print_json, resolve_user
 
-app = typer.Typer(help="List calendar events.", no_args_is_help=True)
+app = typer.Typer(help="List and quick-add calendar events.", no_args_is_help=True)
 
 
 @app.command(name="list")
@@ -67,3 +67,68 @@ def events_list(
             escape(e.title), e.status, synced, escape(e.placement_note or ""),
         )  # fmt: skip
     console().print(table)
+
+
+@app.command(name="add")
+def events_add(
+    text: Annotated[
+        str,
+        typer.Argument(
+            help='The event as you would say it: "coffee with Ana at Blue Door Friday 9am".',
+            show_default=False,
+        ),
+    ],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", "-n", help="Show what would be created; write nothing.")
+    ] = False,
+    user: UserOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Quick-add one event from one line of text (like `gcalcli quick`), with the offline
+    model's parser: dates, times, ranges, durations, people and places. Prints what it created."""
+    from datetime import datetime
+
+    from agentcal.agent.quickadd import quick_event
+    from agentcal.agent.when import month_first
+    from agentcal.settings import get_settings
+
+    settings = get_settings()
+    tz = settings.tz
+    user_id = resolve_user(user)
+    intent = quick_event(text, datetime.now(tz), month_first=month_first(settings.timezone))
+    start, end = intent.span(tz)
+    assert intent.title is not None
+    if dry_run:
+        planned = {"title": intent.title, "start": start, "end": end, "location": intent.location}
+        if as_json:
+            print_json({**planned, "dry_run": True})
+            return
+        console().print(
+            f"Would create {_describe(intent.title, start, end, intent.location)} "
+            "(dry run: nothing written).",
+            soft_wrap=True,
+        )
+        return
+    from agentcal.services.calendar_events import calendar_events_service
+
+    event = calendar_events_service.create_event(
+        user_id=user_id, title=intent.title, start=start, end=end, timezone=settings.timezone,
+        location=intent.location, origin="user",
+    )  # fmt: skip
+    if as_json:
+        print_json(event)
+        return
+    console().print(
+        f"Created {_describe(event.title, start, end, event.location)} (#{event.id}).",
+        soft_wrap=True,
+    )
+
+
+def _describe(title: str, start, end, location: str | None) -> str:  # type: ignore[no-untyped-def]
+    span = (
+        f"{start:%a %d %b %H:%M}–{end:%H:%M}"
+        if start.date() == end.date()
+        else (f"{start:%a %d %b %H:%M} – {end:%a %d %b %H:%M}")
+    )
+    where = f" at {location}" if location else ""
+    return escape(f"“{title}” {span}{where}")

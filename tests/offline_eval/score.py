@@ -377,5 +377,5 @@ def table(outcomes: list[Outcome]) -> str:
         n = sum(c.values())
         cells = " | ".join(str(c[v]) for v in VERDICTS)
         name = f"**{cat}**" if cat == "all" else cat
-        lines.append(f"| {name} | {n} | {cells} | {100 * c['exact'] / n:.0f}% |")
+        lines.append(f"| {name} | {n} | {cells} | {100 * c['exact'] / n:.1f}% |")
     return "\n".join(lines)

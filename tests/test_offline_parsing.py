@@ -203,3 +203,35 @@ def test_dev_set_is_understood(engine):
     ]
     assert not bad, bad
     assert counts["exact"] >= 0.9 * len(outcomes), counts
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["I can't make the swim on friday, cancel it", "swim at 8 instead of 7 on friday",
+     "call the 1:1 with Sarah Career chat and move it to 11:30"],
+)  # fmt: skip
+def test_unclear_changes_ask_instead_of_creating(text):
+    assert quickadd.parse(text, NOW).kind == "ask"
+
+
+def test_interjections_lead_into_follow_ups():
+    for text in (
+        "nope, move it to 4",
+        "no wait, 6pm",
+        "oops, delete it",
+        "I'd like to move it to 5",
+    ):
+        intent = quickadd.parse(text, NOW)
+        assert intent.kind in ("edit", "cancel") and intent.target.pronoun, text
+
+
+def test_no_29_february_in_a_common_year():
+    hit = when.find_date("feb 29", date(2027, 2, 10))
+    assert hit.day is None and hit.error == "there is no February 29"
+
+
+def test_day_parts_after_this_and_titles_with_unit_words():
+    intent = quickadd.parse("am I free this afternoon?", NOW)
+    assert (intent.kind, intent.at, intent.end_at) == ("free", time(12), time(18))
+    body = quickadd.parse("happy hour every friday at 5", NOW).insight
+    assert body["value"]["title"] == "Happy hour" and body["preference_type"] == "event"

@@ -216,7 +216,7 @@ _NOISE = (
     r"\b(?:every|each|daily|nightly|on|at|around|about|from|to|for|until|in the|the|"
     r"usually|always|normally|typically|recurring|add|create|schedule|set up|put|book|a|an|"
     r"weekdays?|weekends?|weeknights?|workdays?|mornings?|evenings?|afternoons?|nights?|"
-    r"and|minutes?|mins?|hours?|hrs?|long|it takes|takes|is|are|at|my)\b"
+    r"and|long|it takes|takes|is|are|at|my)\b"
 )
 
 

@@ -177,8 +177,8 @@ EDIT = (
     + r")\s*(?:min|hour|h\b)))"
 )
 FOLLOW = (
-    r"^(?:(?:actually|nope|sorry|wait|oh|hmm|instead|rather|better|no,)\b|"
-    r"no\s+(?=make|move|it|that|\d|at|on|to|push|change)\b)[\s,]*"
+    r"^(?:(?:actually|nope|sorry|wait|oh|oops|hmm|instead|rather|better|no(?!\s+meetings?\b))"
+    r"\b[\s,!.]*)+"
 )
 SEARCH = r"^(?:search(?: for)?|look up|find (?:events?|my|the)|where is|where'?s|when is|when'?s)\b"
 CREATE = (
@@ -227,7 +227,10 @@ def parse(text: str, now: datetime, *, month_first: bool = False) -> Intent:
             "I can keep meeting-free times as “no meetings before 10” or “no meetings after "
             "5pm”; nothing was saved."
         )
-    if re.search(r"[,;.]\s*(?:so\s+|please\s+)?(?:cancel|delete|move|reschedule|remove|drop)\b", t):
+    unprefixed = re.sub(FOLLOW, "", t, count=1)
+    if re.search(
+        r"[,;.]\s*(?:so\s+|please\s+)?(?:cancel|delete|move|reschedule|remove|drop)\b", unprefixed
+    ):
         return ask(
             "Please ask for one change in one sentence, naming the event, e.g. “cancel the swim "
             "on Friday”; nothing was changed."
@@ -470,7 +473,7 @@ def _free_intent(t: str, now: datetime) -> Intent:
     duration, _ = when.find_duration(rest)
     rng = when.find_range(rest)
     at, _ = when.find_time(rest)
-    part = re.search(r"\b(morning|afternoon|evening|tonight|night)\b", rest)
+    part = re.search(r"\b(morning|afternoon|evening|tonight|night)\b", t)
     if rng is not None:
         lo, hi = rng[0], rng[1]
     elif at is not None:

@@ -181,3 +181,64 @@ def test_password_never_printed_by_config_show(cli, monkeypatch):
     monkeypatch.setenv("AGENTCAL_CALDAV_PASSWORD", "hunter2-very-secret")
     result = cli("config", "show")
     assert "hunter2" not in result.output
+
+
+def user_edits(backend: CalDAVCalendar, uid: str, change) -> None:  # type: ignore[no-untyped-def]
+    """Change the stored event as the user's calendar app would, and save it."""
+    obj = backend.calendar.get_event_by_uid(uid)
+    cal = obj.icalendar_instance
+    change(cal.walk("VEVENT")[0])
+    obj.data = cal.to_ical().decode()
+    obj.save()
+
+
+def test_an_agentcal_change_keeps_everything_the_user_added(settings):
+    from icalendar import Alarm
+
+    backend = CalDAVCalendar(settings)
+    first = backend.upsert(make_event(note="at its usual time"))
+    event = make_event()
+
+    def add_things(vevent):  # type: ignore[no-untyped-def]
+        alarm = Alarm()
+        alarm.add("ACTION", "DISPLAY")
+        alarm.add("DESCRIPTION", "Gym soon")
+        alarm.add("TRIGGER", timedelta(minutes=-15))
+        vevent.add_component(alarm)
+        vevent.add("LOCATION", "Gym on 5th")
+        vevent.add("ATTENDEE", "mailto:friend@example.com")
+        vevent.add("COLOR", "red")
+        vevent["DESCRIPTION"] = "Bring a towel.\n\n" + str(vevent["DESCRIPTION"])
+
+    user_edits(backend, event.uid, add_things)
+    later = T0 + timedelta(hours=1)
+
+    result = backend.upsert(
+        make_event(revision=2, title="Gym (later)", start=later, end=later + timedelta(hours=1),
+                   backend_event_id=first.backend_event_id, note="moved +1:00 h to avoid “Standup”")
+    )  # fmt: skip
+
+    assert result.ok and not result.skipped
+    vevent = server_events(backend)[event.uid]
+    assert str(vevent["SUMMARY"]) == "Gym (later)"
+    assert vevent.decoded("DTSTART").hour == 7
+    assert str(vevent["LOCATION"]) == "Gym on 5th"
+    assert str(vevent["ATTENDEE"]) == "mailto:friend@example.com"
+    assert str(vevent["COLOR"]) == "red"
+    [alarm] = vevent.walk("VALARM")
+    assert str(alarm["DESCRIPTION"]) == "Gym soon"
+    description = str(vevent["DESCRIPTION"])
+    assert description.startswith("Bring a towel.\n\n--- agentcal ---")
+    assert "Why here: moved +1:00 h to avoid “Standup”" in description
+    assert "usual time" not in description
+
+
+def test_a_change_with_nothing_of_agentcals_to_update_writes_nothing(settings):
+    backend = CalDAVCalendar(settings)
+    first = backend.upsert(make_event())
+    user_edits(backend, make_event().uid, lambda v: v.add("LOCATION", "Gym on 5th"))
+    before = backend.calendar.get_event_by_uid(make_event().uid).data
+
+    backend.upsert(make_event(revision=2, backend_event_id=first.backend_event_id))
+
+    assert backend.calendar.get_event_by_uid(make_event().uid).data == before

@@ -370,3 +370,89 @@ def test_deletes_go_in_one_batch(settings, fake):
     assert all(r.ok and r.backend_event_id is None for r in g.sync_many(gone))
     assert [(c.method, c.in_batch) for c in fake.calls] == [("DELETE", True)] * 2
     assert fake.events() == []
+
+
+# -- agentcal owns only its fields --------------------------------------------------------------
+
+USER_FIELDS = {
+    "location": "Gym on 5th, room 2",
+    "attendees": [{"email": "friend@example.com"}],
+    "reminders": {"useDefault": False, "overrides": [{"method": "popup", "minutes": 10}]},
+    "colorId": "5",
+}
+
+
+def test_an_insert_sends_only_what_agentcal_owns_with_the_placement_reason(settings, fake):
+    g, _ = backend(settings, fake)
+    event = make_event(note="moved -0:30 h to 05:30 to avoid “Standup” at 06:00")
+
+    gid = g.upsert(event).backend_event_id
+
+    [call] = fake.calls
+    assert set(call.body) == {"id", "summary", "start", "end", "description", "extendedProperties"}
+    description = fake.event(gid)["description"]
+    assert "Why here: moved -0:30 h to 05:30 to avoid “Standup” at 06:00" in description
+    assert description.startswith("--- agentcal ---") and description.endswith(
+        "--- end agentcal ---"
+    )
+
+
+def test_an_agentcal_change_keeps_everything_the_user_added(settings, fake):
+    g, _ = backend(settings, fake)
+    gid = g.upsert(make_event(note="at its usual time")).backend_event_id
+    user_text = fake.event(gid)["description"]
+    fake.user_edit(
+        gid,
+        description="Bring the blue towel.\n\n" + user_text + "\n\nPS: locker 12",
+        **USER_FIELDS,
+    )
+    moved = T0 + timedelta(hours=1)
+
+    result = g.upsert(
+        make_event(revision=2, backend_event_id=gid, title="Gym (later)", start=moved,
+                   end=moved + timedelta(hours=1), note="moved +1:00 h to 07:00 to avoid “Standup”")
+    )  # fmt: skip
+
+    assert result.ok and not result.skipped
+    patch = [c for c in fake.calls if c.method == "PATCH"][-1].body
+    assert set(patch) == {"summary", "start", "end", "description", "extendedProperties"}
+    ev = fake.event(gid)
+    assert ev["summary"] == "Gym (later)" and stored_times(fake, gid)[0] == moved
+    for name, value in USER_FIELDS.items():
+        assert ev[name] == value, name
+    assert ev["description"].startswith("Bring the blue towel.\n\n--- agentcal ---")
+    assert ev["description"].endswith("--- end agentcal ---\n\nPS: locker 12")
+    assert "to avoid “Standup”" in ev["description"] and "usual time" not in ev["description"]
+
+
+def test_a_block_the_user_deleted_comes_back_only_with_something_new(settings, fake):
+    g, _ = backend(settings, fake)
+    gid = g.upsert(make_event(note="at its usual time")).backend_event_id
+    fake.user_edit(gid, description="my notes only")
+
+    g.upsert(make_event(revision=2, backend_event_id=gid, note="at its usual time", title="x"))
+    assert fake.event(gid)["description"] == "my notes only"
+
+    g.upsert(make_event(revision=3, backend_event_id=gid, note="moved to avoid “Lunch”", title="x"))
+    assert fake.event(gid)["description"].startswith("my notes only\n\n--- agentcal ---")
+
+
+def test_agentcals_location_is_written_when_it_changes_never_over_the_users(settings, fake):
+    g, _ = backend(settings, fake)
+    gid = g.upsert(make_event(location="Clinic A")).backend_event_id
+    fake.user_edit(gid, location="Clinic A, 3rd floor")
+
+    g.upsert(make_event(revision=2, backend_event_id=gid, location="Clinic A", title="Dentist"))
+    assert fake.event(gid)["location"] == "Clinic A, 3rd floor"
+
+    g.upsert(make_event(revision=3, backend_event_id=gid, location="Clinic B", title="Dentist"))
+    assert fake.event(gid)["location"] == "Clinic B"
+
+
+def test_user_edits_alone_make_agentcal_send_nothing(settings, fake):
+    g, _ = backend(settings, fake)
+    gid = g.upsert(make_event()).backend_event_id
+    fake.user_edit(gid, **USER_FIELDS)
+
+    assert g.upsert(make_event(revision=2, backend_event_id=gid)).ok
+    assert [c.method for c in fake.calls] == ["POST", "GET"]

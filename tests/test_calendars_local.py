@@ -129,6 +129,21 @@ def test_file_matches_the_store_and_keeps_text_verbatim():
     assert str(vevents[e2.uid]["SUMMARY"]) == "Lunch"
 
 
+def test_the_placement_reason_is_in_the_description():
+    events.create_event(
+        user_id="alice", title="Gym", start=datetime(2026, 12, 1, 6, tzinfo=UTC),
+        duration_minutes=60, description="Leg day",
+        placement_note="moved -0:30 h to 05:30 to avoid “Standup” at 06:00",
+    )  # fmt: skip
+
+    sync_all()
+
+    [vevent] = read_ics(get_settings().ics_file).walk("VEVENT")
+    assert str(vevent["DESCRIPTION"]) == (
+        "Leg day\nWhy here: moved -0:30 h to 05:30 to avoid “Standup” at 06:00"
+    )
+
+
 def test_cancelled_events_are_removed_from_the_file():
     ids = gym_weeks()
     sync_all()

@@ -32,6 +32,7 @@ class EventData:
     location: str | None = None
     backend_event_id: str | None = None  # what the backend returned last time, if any
     cancelled: bool = False
+    note: str | None = None  # why the event sits where it does (goes into agentcal's block)
 
     @classmethod
     def from_event(cls, event: CalendarEvent) -> EventData:
@@ -51,6 +52,7 @@ class EventData:
             location=event.location,
             backend_event_id=event.backend_event_id,
             cancelled=event.status in ("cancelled", "unplaced"),
+            note=event.placement_note,
         )
 
 

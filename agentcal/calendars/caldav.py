@@ -1,9 +1,10 @@
 """CalDAV backend (Nextcloud, iCloud, Fastmail, Radicale...) with the `caldav` package.
 
-Each event is one calendar object named after its UID, so saving it again replaces it. agentcal
-marks what it writes with `X-AGENTCAL: 1` and records where it put the event in
-`X-AGENTCAL-START`/`X-AGENTCAL-END`; as with Google, an event the user deleted is skipped and
-one they moved is left where they put it.
+Each event is one calendar object named after its UID. agentcal marks what it writes with
+`X-AGENTCAL: 1` and records where it put the event in `X-AGENTCAL-START`/`X-AGENTCAL-END`; as
+with Google, an event the user deleted is skipped and one they moved is left where they put
+it. An update changes only the fields agentcal owns inside the stored VEVENT (calendars/owned.py):
+the alarms, attendees, location and description text the user added stay.
 
 The password comes from AGENTCAL_CALDAV_PASSWORD or from AGENTCAL_CALDAV_PASSWORD_FILE (which
 must not be readable by group or others). It is never printed.
@@ -17,6 +18,7 @@ from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from agentcal.calendars import owned
 from agentcal.calendars.base import EventData, Interval, SyncResult
 from agentcal.errors import ConfigError, ExternalServiceError
 
@@ -59,6 +61,31 @@ def read_password(settings: Settings) -> str | None:
         raise ConfigError(f"cannot read the CalDAV password file {path}: {exc}") from None
 
 
+def _utc_text(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def _set(vevent: Any, name: str, value: Any) -> None:
+    vevent.pop(name, None)
+    if value is not None:
+        vevent.add(name, value)
+
+
+def _mark(vevent: Any, event: EventData) -> None:
+    """agentcal's X- properties: its tag, where it put the event, what it wrote last."""
+    _set(vevent, TAG, "1")
+    _set(vevent, TAG + "-START", _utc_text(event.start))
+    _set(vevent, TAG + "-END", _utc_text(event.end))
+    _set(vevent, TAG + "-BLOCK", owned.fingerprint(owned.block(event)) or None)
+    _set(vevent, TAG + "-LOCATION", owned.fingerprint(event.location) or None)
+
+
+def _with_timezones(cal: Any, event: EventData) -> None:
+    cal.add_missing_timezones(
+        first_date=date(event.start.year - 1, 1, 1), last_date=date(event.end.year + 2, 1, 1)
+    )
+
+
 def to_ical(event: EventData) -> bytes:
     """One VCALENDAR holding the event, in its own zone (VTIMEZONE + TZID)."""
     from icalendar import Calendar, Event
@@ -73,17 +100,57 @@ def to_ical(event: EventData) -> bytes:
         stamp=datetime.now(UTC).replace(microsecond=0),
         sequence=max(event.revision - 1, 0),
         summary=event.title,
-        description=event.description or None,
+        description=owned.block(event) or None,
         location=event.location or None,
     )
-    vevent.add(TAG, "1")
-    vevent.add(TAG + "-START", event.start.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ"))
-    vevent.add(TAG + "-END", event.end.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ"))
+    _mark(vevent, event)
     cal = Calendar.new(prodid="-//agentcal//agentcal calendar//EN", subcomponents=[vevent])
-    cal.add_missing_timezones(
-        first_date=date(event.start.year - 1, 1, 1), last_date=date(event.end.year + 2, 1, 1)
-    )
+    _with_timezones(cal, event)
     return bytes(cal.to_ical())
+
+
+def merge_owned(cal: Any, vevent: Any, event: EventData) -> bool:
+    """Bring the fields agentcal owns in `vevent` (inside `cal`) up to date, keeping everything
+    the user added (alarms, attendees, location, their description text...). False: nothing
+    to change."""
+    from agentcal.calendars.ics import ical_time
+
+    tz = ZoneInfo(event.timezone)
+    changed = False
+    if str(vevent.get("SUMMARY", "")) != event.title:
+        _set(vevent, "SUMMARY", event.title)
+        changed = True
+    start = _instant(vevent.decoded("DTSTART"), tz) if "DTSTART" in vevent else None
+    end = _instant(vevent.decoded("DTEND"), tz) if "DTEND" in vevent else None
+    zone = vevent["DTSTART"].params.get("TZID") if "DTSTART" in vevent else None
+    if start != event.start or end != event.end or "DURATION" in vevent or zone != event.timezone:
+        vevent.pop("DURATION", None)
+        _set(vevent, "DTSTART", ical_time(event.start, tz))
+        _set(vevent, "DTEND", ical_time(event.end, tz))
+        changed = True
+    written = vevent.get(TAG + "-BLOCK")
+    description = owned.description_update(
+        str(vevent.get("DESCRIPTION", "")) or None, event, None if written is None else str(written)
+    )
+    if description is not None:
+        _set(vevent, "DESCRIPTION", description or None)
+        changed = True
+    written = vevent.get(TAG + "-LOCATION")
+    location = owned.location_update(
+        str(vevent.get("LOCATION", "")) or None, event, None if written is None else str(written)
+    )
+    if location is not None:
+        _set(vevent, "LOCATION", location)
+        changed = True
+    if not changed:
+        return False
+    now = datetime.now(UTC).replace(microsecond=0)
+    _set(vevent, "SEQUENCE", int(vevent.get("SEQUENCE", 0)) + 1)
+    _set(vevent, "DTSTAMP", now)
+    _set(vevent, "LAST-MODIFIED", now)
+    _mark(vevent, event)
+    _with_timezones(cal, event)
+    return True
 
 
 def _instant(value: Any, tz: ZoneInfo) -> datetime | None:
@@ -241,12 +308,14 @@ class CalDAVCalendar:
                 error="deleted in the calendar by the user; left deleted",
             )
         if existing is not None:
-            vevents = _vevents(existing)
+            cal = existing.icalendar_instance
+            vevents = cal.walk("VEVENT")
             why = user_changed(vevents[0]) if vevents else None
             if why is not None:
                 return SyncResult(event.id, str(existing.url), ok=True, skipped=True, error=why)
-            existing.data = to_ical(event)
-            existing.save(increase_seqno=False)
+            if merge_owned(cal, vevents[0], event):
+                existing.data = cal.to_ical().decode()
+                existing.save(increase_seqno=False)
             return SyncResult(event.id, str(existing.url), ok=True)
         saved = self.calendar.add_event(to_ical(event).decode(), increase_seqno=False)
         return SyncResult(event.id, str(saved.url), ok=True)

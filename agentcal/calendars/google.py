@@ -8,6 +8,8 @@ agentcal re-creates after deleting it gets a new one.
 The user's edits win (docs/calendars.md): an agentcal event the user deleted in Google is
 skipped, one they moved is left where they put it. agentcal remembers in the event's
 `extendedProperties.private` where it put the event, which is how a user move is told apart.
+An update patches only the fields agentcal owns (calendars/owned.py): the location, attendees,
+reminders, colour and description text the user added stay.
 
 Batching: up to 50 calls per HTTP request. Calls that fail with 429, 5xx, 403 rate limits or
 a network error are re-batched and retried with randomised exponential backoff (at least the
@@ -29,6 +31,7 @@ from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from agentcal.calendars import owned
 from agentcal.calendars.base import EventData, Interval, SyncResult
 from agentcal.errors import ConfigError, ExternalServiceError
 
@@ -66,26 +69,65 @@ def _utc(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
-def event_body(event: EventData) -> dict[str, Any]:
-    """The Google event resource agentcal writes (instants with their offset, plus the IANA
-    zone, which Google uses to show the event and for recurrences)."""
+def _private_props(event: EventData) -> dict[str, str]:
     return {
-        "summary": event.title,
-        "description": event.description or "",
-        "location": event.location or "",
+        TAG: "1",
+        "agentcalUid": event.uid,
+        "agentcalRevision": str(event.revision),
+        # Where agentcal put it: a different start in Google means the user moved it.
+        "agentcalStart": _utc(event.start),
+        "agentcalEnd": _utc(event.end),
+        # What agentcal last wrote in the fields it shares with the user (owned.py).
+        "agentcalBlock": owned.fingerprint(owned.block(event)),
+        "agentcalLocation": owned.fingerprint(event.location),
+    }
+
+
+def _times(event: EventData) -> dict[str, Any]:
+    return {
         "start": {"dateTime": _instant(event.start, event.timezone), "timeZone": event.timezone},
         "end": {"dateTime": _instant(event.end, event.timezone), "timeZone": event.timezone},
-        "extendedProperties": {
-            "private": {
-                TAG: "1",
-                "agentcalUid": event.uid,
-                "agentcalRevision": str(event.revision),
-                # Where agentcal put it: a different start in Google means the user moved it.
-                "agentcalStart": _utc(event.start),
-                "agentcalEnd": _utc(event.end),
-            }
-        },
     }
+
+
+def event_body(event: EventData) -> dict[str, Any]:
+    """The Google event resource agentcal inserts: only the fields it owns (instants with their
+    offset plus the IANA zone, which Google uses to show the event and for recurrences)."""
+    body: dict[str, Any] = {"summary": event.title, **_times(event)}
+    text = owned.block(event)
+    if text:
+        body["description"] = text
+    if event.location:
+        body["location"] = event.location
+    body["extendedProperties"] = {"private": _private_props(event)}
+    return body
+
+
+def patch_body(existing: dict[str, Any], event: EventData, default_tz: str) -> dict[str, Any]:
+    """The `events.patch` body that brings the fields agentcal owns up to date, and nothing
+    else (empty: nothing to change). Google merges objects and replaces arrays, so the user's
+    attendees, reminders, colour and own private properties are never sent, never touched."""
+    body: dict[str, Any] = {}
+    if (existing.get("summary") or "") != event.title:
+        body["summary"] = event.title
+    wanted = _times(event)
+    for name in ("start", "end"):
+        mine = _parse_time(wanted[name], default_tz)
+        theirs = _parse_time(existing.get(name), default_tz)
+        if mine != theirs or (existing.get(name) or {}).get("timeZone") != event.timezone:
+            body[name] = wanted[name]
+    mark = _private(existing)
+    description = owned.description_update(
+        existing.get("description"), event, mark.get("agentcalBlock")
+    )
+    if description is not None:
+        body["description"] = description
+    location = owned.location_update(existing.get("location"), event, mark.get("agentcalLocation"))
+    if location is not None:
+        body["location"] = location
+    if body:
+        body["extendedProperties"] = {"private": _private_props(event)}
+    return body
 
 
 def _parse_time(value: dict[str, Any] | None, default_tz: str) -> datetime | None:
@@ -129,19 +171,6 @@ def user_changed(existing: dict[str, Any], default_tz: str) -> str | None:
         ):
             return "moved in Google Calendar by the user; left where they put it"
     return None
-
-
-def differs(existing: dict[str, Any], body: dict[str, Any], default_tz: str) -> bool:
-    """Whether patching `existing` with `body` would change what the user sees."""
-    for field in ("summary", "description", "location"):
-        if (existing.get(field) or "") != (body.get(field) or ""):
-            return True
-    for field in ("start", "end"):
-        if _parse_time(existing.get(field), default_tz) != _parse_time(body[field], default_tz):
-            return True
-        if (existing.get(field) or {}).get("timeZone") != body[field]["timeZone"]:
-            return True
-    return False
 
 
 @dataclass
@@ -472,10 +501,11 @@ class GoogleCalendar:
         patches: list[tuple[int, str, dict[str, Any]]] = []
         for i, (gid, resource) in existing.items():
             why = user_changed(resource, self.default_tz)
-            body = event_body(events[i])
             if why is not None:
                 results[i] = self._skipped(events[i], gid, why)
-            elif differs(resource, body, self.default_tz):
+                continue
+            body = patch_body(resource, events[i], self.default_tz)
+            if body:
                 patches.append((i, gid, body))
             else:
                 results[i] = SyncResult(events[i].id, gid, ok=True)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from agentcal.calendars.owned import block_text
 from agentcal.files import is_agentcal_ics, write_file
 
 if TYPE_CHECKING:
@@ -62,7 +63,8 @@ def render_calendar(events: Iterable[CalendarEvent], *, name: str = "agentcal") 
             created=e.created_at,
             sequence=max(e.revision - 1, 0),
             summary=e.title,
-            description=e.description or None,
+            # The file is agentcal's alone: its description is agentcal's text, no markers.
+            description=block_text(e.description, e.placement_note) or None,
             location=e.location or None,
         )
         event.add("x-agentcal-origin", e.origin)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, time, timedelta
 
 Span = tuple[int, int]
 
@@ -442,11 +442,3 @@ def find_days(t: str) -> tuple[list[int] | None, bool]:
     if re.search(r"\b(every|each|daily|nightly|always|usually|most|a day)\b", t):
         return None, True
     return None, False
-
-
-def in_days(day: date, today: date) -> int:
-    return (day - today).days
-
-
-def at(day: date, clock: time, tz) -> datetime:  # type: ignore[no-untyped-def]
-    return datetime.combine(day, clock, tzinfo=tz)

@@ -82,6 +82,11 @@ class Settings(BaseSettings):
     llm_timeout: float = Field(60.0, gt=0, description="Seconds before an LLM request times out.")
     llm_max_retries: int = Field(2, ge=0, le=10, description="Retries of a failed LLM request.")
     recursion_limit: int = Field(25, ge=2, le=200, description="Max agent steps in one turn.")
+    turn_timeout: float = Field(
+        300.0,
+        gt=0,
+        description="Seconds a chat turn may take in all; then it stops before its next call.",
+    )
     daily_budget_usd: float | None = Field(
         None, ge=0, description="Refuse chat turns once today's spend reaches this (USD)."
     )

@@ -122,6 +122,18 @@ class Tmux:
         subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
 
 
+def _chat_repl(srv: LoopbackOpenAI) -> Tmux:
+    """`agentcal chat` in a tmux terminal against the loopback server, at its first prompt."""
+    from uuid import uuid4
+
+    env = subprocess_env(
+        OPENAI_BASE_URL=srv.base_url, OPENAI_API_KEY="sk-local", AGENTCAL_LLM_MAX_RETRIES="0"
+    )
+    term = Tmux(f"agentcal-test-{uuid4().hex[:8]}", f"{sys.executable} -m agentcal chat", env)
+    term.wait_for("you>")
+    return term
+
+
 def _q(value: str) -> str:
     import shlex
 
@@ -130,8 +142,6 @@ def _q(value: str) -> str:
 
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 def test_repl_session_with_slash_command_and_ctrl_c(agentcal_home):
-    from uuid import uuid4
-
     from agentcal.services.agent_observability import agent_observability_service
 
     script = [
@@ -141,12 +151,8 @@ def test_repl_session_with_slash_command_and_ctrl_c(agentcal_home):
         text("Still here after the cancel."),
     ]
     with LoopbackOpenAI(script) as srv:
-        env = subprocess_env(
-            OPENAI_BASE_URL=srv.base_url, OPENAI_API_KEY="sk-local", AGENTCAL_LLM_MAX_RETRIES="0"
-        )
-        term = Tmux(f"agentcal-test-{uuid4().hex[:8]}", f"{sys.executable} -m agentcal chat", env)
+        term = _chat_repl(srv)
         try:
-            term.wait_for("you>")
             term.send("Add gym on 2 January at 6", "Enter")
             screen = term.wait_for("session $", 1)
             assert "Created Gym on 2 January at 06:00." in screen
@@ -199,3 +205,107 @@ def test_history_file_follows_agentcal_home_from_the_env_file(tmp_path, monkeypa
     reset_settings()
     assert _history_file() == tmp_path / "h" / "chat_history"
     assert _history_file().parent == get_settings().data_dir  # the same dir the settings use
+
+
+def _lunch(days: int = 3) -> tuple[dict, str]:
+    """create_event arguments for lunch at noon in `days` days, and its start as a stopped turn
+    names it ("Thu 12:00")."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    day = datetime.now(ZoneInfo("Europe/Paris")) + timedelta(days=days)
+    return (
+        {"title": "Lunch", "start": day.strftime("%Y-%m-%dT12:00"), "duration_minutes": 60},
+        day.strftime("%a 12:00"),
+    )
+
+
+def _wait_requests(
+    srv: LoopbackOpenAI, count: int, timeout: float = 60, proc: subprocess.Popen | None = None
+) -> None:
+    """Until the server has had `count` requests (a loaded machine starts Python slowly)."""
+    deadline = time.monotonic() + timeout
+    while len(srv.requests) < count:
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"agentcal exited {proc.returncode}: {proc.communicate()}")
+        assert time.monotonic() < deadline, f"only {len(srv.requests)} requests"
+        time.sleep(0.02)
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+def test_ctrl_c_before_and_after_the_tool_call_in_a_real_terminal(agentcal_home):
+    """A slow model: Ctrl-C while it decides on a tool call runs nothing; Ctrl-C after the tool
+    ran says what is done. Neither makes another model call; the next turn sees the truth."""
+    from agentcal.services.calendar_events import calendar_events_service
+
+    args, when = _lunch()
+    stall = 6.0
+    script = [
+        Reply(tool_calls=[("create_event", json.dumps(args))], stall=stall),  # turn 1
+        call("create_event", args), Reply(content="Booked your lunch.", stall=stall),  # turn 2
+        text("Your lunch is booked."),  # turn 3
+    ]  # fmt: skip
+    with LoopbackOpenAI(script) as srv:
+        term = _chat_repl(srv)
+        try:
+            term.send("Add lunch at noon", "Enter")
+            _wait_requests(srv, 1)
+            t0 = time.monotonic()
+            term.send("C-c")
+            screen = term.wait_for("Cancelled.")
+            assert time.monotonic() - t0 < 4 and "Already done" not in screen
+            assert calendar_events_service.list_events("alice") == []
+
+            term.send("Add lunch at noon", "Enter")
+            _wait_requests(srv, 3)  # the create_event call, then the slow answer
+            t0 = time.monotonic()
+            term.send("C-c")
+            (event,) = calendar_events_service.list_events("alice")
+            screen = term.wait_for(f"Cancelled. Already done: created “Lunch” {when} (#{event.id})")
+            assert time.monotonic() - t0 < 4
+
+            term.send("Is my lunch booked?", "Enter")
+            term.wait_for("Your lunch is booked.")
+            term.send("/quit", "Enter")
+            term.wait_for("REPL-EXITED rc=0")
+            time.sleep(stall)  # the abandoned requests end on the server...
+            assert len(srv.requests) == 4  # ...and no model call followed either cancel
+        finally:
+            term.kill()
+        third = srv.requests[3]["messages"]
+    roles = [m["role"] for m in third[1:]]
+    assert roles == ["user", "assistant", "tool", "assistant", "user"]  # turn 1 left no trace
+    assert third[4]["content"].startswith("(This turn stopped before I finished: cancelled.")
+
+    from agentcal.services.call_log import call_log_service
+
+    rows = call_log_service.list_calls(user_id="alice", limit=10)
+    by_message = [(r.status, r.error) for r in reversed(rows)]
+    assert by_message == [
+        ("error", "cancelled"),
+        ("error", f"cancelled. Already done: created “Lunch” {when} (#{event.id})"),
+        ("ok", None),
+    ]
+
+
+def test_one_shot_ctrl_c_exits_130_and_says_what_is_done(agentcal_home):
+    import signal
+
+    from agentcal.services.calendar_events import calendar_events_service
+
+    args, when = _lunch()
+    with LoopbackOpenAI([call("create_event", args), Reply(content="late", stall=5)]) as srv:
+        env = subprocess_env(OPENAI_BASE_URL=srv.base_url, AGENTCAL_LLM_MAX_RETRIES="0")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "agentcal", "chat", "-m", "Add lunch at noon"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        )  # fmt: skip
+        try:
+            _wait_requests(srv, 2, proc=proc)
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=60)  # exit itself is slow on a loaded machine
+        finally:
+            proc.kill()
+    (event,) = calendar_events_service.list_events("alice")
+    assert proc.returncode == 130 and out == ""
+    assert err.strip() == f"Cancelled. Already done: created “Lunch” {when} (#{event.id})"

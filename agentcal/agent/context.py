@@ -22,3 +22,5 @@ class AgentContext:
     # The store's SQLAlchemy engine; None means the configured one (`agentcal.db.get_engine()`).
     # Typed Any: tool schemas are built from these annotations.
     engine: Any = None
+    # The turn's CancelToken (agentcal.agent.cancel): checked before every model and tool call.
+    cancel: Any = None

@@ -1,8 +1,19 @@
-"""The agent graph: LangChain's tool-calling agent over agentcal's tools."""
+"""The agent graph: LangChain's tool-calling agent over agentcal's tools.
+
+Middleware, outermost first:
+* the guard: a cancelled turn (Ctrl-C, the turn deadline) makes no further model or tool call,
+  and a model call in flight is abandoned rather than waited for; a tool result over
+  MAX_TOOL_RESULT_BYTES ends the turn;
+* the per-turn system prompt (built by the runner from the store);
+* the tool-call check: an unknown tool or malformed arguments end the turn, nothing run;
+* tool errors: domain errors and bad arguments go back to the model to correct.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextvars
+import threading
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from agentcal.errors import AgentcalError, ExternalServiceError
@@ -10,9 +21,15 @@ from agentcal.errors import AgentcalError, ExternalServiceError
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
+MAX_TOOL_RESULT_BYTES = 100_000
+
 
 class ToolCallFault(ExternalServiceError):
     """The model asked for a tool that does not exist or sent arguments that are not JSON."""
+
+
+class ToolResultTooLarge(ExternalServiceError):
+    """A tool returned more than the model should be sent in one message."""
 
 
 def _tool_error(exc: Exception, request: Any) -> str | None:
@@ -20,6 +37,70 @@ def _tool_error(exc: Exception, request: Any) -> str | None:
     if isinstance(exc, AgentcalError | ValueError | TypeError):
         return f"Error in {request.tool_call['name']}: {exc}"
     return None
+
+
+def call_abandonably(fn: Callable[[], Any], token: Any) -> Any:
+    """`fn()` in a helper thread, returned as soon as it finishes; if `token` is cancelled
+    first, raise TurnStopped at once and leave the call to finish on its own (its result is
+    dropped). The helper runs in a copy of this context, so LangChain's callbacks and
+    LangGraph's config follow the call."""
+    if token is None:
+        return fn()
+    token.check()
+    context = contextvars.copy_context()
+    done = threading.Event()
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["value"] = context.run(fn)
+        except BaseException as exc:  # handed to the waiting thread
+            box["error"] = exc
+        finally:
+            done.set()
+
+    token.wake_on_cancel(done)
+    try:
+        threading.Thread(target=run, daemon=True, name="agentcal-model-call").start()
+        done.wait()
+    finally:
+        token.forget(done)
+    if "error" in box:
+        raise box["error"]
+    if "value" not in box:  # woken by the cancel, not by the call
+        token.check()
+    return box["value"]
+
+
+def _guard_class() -> type:
+    from langchain.agents.middleware import AgentMiddleware
+
+    class TurnGuard(AgentMiddleware):  # type: ignore[type-arg]
+        """Stops a cancelled turn before its next call; bounds what a tool may return."""
+
+        def wrap_model_call(self, request: Any, handler: Callable[[Any], Any]) -> Any:
+            token = getattr(request.runtime.context, "cancel", None)
+            result = call_abandonably(lambda: handler(request), token)
+            if token is not None:
+                token.check()  # cancelled while the model answered: its reply is dropped
+            return result
+
+        def wrap_tool_call(self, request: Any, handler: Callable[[Any], Any]) -> Any:
+            token = getattr(request.runtime.context, "cancel", None)
+            if token is not None:
+                token.check()
+            result = handler(request)
+            content = getattr(result, "content", None)
+            size = len(content.encode()) if isinstance(content, str) else 0
+            if size > MAX_TOOL_RESULT_BYTES:
+                name = request.tool_call["name"]
+                raise ToolResultTooLarge(
+                    f"{name} returned {size // 1000} kB, more than the "
+                    f"{MAX_TOOL_RESULT_BYTES // 1000} kB a model is sent; narrow the request"
+                )
+            return result
+
+    return TurnGuard
 
 
 def build_agent(
@@ -43,12 +124,12 @@ def build_agent(
         message = state["messages"][-1]
         for bad in getattr(message, "invalid_tool_calls", None) or []:
             raise ToolCallFault(
-                f"the model sent malformed arguments for tool {bad.get('name') or '?'}; nothing was done"
+                f"the model sent malformed arguments for tool {bad.get('name') or '?'}; that call was not run"
             )
         for call in getattr(message, "tool_calls", None) or []:
             if call["name"] not in names:
                 raise ToolCallFault(
-                    f"the model asked for an unknown tool {call['name']!r}; nothing was done"
+                    f"the model asked for an unknown tool {call['name']!r}; that call was not run"
                 )
 
     @dynamic_prompt
@@ -58,7 +139,12 @@ def build_agent(
     return create_agent(
         model,
         tools=tool_list,
-        middleware=[system_prompt, check_tool_calls, ToolErrorMiddleware(on_error=_tool_error)],
+        middleware=[
+            _guard_class()(),
+            system_prompt,
+            check_tool_calls,
+            ToolErrorMiddleware(on_error=_tool_error),
+        ],
         context_schema=AgentContext,
         checkpointer=checkpointer,
     )

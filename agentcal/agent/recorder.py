@@ -145,6 +145,7 @@ class TurnRecorder(BaseCallbackHandler):
             "tool", str(run_id), str(parent_run_id) if parent_run_id else None,
             serialized.get("name") or kwargs.get("name"), datetime.now(UTC),
             time.perf_counter(), input=args or parse_tool_output(input_str),
+            extra={"tool_call_id": kwargs.get("tool_call_id")},
         )  # fmt: skip
         with self._lock:
             self.steps[str(run_id)] = step
@@ -167,9 +168,21 @@ class TurnRecorder(BaseCallbackHandler):
         step.status = "error"
         step.error = f"{type(error).__name__}: {error}"
 
+    def abandon_unfinished(self, reason: str) -> None:
+        """Mark the calls still in flight as given up (a stopped turn does not wait for them)."""
+        with self._lock:
+            steps = list(self.steps.values())
+        for step in steps:
+            if step.duration_ms is None:
+                step.duration_ms = (time.perf_counter() - step.t0) * 1000
+                step.status = "error"
+                step.error = f"abandoned: {reason}"
+
     # The turn ------------------------------------------------------------------------------
     def ordered(self) -> list[_Step]:
-        return sorted(self.steps.values(), key=lambda s: s.t0)
+        with self._lock:  # a call abandoned by a stopped turn may still report from its thread
+            steps = list(self.steps.values())
+        return sorted(steps, key=lambda s: s.t0)
 
     def fields(self, fallback_model: str | None = None) -> dict[str, Any]:
         """log_agent_call arguments for what the callbacks saw (not status, messages, timing)."""

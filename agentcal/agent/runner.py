@@ -6,10 +6,11 @@ failed model call: the turn comes back with status "error" and a one-line messag
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from uuid import uuid4
@@ -20,8 +21,11 @@ from agentcal.errors import AgentcalError, BudgetExceededError
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
+    from agentcal.agent.cancel import CancelToken
     from agentcal.models import AgentObservability
     from agentcal.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -30,6 +34,10 @@ class TurnResult:
     status: str  # ok | error
     error: str | None
     record: AgentObservability
+    # What the turn changed, one line each ("created “Lunch” Thu 12:00 (#14)"): for a turn
+    # that stopped early, what is already done.
+    done: list[str] = field(default_factory=list)
+    cancelled: bool = False  # stopped by Ctrl-C (not by a fault or the deadline)
 
     @property
     def ok(self) -> bool:
@@ -41,8 +49,12 @@ def describe_fault(exc: BaseException, secret: str | None = None) -> str:
     import openai
     from langgraph.errors import GraphRecursionError
 
+    from agentcal.agent.cancel import TurnStopped
+
     if isinstance(exc, KeyboardInterrupt):
         text = "cancelled"
+    elif isinstance(exc, TurnStopped):
+        text = exc.reason
     elif isinstance(exc, GraphRecursionError):
         text = "the agent took too many steps (AGENTCAL_RECURSION_LIMIT); stopped"
     elif isinstance(exc, openai.APITimeoutError):
@@ -114,6 +126,8 @@ class ChatRunner:
         self.session_cost = 0.0
         self.session_tokens = 0
         self.turns = 0
+        # Set when the turn running in a worker thread (run_interruptibly) has ended.
+        self.busy: threading.Event | None = None
 
     @property
     def thread_id(self) -> str:
@@ -150,7 +164,7 @@ class ChatRunner:
                 "(AGENTCAL_DAILY_BUDGET_USD); no model call was made"
             )
 
-    def _context(self, run_id: str, call_id: int) -> Any:
+    def _context(self, run_id: str, call_id: int, cancel: Any = None) -> Any:
         from agentcal.agent.context import AgentContext
         from agentcal.agent.prompts import build_system_prompt
         from agentcal.models import utcnow
@@ -165,6 +179,7 @@ class ChatRunner:
             source_request_id=call_id,
             system_prompt=build_system_prompt(utcnow(), self.settings.timezone, insights),
             engine=self.engine,
+            cancel=cancel,
         )
 
     def _repair_thread(self, config: dict[str, Any]) -> None:
@@ -189,18 +204,24 @@ class ChatRunner:
         self,
         text: str,
         on_token: Callable[[str], None] | None = None,
-        cancel: threading.Event | None = None,
+        cancel: CancelToken | None = None,
     ) -> TurnResult:
         """Run one turn. Streams answer text to `on_token` if given.
 
-        Ctrl-C in this thread cancels the turn. A REPL that runs turns in a worker thread sets
-        `cancel` instead: the turn is then recorded as cancelled whatever the model returns.
+        `cancel` (set by the REPL on Ctrl-C, from another thread) and AGENTCAL_TURN_TIMEOUT
+        stop the turn before its next model or tool call; Ctrl-C in this thread does too. A
+        turn that stops early or fails comes back with status "error", the error line and
+        what it already did (`done`), and leaves the conversation clean: see `_settle`.
         """
         from langchain_core.messages import AIMessage, HumanMessage, messages_to_dict
 
+        from agentcal.agent.cancel import CancelToken
+        from agentcal.agent.effects import already_done, effects_of
         from agentcal.agent.recorder import TurnRecorder
+        from agentcal.models import utcnow
 
         self.check_budget()
+        token = cancel or CancelToken()
         run_id = uuid4()
         call_id = self.observability.reserve_call(
             user_id=self.user_id, user_message=text, agent_run_id=str(run_id),
@@ -214,21 +235,41 @@ class ChatRunner:
             "configurable": {"thread_id": self.thread_id},
         }
         human = HumanMessage(content=text, id=f"human-{run_id}")
+        timeout = self.settings.turn_timeout
+        deadline = threading.Timer(
+            timeout,
+            token.cancel,
+            args=(f"the turn took longer than AGENTCAL_TURN_TIMEOUT ({timeout:g} s); stopped",),
+        )
+        deadline.daemon = True
         started = time.perf_counter()
         messages: list[Any] = []
-        status, error, answer = "ok", None, ""
+        failure: BaseException | None = None
+        answer = ""
+        deadline.start()
         try:
             self._repair_thread({"configurable": config["configurable"]})
-            ctx = self._context(str(run_id), call_id)
+            ctx = self._context(str(run_id), call_id, token)
             messages = self._run_graph(human, config, ctx, on_token)
             final = messages[-1] if messages else None
             answer = _answer_text(final) if isinstance(final, AIMessage) else ""
         except (Exception, KeyboardInterrupt) as exc:
-            status, error = "error", describe_fault(exc, self._secret())
-            messages = messages or self._thread_messages(config)
+            failure = exc
+        finally:
+            deadline.cancel()
         elapsed_ms = (time.perf_counter() - started) * 1000
-        if cancel is not None and cancel.is_set():
-            status, error, answer = "error", "cancelled", ""
+
+        status, error = "ok", None
+        if failure is not None:
+            error = describe_fault(failure, self._secret())
+            recorder.abandon_unfinished(error)
+        effects = effects_of(recorder.ordered(), self.settings.timezone, utcnow())
+        if error is not None:
+            status, answer = "error", ""
+            if effects:
+                error = f"{error}. {already_done([e.text for e in effects])}"
+            messages = self._thread_messages(config)
+            self._settle(config, messages, human.id, recorder, error)
 
         turn = _turn_messages(messages, human.id)
         fields = recorder.fields(fallback_model=self.model_name)
@@ -248,7 +289,44 @@ class ChatRunner:
         self.turns += 1
         self.session_cost += record.llm_cost_usd or 0.0
         self.session_tokens += record.llm_total_tokens or 0
-        return TurnResult(answer=answer, status=status, error=error, record=record)
+        cancelled = isinstance(failure, KeyboardInterrupt) or (
+            failure is not None and token.reason == "cancelled"
+        )
+        return TurnResult(
+            answer=answer, status=status, error=error, record=record,
+            done=[e.text for e in effects], cancelled=cancelled,
+        )  # fmt: skip
+
+    def _settle(
+        self, config: dict[str, Any], messages: list[Any], human_id: str | None,
+        recorder: Any, error: str,
+    ) -> None:  # fmt: skip
+        """Leave a clean conversation after a turn that stopped early or failed.
+
+        Nothing changed: the turn leaves no trace (its messages are removed). Something
+        changed: the user's message, the tool calls that ran with their results, and a short
+        note of the failure stay, so the next model call knows what exists; calls that never
+        ran and replies the user never saw go.
+        """
+        from langchain_core.messages import AIMessage, RemoveMessage
+        from langgraph.graph.message import REMOVE_ALL_MESSAGES
+
+        start = next(
+            (i for i, m in enumerate(messages) if getattr(m, "id", None) == human_id), None
+        )
+        if start is None:
+            return  # the turn never reached the conversation
+        kept = _kept_turn(messages[start:], recorder)
+        if kept:
+            kept.append(AIMessage(content=f"(This turn stopped before I finished: {error}.)"))
+        try:
+            self.agent.update_state(
+                {"configurable": config["configurable"]},
+                {"messages": [RemoveMessage(id=REMOVE_ALL_MESSAGES), *messages[:start], *kept]},
+                as_node="model",
+            )
+        except Exception:  # the checkpoint store failed: the next turn repairs what it finds
+            log.warning("could not clean up the conversation after a failed turn", exc_info=True)
 
     def _run_graph(
         self, human: Any, config: dict[str, Any], ctx: Any, on_token: Callable[[str], None] | None
@@ -287,6 +365,106 @@ class ChatRunner:
         from agentcal.services.user_insights import UserInsightsService
 
         return UserInsightsService(self.engine).get_user_insights(self.user_id)
+
+
+def run_interruptibly(
+    runner: ChatRunner,
+    text: str,
+    *,
+    on_token: Callable[[str], None] | None = None,
+    on_cancel: Callable[[], None] | None = None,
+    on_wait: Callable[[], None] | None = None,
+) -> TurnResult:
+    """Run a turn in a worker thread, so that Ctrl-C in this (the main) thread cancels it: the
+    turn then stops before its next call and comes back, at once, with what it already did.
+
+    A model call cannot be interrupted inside LangGraph's executor, so the turn's guard gives
+    up on it instead (agentcal.agent.graph.call_abandonably). A second Ctrl-C stops waiting
+    and raises KeyboardInterrupt; the next turn then waits for this one to end (`on_wait` is
+    called first, to say so).
+    """
+    from agentcal.agent.cancel import CancelToken
+
+    previous = runner.busy
+    if previous is not None and not previous.is_set():
+        if on_wait is not None:
+            on_wait()
+        while not previous.wait(0.05):  # short waits keep Ctrl-C responsive
+            pass
+    token = CancelToken()
+    outcome: list[Any] = []
+    done = threading.Event()
+
+    def work() -> None:
+        try:
+            outcome.append(runner.run_turn(text, on_token=on_token, cancel=token))
+        except BaseException as exc:  # handed to the main thread
+            outcome.append(exc)
+        finally:
+            done.set()
+
+    runner.busy = done
+    threading.Thread(target=work, daemon=True, name="agentcal-turn").start()
+    try:
+        # An Event, not Thread.join: a join interrupted by Ctrl-C can mark a live thread as
+        # stopped (CPython gh-90882).
+        while not done.wait(0.05):
+            pass
+    except KeyboardInterrupt:
+        token.cancel("cancelled")
+        if on_cancel is not None:
+            on_cancel()
+        while not done.wait(0.05):  # a second Ctrl-C stops waiting
+            pass
+    result = outcome[0]
+    if isinstance(result, BaseException):
+        raise result
+    return result
+
+
+def _kept_turn(turn: list[Any], recorder: Any) -> list[Any]:
+    """What of a stopped turn stays in the conversation: [] when it changed nothing; else the
+    user's message and every model message with a tool call that ran, each followed by the
+    results of all its calls (recorded ones filled in, the others marked not run)."""
+    import json
+
+    from langchain_core.messages import AIMessage, ToolMessage
+
+    from agentcal.agent.effects import CHANGING_TOOLS
+
+    ran = {
+        s.extra.get("tool_call_id"): s
+        for s in recorder.ordered()
+        if s.step_type == "tool" and s.extra.get("tool_call_id") and s.status == "ok"
+    }
+    if not any(s.name in CHANGING_TOOLS for s in ran.values()):
+        return []
+    results = {m.tool_call_id: m for m in turn if isinstance(m, ToolMessage)}
+    kept = [turn[0]]
+    for message in turn[1:]:
+        if not isinstance(message, AIMessage):
+            continue  # tool results follow their call below; a summary stays out
+        calls = message.tool_calls or []
+        if not any(c["id"] in ran or c["id"] in results for c in calls):
+            continue  # a reply not shown, or calls that never ran
+        kept.append(message)
+        for c in calls:
+            if c["id"] in results:
+                kept.append(results[c["id"]])
+            elif c["id"] in ran:
+                output = ran[c["id"]].output
+                content = output if isinstance(output, str) else json.dumps(output, default=str)
+                kept.append(ToolMessage(content=content, tool_call_id=c["id"], name=c["name"]))
+            else:
+                kept.append(
+                    ToolMessage(
+                        content="not run: the turn stopped",
+                        tool_call_id=c["id"],
+                        name=c["name"],
+                        status="error",
+                    )
+                )
+    return kept
 
 
 def _turn_messages(messages: list[Any], human_id: str | None) -> list[Any]:

@@ -69,18 +69,31 @@ def _build_runner(session: str, new: bool, user: str | None) -> Any:
 
 
 def _one_turn(message: str, *, as_json: bool, session: str, new: bool, user: str | None) -> None:
+    from agentcal.agent.runner import run_interruptibly
+
     runner = _build_runner(session, new, user)
-    turn = runner.run_turn(message)
+    turn = run_interruptibly(runner, message)
     if as_json:
         from agentcal.cli._common import print_json
 
         print_json(turn.record)
     elif turn.ok:
         typer.echo(turn.answer)
+    if turn.cancelled:
+        if not as_json:
+            typer.echo(_cancelled_line(turn), err=True)
+        raise typer.Exit(130)
     if not turn.ok:
         if not as_json:
             typer.echo(f"Error: {turn.error}", err=True)
         raise typer.Exit(1)
+
+
+def _cancelled_line(turn: Any) -> str:
+    """'Cancelled.' plus what the turn had already done."""
+    from agentcal.agent.effects import already_done
+
+    return " ".join(filter(None, ["Cancelled.", already_done(turn.done)]))
 
 
 # --- the REPL ---------------------------------------------------------------------------
@@ -279,72 +292,49 @@ def _print_insights(out: Any, runner: Any) -> None:
 
 
 def _turn(out: Any, runner: Any, line: str) -> None:
+    from agentcal.agent.runner import run_interruptibly
     from agentcal.errors import AgentcalError
 
     streamed: list[str] = []
-    cancel = threading.Event()
-    outcome: list[Any] = []
+    cancelled = threading.Event()
 
     def on_token(piece: str) -> None:
-        if not cancel.is_set():
+        if not cancelled.is_set():
             streamed.append(piece)
             sys.stdout.write(piece)
             sys.stdout.flush()
 
-    done = threading.Event()
-
-    def work() -> None:
-        try:
-            outcome.append(runner.run_turn(line, on_token=on_token, cancel=cancel))
-        except BaseException as exc:  # handed to the main thread
-            outcome.append(exc)
-        finally:
-            done.set()
-
-    # A turn blocked in the model call cannot be interrupted inside LangGraph (its executor
-    # waits for the call), so it runs in a worker and Ctrl-C abandons it from here.
-    _wait_for_previous(runner)
-    worker = threading.Thread(target=work, daemon=True, name="agentcal-turn")
-    # An Event, not Thread.join: a join interrupted by Ctrl-C can mark a live thread as
-    # stopped (CPython gh-90882).
-    runner._cli_turn_done = done
-    worker.start()
-    try:
-        while not done.wait(0.05):
-            pass
-    except KeyboardInterrupt:
-        cancel.set()
+    def on_cancel() -> None:
+        cancelled.set()
         if streamed:
             sys.stdout.write("\n")
-        out.print("[yellow]Cancelled.[/yellow]")
-        return
-    result: Any = outcome[0]
-    if isinstance(result, AgentcalError):  # the budget refusal
-        out.print(f"[red]Error:[/red] {result}")
-        return
-    if isinstance(result, BaseException):
-        raise result
-    turn = result
-    if streamed:
-        sys.stdout.write("\n")
-    elif turn.answer:
-        out.print(turn.answer, markup=False)
-    if not turn.ok:
-        from rich.markup import escape
 
-        out.print(f"[red]Error:[/red] {escape(turn.error or '')}")
+    def on_wait() -> None:
+        sys.stdout.write("(waiting for the cancelled turn to end…)\n")
+        sys.stdout.flush()
+
+    try:
+        turn = run_interruptibly(
+            runner, line, on_token=on_token, on_cancel=on_cancel, on_wait=on_wait
+        )
+    except AgentcalError as exc:  # the budget refusal
+        out.print(f"[red]Error:[/red] {exc}")
+        return
+    except KeyboardInterrupt:  # a second Ctrl-C: the turn ends on its own, recorded
+        out.print("[yellow]Cancelled.[/yellow] [dim](not waiting for the turn to end)[/dim]")
+        return
+    from rich.markup import escape
+
+    if turn.cancelled:
+        out.print(f"[yellow]{escape(_cancelled_line(turn))}[/yellow]")
+    else:
+        if streamed:
+            sys.stdout.write("\n")
+        elif turn.answer:
+            out.print(turn.answer, markup=False)
+        if not turn.ok:
+            out.print(f"[red]Error:[/red] {escape(turn.error or '')}")
     out.print(f"[dim]{_footer(runner, turn.record)}[/dim]")
-
-
-def _wait_for_previous(runner: Any) -> None:
-    """A cancelled turn's worker may still be waiting for the model: let it finish first."""
-    previous = getattr(runner, "_cli_turn_done", None)
-    if previous is None or previous.is_set():
-        return
-    sys.stdout.write("(waiting for the cancelled request to end…)\n")
-    sys.stdout.flush()
-    while not previous.wait(0.05):
-        pass
 
 
 def _footer(runner: Any, row: Any) -> str:

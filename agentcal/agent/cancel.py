@@ -1,0 +1,62 @@
+"""Stopping a turn from outside: Ctrl-C in the chat, or the turn's deadline.
+
+A `CancelToken` is handed to the turn; the graph's guard (agentcal.agent.graph) checks it
+before every model call and every tool call and gives up waiting on a model call in flight,
+so a cancelled turn makes no further call. Light on purpose: the CLI imports it before
+LangChain is loaded.
+"""
+
+from __future__ import annotations
+
+import threading
+
+
+class TurnStopped(Exception):
+    """The turn was stopped before its next model or tool call (cancelled or out of time).
+
+    Not an AgentcalError: the tool-error middleware must not hand it back to the model."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class CancelToken:
+    """Set once, from any thread; waiters registered with `wake_on_cancel` are woken."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._event = threading.Event()
+        self._wakers: list[threading.Event] = []
+        self.reason: str | None = None
+
+    def cancel(self, reason: str = "cancelled") -> None:
+        with self._lock:
+            if self._event.is_set():
+                return
+            self.reason = reason
+            self._event.set()
+            wakers = list(self._wakers)
+        for event in wakers:
+            event.set()
+
+    def is_set(self) -> bool:
+        return self._event.is_set()
+
+    def check(self) -> None:
+        """Raise TurnStopped if the turn was cancelled."""
+        if self._event.is_set():
+            raise TurnStopped(self.reason or "cancelled")
+
+    def wake_on_cancel(self, event: threading.Event) -> None:
+        """Set `event` when the token is cancelled (at once if it already is)."""
+        with self._lock:
+            self._wakers.append(event)
+            cancelled = self._event.is_set()
+        if cancelled:
+            event.set()
+
+    def forget(self, event: threading.Event) -> None:
+        with self._lock:
+            if event in self._wakers:
+                self._wakers.remove(event)

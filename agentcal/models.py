@@ -309,8 +309,11 @@ class WorkerHeartbeat(SQLModel, table=True):
     last_seen: datetime = _time_col()
     jobs_done: int = 0
     jobs_failed: int = 0
-    state: str = Field(default="running", max_length=16)  # running | stopped
+    # running | stopped (said goodbye) | vanished (died without a goodbye) | gone (replaced,
+    # or its alert acknowledged)
+    state: str = Field(default="running", max_length=16)
     current_job_id: int | None = None
+    heartbeat_seconds: float | None = None  # its beat interval: stale after three missed beats
 
 
 class Alert(SQLModel, table=True):
@@ -325,6 +328,8 @@ class Alert(SQLModel, table=True):
     message: str = Field(sa_column=Column(sa.Text, nullable=False))
     job_id: int | None = None
     acknowledged_at: datetime | None = _time_col(nullable=True, default=False)
+    # What it is about, one open alert per subject: process:<host>:<pid>, lease:<job>:<attempt>
+    subject: str | None = Field(default=None, max_length=200, index=True)
 
 
 class ChatSession(SQLModel, table=True):

@@ -141,8 +141,12 @@ class Settings(BaseSettings):
     emit_interval_seconds: int = Field(
         3600, ge=10, description="Daemon: how often the emitter runs."
     )
-    worker_stale_seconds: int = Field(
-        900, ge=10, description="A worker silent for longer than this is reported stale."
+    heartbeat_seconds: float = Field(
+        60.0,
+        ge=0.1,
+        le=3600,
+        description="How often every worker says it is alive, idle or busy; three missed beats "
+        "make it stale.",
     )
     alert_command: str | None = Field(
         None, description="Command run with each alert (text on stdin)."

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -16,7 +17,7 @@ import pytest
 from sqlmodel import select
 
 from agentcal.db import session_scope
-from agentcal.models import CalendarEvent, Job, WorkerHeartbeat, utcnow
+from agentcal.models import Alert, CalendarEvent, Job, WorkerHeartbeat, utcnow
 from agentcal.services.jobs import job_queue
 from agentcal.workers.runner import JobWorker
 from tests.conftest import ROOT, subprocess_env
@@ -104,7 +105,11 @@ def test_a_job_whose_worker_is_killed_runs_again_and_completes_once(agentcal_hom
         row = s.get(Job, job.id)
         assert (row.state, row.attempts) == ("done", 2)
         beats = {b.pid: b.state for b in s.exec(select(WorkerHeartbeat))}
-    assert beats[victim.pid] == "gone"  # the dead worker is not reported as stale forever
+        alerts = list(s.exec(select(Alert)))
+    # The survivor found the dead worker: marked vanished, with one alert (not stale forever,
+    # not forgotten either).
+    assert beats[victim.pid] == "vanished"
+    assert [a.subject for a in alerts] == [f"process:{socket.gethostname()}:{victim.pid}"]
 
 
 @pytest.mark.slow

@@ -17,8 +17,10 @@ def daemon(
     ] = False,
 ) -> None:
     """Run the job processor and the preference emitter until SIGTERM or Ctrl-C."""
+    from agentcal.settings import get_settings
     from agentcal.workers.runner import configure_logging
 
+    get_settings()  # unusable settings: one line now, not a failed heartbeat per worker
     configure_logging()
     if once:
         from agentcal.workers.daemon import run_once
@@ -52,10 +54,13 @@ def _age(seconds: float | None) -> str:
 
 
 def status(as_json: JsonOption = False) -> None:
-    """Workers, queue and alerts; exits 1 when unhealthy (stale worker, dead jobs)."""
+    """Workers, queue and alerts; exits 1 when unhealthy (a lost worker, a job past its lease,
+    dead jobs). It also raises the alerts it finds, so a cron'd `agentcal status` is a watchdog."""
     from agentcal.models import utcnow
     from agentcal.services.monitoring import monitoring_service
+    from agentcal.workers.runner import check_workers
 
+    check_workers()
     report = monitoring_service.health()
     if as_json:
         print_json(report)
@@ -77,6 +82,7 @@ def _render(report: Any, now: Any) -> None:
         table = Table("worker", "kind", "state", "last seen", "done", "failed", title="workers")
         for w in report.workers:
             state = "[red]stale[/red]" if w.stale else w.state
+            state = "[red]vanished[/red]" if w.state == "vanished" else state
             table.add_row(
                 escape(w.worker_id), w.kind, state, _age((now - w.last_seen).total_seconds()) + " ago",
                 str(w.jobs_done), str(w.jobs_failed),

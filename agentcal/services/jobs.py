@@ -621,6 +621,19 @@ class JobQueue(Service):
             value = datetime.fromisoformat(value)
         return UTCDateTime().process_result_value(value.replace(tzinfo=None), None)
 
+    def past_lease(
+        self, *, now: datetime | None = None, session: Session | None = None
+    ) -> list[Job]:
+        """Jobs still `running` after their lease ended: their worker is stuck or dead (a live
+        worker's reaper re-queues them)."""
+        from sqlmodel import col, select
+
+        from agentcal.models import Job, utcnow
+
+        stmt = select(Job).where(Job.state == "running", col(Job.locked_until) < (now or utcnow()))
+        with self.transaction(session) as s:
+            return list(s.exec(stmt.order_by(col(Job.id))))
+
     def unacknowledged_dead(self, session: Session | None = None) -> int:
         from sqlalchemy import func, select
 

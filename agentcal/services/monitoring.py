@@ -1,5 +1,16 @@
 """Worker heartbeats, alerts and the health summary behind `agentcal status`.
 
+Every worker beats on its own timer, idle or busy (AGENTCAL_HEARTBEAT_SECONDS, kept on its row),
+and says goodbye (`stopped`) when it stops. `check` is the monitor, run by every daemon each
+minute, by `daemon --once`, by each worker as it starts and by `agentcal status`:
+
+* a worker with no heartbeat for three of its intervals is stale; one whose process is gone
+  from this host without a goodbye is `vanished`. Either raises one alert per process
+  (subject `process:<host>:<pid>`), cleared when the process beats again, when a new worker of
+  its kind starts on that host (it is then `gone`: replaced), or when the alert is acknowledged;
+* a job still `running` after its lease ended raises one alert (`lease:<job>:<attempt>`),
+  cleared once the job leaves that state (reaped, finished).
+
 An alert is a row in `alerts`; when AGENTCAL_ALERT_COMMAND is set the command also gets the
 alert's text on stdin, and when AGENTCAL_ALERT_WEBHOOK is set the URL gets it as a JSON POST.
 Delivery failures are logged, never raised: alerting must not take a worker down.
@@ -22,6 +33,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 DELIVERY_TIMEOUT_SECONDS = 5.0
+STALE_AFTER_BEATS = 3
 
 
 @dataclass
@@ -35,7 +47,13 @@ class WorkerStatus:
     last_seen: datetime
     jobs_done: int
     jobs_failed: int
-    stale: bool
+    heartbeat_seconds: float
+    stale: bool  # running, but no heartbeat for STALE_AFTER_BEATS intervals
+
+    @property
+    def lost(self) -> bool:
+        """Stale, or died without a goodbye: someone should look."""
+        return self.stale or self.state == "vanished"
 
 
 @dataclass
@@ -63,10 +81,13 @@ class MonitoringService(Service):
         jobs_failed: int = 0,
         state: str = "running",
         current_job_id: int | None = None,
+        interval: float | None = None,
         now: datetime | None = None,
     ) -> None:
-        """Record that a worker is alive (counts are totals since it started)."""
+        """Record that a worker is alive (counts are totals since it started) and how often it
+        promises to say so (`interval`, default AGENTCAL_HEARTBEAT_SECONDS)."""
         from agentcal.models import WorkerHeartbeat, utcnow
+        from agentcal.settings import get_settings
 
         now = now or utcnow()
         with self.transaction() as s:
@@ -84,56 +105,96 @@ class MonitoringService(Service):
             row.jobs_failed = jobs_failed
             row.state = state
             row.current_job_id = current_job_id
+            row.heartbeat_seconds = interval or get_settings().heartbeat_seconds
             s.add(row)
-
-    def forget_dead_local_workers(self) -> int:
-        """Mark this host's workers whose process no longer exists as gone (not stale)."""
-        from sqlmodel import select
-
-        from agentcal.models import WorkerHeartbeat
-
-        host = socket.gethostname()
-        gone = 0
-        with self.transaction() as s:
-            rows = s.exec(
-                select(WorkerHeartbeat).where(
-                    WorkerHeartbeat.hostname == host, WorkerHeartbeat.state == "running"
-                )
-            ).all()
-            for row in rows:
-                if row.pid is not None and row.pid != os.getpid() and not _pid_alive(row.pid):
-                    row.state = "gone"
-                    s.add(row)
-                    gone += 1
-        return gone
 
     def workers(self, *, now: datetime | None = None) -> list[WorkerStatus]:
         from sqlmodel import col, select
 
         from agentcal.models import WorkerHeartbeat, utcnow
-        from agentcal.settings import get_settings
 
         now = now or utcnow()
-        stale_after = timedelta(seconds=get_settings().worker_stale_seconds)
         with self.transaction() as s:
             rows: list[WorkerHeartbeat] = list(
                 s.exec(select(WorkerHeartbeat).order_by(col(WorkerHeartbeat.last_seen).desc()))
             )
-        return [
-            WorkerStatus(
-                worker_id=r.worker_id,
-                kind=r.kind,
-                hostname=r.hostname,
-                pid=r.pid,
-                state=r.state,
-                started_at=r.started_at,
-                last_seen=r.last_seen,
-                jobs_done=r.jobs_done,
-                jobs_failed=r.jobs_failed,
-                stale=r.state == "running" and now - r.last_seen > stale_after,
+        return [_status(r, now) for r in rows]
+
+    # -- the monitor ------------------------------------------------------------------------
+
+    def check(self, *, now: datetime | None = None, replacing: tuple[str, ...] = ()) -> list[Alert]:
+        """Raise one alert per lost worker process and per job overrunning its lease, clear
+        the alerts whose problem is resolved; returns the new alerts (already delivered).
+
+        `replacing`: kinds of long-running worker this process is starting as; vanished
+        workers of those kinds on this host are then `gone`, and their alerts cleared (a crash
+        that a restart fixed is still alerted once).
+        """
+        from sqlmodel import col, select
+
+        from agentcal.models import Alert, Job, WorkerHeartbeat, utcnow
+
+        now = now or utcnow()
+        host, me = socket.gethostname(), os.getpid()
+        raised: list[Alert] = []
+        with self.transaction() as s:
+            if s.get_bind().dialect.name == "postgresql":  # one monitor at a time decides
+                from sqlalchemy import text
+
+                s.execute(text("SELECT pg_advisory_xact_lock(472194)"))
+            rows = list(s.exec(select(WorkerHeartbeat)))
+            for row in rows:
+                if (
+                    row.state == "running"
+                    and row.hostname == host
+                    and row.pid not in (None, me)
+                    and not _pid_alive(row.pid)
+                ):
+                    row.state = "vanished"
+                    s.add(row)
+            lost = _lost_processes([_status(r, now) for r in rows])
+            lease = {
+                f"lease:{j.id}:{j.attempts}": j
+                for j in s.exec(
+                    select(Job).where(Job.state == "running", col(Job.locked_until) < now)
+                )
+            }
+            open_alerts = list(
+                s.exec(
+                    select(Alert).where(
+                        col(Alert.subject).is_not(None), col(Alert.acknowledged_at).is_(None)
+                    )
+                )
             )
-            for r in rows
-        ]
+            known = {a.subject for a in open_alerts}
+            for subject, workers in lost.items():
+                if subject not in known:
+                    raised.append(_process_alert(subject, workers, now))
+            for subject, job in lease.items():
+                already = s.exec(select(Alert.id).where(Alert.subject == subject)).first()
+                if subject not in known and already is None:
+                    raised.append(_lease_alert(subject, job, now))
+            for alert in raised:
+                s.add(alert)
+            if replacing:
+                for row in rows:
+                    if row.state == "vanished" and row.hostname == host and row.kind in replacing:
+                        row.state = "gone"
+                        s.add(row)
+                lost = _lost_processes([_status(r, now) for r in rows])
+            for alert in open_alerts:  # resolved: the process is back or replaced, the job moved
+                if alert.subject not in lost and alert.subject not in lease:
+                    alert.acknowledged_at = now
+                    s.add(alert)
+            s.flush()
+            if replacing:  # raised and resolved at once: still delivered below, once
+                for alert in raised:
+                    if alert.subject not in lost and alert.subject not in lease:
+                        alert.acknowledged_at = now
+                        s.add(alert)
+        for alert in raised:
+            deliver_alert(alert)
+        return raised
 
     # -- alerts -----------------------------------------------------------------------------
 
@@ -145,26 +206,31 @@ class MonitoringService(Service):
         level: str = "error",
         job_id: int | None = None,
         dedupe: bool = False,
+        subject: str | None = None,
     ) -> Alert | None:
-        """Store an alert and deliver it; with `dedupe`, skip it if the same one is still open."""
-        from sqlmodel import select
+        """Store an alert and deliver it. With `dedupe`, skip it while the same one is open;
+        with a `subject` (what it is about), skip it while an alert on that subject is open."""
+        from sqlmodel import col, select
 
         from agentcal.masking import mask
         from agentcal.models import Alert
 
         message = mask(message)
         with self.transaction() as s:
-            if dedupe:
+            if dedupe or subject is not None:
+                same = (
+                    Alert.subject == subject
+                    if subject is not None
+                    else (Alert.source == source) & (Alert.message == message)
+                )
                 open_same = s.exec(
-                    select(Alert).where(
-                        Alert.source == source,
-                        Alert.message == message,
-                        Alert.acknowledged_at.is_(None),  # type: ignore[union-attr]
-                    )
+                    select(Alert.id).where(same, col(Alert.acknowledged_at).is_(None))
                 ).first()
                 if open_same is not None:
                     return None
-            alert = Alert(level=level, source=source, message=message, job_id=job_id)
+            alert = Alert(
+                level=level, source=source, message=message, job_id=job_id, subject=subject
+            )
             s.add(alert)
             s.flush()
         deliver_alert(alert)
@@ -202,6 +268,7 @@ class MonitoringService(Service):
             for alert in rows:
                 alert.acknowledged_at = now
                 s.add(alert)
+            _forget_processes(s, [a.subject for a in rows if a.subject])
             job_ids = [a.job_id for a in rows if a.job_id is not None]
             if alert_ids is None:
                 from sqlalchemy import update
@@ -227,9 +294,18 @@ class MonitoringService(Service):
         dead = job_queue.unacknowledged_dead()
         alerts = self.list_alerts(limit=10)
         problems = [
-            f"worker {w.worker_id} last seen {int((now - w.last_seen).total_seconds())} s ago"
+            f"worker {w.worker_id} "
+            + ("died without saying goodbye; " if w.state == "vanished" else "")
+            + f"last seen {int((now - w.last_seen).total_seconds())} s ago"
             for w in workers
-            if w.stale
+            if w.lost
+        ]
+        overdue = job_queue.past_lease(now=now)
+        problems += [
+            f"job {j.id} ({j.kind}) still running {int((now - j.locked_until).total_seconds())} s"
+            f" after its lease ended (worker {j.locked_by})"
+            for j in overdue
+            if j.locked_until is not None
         ]
         if dead:
             problems.append(
@@ -293,6 +369,90 @@ def deliver_alert(alert: Alert) -> None:
                 response.read()
         except (OSError, ValueError) as exc:
             log.warning("alert webhook failed: %s", exc)
+
+
+def _status(row: WorkerHeartbeat, now: datetime) -> WorkerStatus:
+    from agentcal.settings import get_settings
+
+    interval = row.heartbeat_seconds or get_settings().heartbeat_seconds
+    return WorkerStatus(
+        worker_id=row.worker_id,
+        kind=row.kind,
+        hostname=row.hostname,
+        pid=row.pid,
+        state=row.state,
+        started_at=row.started_at,
+        last_seen=row.last_seen,
+        jobs_done=row.jobs_done,
+        jobs_failed=row.jobs_failed,
+        heartbeat_seconds=interval,
+        stale=row.state == "running"
+        and now - row.last_seen > timedelta(seconds=STALE_AFTER_BEATS * interval),
+    )
+
+
+def process_subject(hostname: str | None, pid: int | None) -> str:
+    return f"process:{hostname}:{pid}"
+
+
+def _lost_processes(workers: list[WorkerStatus]) -> dict[str, list[WorkerStatus]]:
+    """The lost workers, by process (a daemon's job processor and emitter are one process)."""
+    out: dict[str, list[WorkerStatus]] = {}
+    for w in workers:
+        if w.lost:
+            out.setdefault(process_subject(w.hostname, w.pid), []).append(w)
+    return out
+
+
+def _process_alert(subject: str, workers: list[WorkerStatus], now: datetime) -> Alert:
+    from agentcal.models import Alert
+
+    last = max(w.last_seen for w in workers)
+    names = ", ".join(sorted(w.worker_id for w in workers))
+    if any(w.state == "vanished" for w in workers):
+        what = "died without saying goodbye (its process is gone)"
+    else:
+        what = f"sent no heartbeat for {int((now - last).total_seconds())} s"
+    return Alert(
+        level="error",
+        source="monitor",
+        subject=subject,
+        created_at=now,
+        message=f"worker {names} {what}; last heartbeat {last:%Y-%m-%d %H:%M:%S} UTC. Restart "
+        "`agentcal daemon`, or `agentcal alerts ack` if it was stopped on purpose",
+    )
+
+
+def _lease_alert(subject: str, job: Any, now: datetime) -> Alert:
+    from agentcal.models import Alert
+
+    overdue = int((now - job.locked_until).total_seconds())
+    return Alert(
+        level="error",
+        source="monitor",
+        subject=subject,
+        job_id=job.id,
+        created_at=now,
+        message=f"job {job.id} ({job.kind}) is still running {overdue} s after its lease ended "
+        f"(worker {job.locked_by}): that worker is stuck or dead; a live worker re-queues it",
+    )
+
+
+def _forget_processes(s: Any, subjects: list[str]) -> None:
+    """The user acknowledged these processes' loss: their rows stop counting (`gone`)."""
+    from sqlmodel import col, select
+
+    from agentcal.models import WorkerHeartbeat
+
+    wanted = {x for x in subjects if x.startswith("process:")}
+    if not wanted:
+        return
+    for row in s.exec(
+        select(WorkerHeartbeat).where(col(WorkerHeartbeat.state).in_(("running", "vanished")))
+    ):
+        if process_subject(row.hostname, row.pid) in wanted:
+            row.state = "gone"
+            s.add(row)
 
 
 def _pid_alive(pid: int) -> bool:

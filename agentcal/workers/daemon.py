@@ -1,11 +1,17 @@
 """`agentcal daemon`: the job processor and the preference emitter in one process.
 
-APScheduler 3 BlockingScheduler in UTC with an in-memory job store (the state lives in our
-tables), `coalesce=True, max_instances=1, misfire_grace_time=300` (its 1 s default skips runs
-after a suspend). Both jobs first run at start (`next_run_time=now`; an interval trigger would
-otherwise wait one interval). Each job is bounded in time, so a slow pass cannot block the next
-ones forever. SIGTERM/SIGINT set a stop flag that the job loop checks between jobs, then the
-scheduler shuts down waiting for the job in hand.
+`Daemon` holds the parts and their timetable (`tasks`): a heartbeat for both workers every
+AGENTCAL_HEARTBEAT_SECONDS, idle or busy; a queue drain every AGENTCAL_WORKER_POLL_SECONDS;
+an emitter pass every AGENTCAL_EMIT_INTERVAL_SECONDS; the monitor every minute. Every time it
+writes comes from its `clock`, so a test can run the same timetable through simulated hours.
+
+`run_daemon` runs the timetable on APScheduler 3: BlockingScheduler in UTC, in-memory job store
+(the state lives in our tables), `coalesce=True, max_instances=1, misfire_grace_time=300` (its
+1 s default skips runs after a suspend). Every task first runs at start (`next_run_time=now`;
+an interval trigger would otherwise wait one interval) and runs on its own pool thread, so the
+heartbeat goes on during a long drain. Each pass is bounded in time, so a slow one cannot block
+the next ones forever. SIGTERM/SIGINT set a stop flag that the job loop checks between jobs,
+then the scheduler shuts down waiting for the job in hand.
 """
 
 from __future__ import annotations
@@ -14,7 +20,9 @@ import contextlib
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -28,10 +36,85 @@ class OnceResult:
     emit: Any
 
 
+@dataclass(frozen=True)
+class Task:
+    """One entry of the daemon's timetable: run `run` every `every` seconds."""
+
+    name: str
+    run: Callable[[], object]
+    every: float
+
+
+class Daemon:
+    """The daemon's workers and timetable, apart from the scheduler that runs them."""
+
+    def __init__(
+        self,
+        *,
+        stop: threading.Event | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        from agentcal.models import utcnow
+        from agentcal.settings import get_settings
+        from agentcal.workers.preference_emitter_worker import EmitterWorker
+        from agentcal.workers.runner import JobWorker, default_worker_id
+
+        self.settings = get_settings()
+        self.stop = stop or threading.Event()
+        self.clock = clock or utcnow
+        self.jobs = JobWorker(
+            "async_job_processor",
+            worker_id=default_worker_id("daemon-jobs"),
+            stop=self.stop,
+            clock=self.clock,
+        )
+        self.emitter = EmitterWorker(
+            stop=self.stop, worker_id=default_worker_id("daemon-emitter"), clock=self.clock
+        )
+
+    def tasks(self) -> list[Task]:
+        s = self.settings
+        return [
+            Task("heartbeat", self.beat, s.heartbeat_seconds),
+            Task("jobs", self.drain, s.worker_poll_seconds),
+            Task("emit", self.emit, s.emit_interval_seconds),
+            Task("monitor", self.check, MONITOR_INTERVAL_SECONDS),
+        ]
+
+    def start(self) -> None:
+        """Replace lost workers of the daemon's kinds on this host (alerting them once), then
+        say hello."""
+        self.jobs.start(replacing=(self.jobs.kind, self.emitter.kind))
+        self.emitter._beat()
+
+    def beat(self) -> None:
+        self.jobs.beat()
+        self.emitter._beat()
+
+    def drain(self) -> None:
+        if not self.stop.is_set():
+            self.jobs.run_once(max_seconds=MAX_DRAIN_SECONDS)
+
+    def emit(self) -> None:
+        if not self.stop.is_set():
+            self.emitter.run_once()
+
+    def check(self) -> None:
+        from agentcal.workers.runner import check_workers
+
+        check_workers(self.clock())
+
+    def finish(self) -> None:
+        """Say goodbye: both workers stopped cleanly."""
+        self.jobs.finish()
+        self.emitter._beat("stopped")
+
+
 def run_once() -> OnceResult:
-    """One emitter pass, then every due job (including the syncs that pass queued)."""
+    """One emitter pass, then every due job (including the syncs that pass queued), then the
+    monitor."""
     from agentcal.workers.preference_emitter_worker import EmitterWorker
-    from agentcal.workers.runner import JobWorker, default_worker_id
+    from agentcal.workers.runner import JobWorker, check_workers, default_worker_id
 
     emitter = EmitterWorker(worker_id=default_worker_id("daemon-emitter"))
     emit = emitter.run_once()
@@ -39,21 +122,8 @@ def run_once() -> OnceResult:
     worker = JobWorker("async_job_processor", worker_id=default_worker_id("daemon-jobs"))
     ran = worker.run_once()
     worker.finish()
+    check_workers()
     return OnceResult(ran, emit)
-
-
-def check_workers() -> None:
-    """Alert (once) about each stale worker."""
-    from agentcal.services.monitoring import monitoring_service
-
-    for w in monitoring_service.workers():
-        if w.stale:
-            monitoring_service.raise_alert(
-                f"worker {w.worker_id} stopped sending heartbeats",
-                source="monitor",
-                level="warning",
-                dedupe=True,
-            )
 
 
 def _warm_up() -> None:
@@ -81,44 +151,26 @@ def _warm_up() -> None:
 
 def run_daemon(stop: threading.Event | None = None) -> None:
     """Run until `stop` is set (by SIGTERM/SIGINT when called from the CLI)."""
-    from datetime import UTC, datetime
+    from datetime import UTC
 
     from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED
     from apscheduler.schedulers.blocking import BlockingScheduler
 
-    from agentcal.settings import get_settings
-    from agentcal.workers.preference_emitter_worker import EmitterWorker
-    from agentcal.workers.runner import JobWorker, default_worker_id
-
-    settings = get_settings()
     stop = stop or threading.Event()
     _warm_up()
-    jobs = JobWorker("async_job_processor", worker_id=default_worker_id("daemon-jobs"), stop=stop)
-    emitter = EmitterWorker(stop=stop, worker_id=default_worker_id("daemon-emitter"))
+    daemon = Daemon(stop=stop)
     scheduler = BlockingScheduler(
         timezone=UTC,
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
     )
 
-    def drain() -> None:
-        if not stop.is_set():
-            jobs.run_once(max_seconds=MAX_DRAIN_SECONDS)
-
-    def emit() -> None:
-        if not stop.is_set():
-            emitter.run_once()
-
     def on_event(event: Any) -> None:  # runs on a pool thread: keep it tiny
         log.warning("scheduler event %s for job %s", event.code, getattr(event, "job_id", "?"))
 
+    daemon.start()
     now = datetime.now(UTC)
-    scheduler.add_job(
-        drain, "interval", seconds=settings.worker_poll_seconds, id="jobs", next_run_time=now
-    )
-    scheduler.add_job(
-        emit, "interval", seconds=settings.emit_interval_seconds, id="emit", next_run_time=now
-    )
-    scheduler.add_job(check_workers, "interval", seconds=MONITOR_INTERVAL_SECONDS, id="monitor")
+    for task in daemon.tasks():
+        scheduler.add_job(task.run, "interval", seconds=task.every, id=task.name, next_run_time=now)
     scheduler.add_listener(on_event, EVENT_JOB_ERROR | EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
 
     def watch_stop() -> None:
@@ -134,5 +186,4 @@ def run_daemon(stop: threading.Event | None = None) -> None:
         scheduler.start()
     finally:
         stop.set()
-        jobs.finish()
-        emitter._beat("stopped")
+        daemon.finish()

@@ -11,7 +11,9 @@ import argparse
 import logging
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from agentcal.errors import AgentcalError
 
@@ -32,25 +34,35 @@ class EmitterWorker:
 
     kind = "preference_emitter"
 
-    def __init__(self, *, stop: threading.Event | None = None, worker_id: str | None = None):
+    def __init__(
+        self,
+        *,
+        stop: threading.Event | None = None,
+        worker_id: str | None = None,
+        heartbeat_seconds: float | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ):
+        from agentcal.models import utcnow
+        from agentcal.settings import get_settings
         from agentcal.workers.runner import default_worker_id
 
         self.stop = stop or threading.Event()
         self.worker_id = worker_id or default_worker_id(self.kind)
+        self.heartbeat_seconds = heartbeat_seconds or get_settings().heartbeat_seconds
+        self.clock = clock or utcnow
         self.done = 0
         self.failed = 0
 
     def run_once(self) -> PassResult:
         from datetime import timedelta
 
-        from agentcal.models import utcnow
         from agentcal.services.calendar_event_emitter import calendar_event_emitter
         from agentcal.services.monitoring import monitoring_service
         from agentcal.services.pattern_analysis import LOOKBACK_DAYS, pattern_analysis
         from agentcal.settings import get_settings
 
         self._beat()
-        now = utcnow()
+        now = self.clock()
         patterns = 0
         try:
             for user in pattern_analysis.users_with_agent_events(
@@ -79,8 +91,11 @@ class EmitterWorker:
 
     def run_forever(self, interval: float | None = None) -> None:
         from agentcal.settings import get_settings
+        from agentcal.workers.runner import Heartbeat, check_workers
 
         every = interval if interval is not None else get_settings().emit_interval_seconds
+        check_workers(self.clock(), replacing=(self.kind,))
+        beats = Heartbeat(self._beat, self.heartbeat_seconds, name=self.worker_id)
         try:
             while not self.stop.is_set():
                 try:
@@ -90,17 +105,25 @@ class EmitterWorker:
                     log.exception("emitter pass failed")
                 self.stop.wait(every)
         finally:
+            beats.stop()
             self._beat("stopped")
 
     def _beat(self, state: str = "running") -> None:
         from agentcal.services.monitoring import monitoring_service
+        from agentcal.workers.runner import log_failure
 
         try:
             monitoring_service.heartbeat(
-                self.worker_id, self.kind, jobs_done=self.done, jobs_failed=self.failed, state=state
+                self.worker_id,
+                self.kind,
+                jobs_done=self.done,
+                jobs_failed=self.failed,
+                state=state,
+                interval=self.heartbeat_seconds,
+                now=self.clock(),
             )
-        except Exception:
-            log.warning("emitter heartbeat failed", exc_info=True)
+        except Exception as exc:
+            log_failure("emitter heartbeat failed", exc)
 
 
 def main(argv: list[str] | None = None) -> int:

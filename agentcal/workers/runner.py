@@ -14,10 +14,11 @@ import socket
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from agentcal.errors import ValidationError
+from agentcal.errors import AgentcalError, ValidationError
 from agentcal.workers.handlers import HANDLERS, Handler, JobContext, PermanentJobError
 
 if TYPE_CHECKING:
@@ -43,10 +44,13 @@ class JobWorker:
         worker_id: str | None = None,
         stop: threading.Event | None = None,
         queue: JobQueue | None = None,
-        heartbeat_seconds: float = 5.0,
+        heartbeat_seconds: float | None = None,
         batch_size: int = 1,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
+        from agentcal.models import utcnow
         from agentcal.services.jobs import job_queue
+        from agentcal.settings import get_settings
 
         self.kind = kind
         self.handlers = dict(HANDLERS if handlers is None else handlers)
@@ -54,7 +58,8 @@ class JobWorker:
         self.worker_id = worker_id or default_worker_id(kind)
         self.stop = stop or threading.Event()
         self.queue = queue or job_queue
-        self.heartbeat_seconds = heartbeat_seconds
+        self.heartbeat_seconds = heartbeat_seconds or get_settings().heartbeat_seconds
+        self.clock = clock or utcnow  # every time written (leases, heartbeats) comes from here
         # >1: claim that many due jobs per transaction and run them in turn (short jobs).
         self.batch_size = max(1, batch_size)
         self._claimed: deque[ClaimedJob] = deque()
@@ -81,7 +86,7 @@ class JobWorker:
             self.release_claimed()
             raise
         if result is not _FAILED:
-            if self.queue.complete(job, result):
+            if self.queue.complete(job, result, now=self.clock()):
                 self.done += 1
             else:
                 log.warning("job %s: lease lost before completion, result dropped", job.id)
@@ -89,12 +94,14 @@ class JobWorker:
 
     def _next_job(self) -> ClaimedJob | None:
         if self.batch_size == 1:
-            return self.queue.claim(self.worker_id)
+            return self.queue.claim(self.worker_id, now=self.clock())
         if self._claimed and time.monotonic() - self._claimed_at > self._lease_seconds() / 2:
             self.release_claimed()  # the batch is getting old: let other workers have it
         if not self._claimed:
             self._claimed_at = time.monotonic()
-            self._claimed.extend(self.queue.claim_many(self.worker_id, self.batch_size))
+            self._claimed.extend(
+                self.queue.claim_many(self.worker_id, self.batch_size, now=self.clock())
+            )
         return self._claimed.popleft() if self._claimed else None
 
     def _lease_seconds(self) -> float:
@@ -130,7 +137,7 @@ class JobWorker:
         from agentcal.services.monitoring import monitoring_service
 
         self.failed += 1
-        outcome = self.queue.fail(job, error, permanent=permanent)
+        outcome = self.queue.fail(job, error, permanent=permanent, now=self.clock())
         if outcome.state == "dead":
             monitoring_service.raise_alert(
                 f"job {job.id} ({job.kind}) is dead after {job.attempts} attempt(s): {error}",
@@ -142,8 +149,10 @@ class JobWorker:
 
     def run_once(self, *, max_seconds: float | None = None) -> int:
         """Run due jobs until none is due, `stop` is set or `max_seconds` pass; returns how many."""
-        self._start()
-        self.reap()
+        first = not self._started
+        self.start()
+        if first or time.monotonic() - self._last_reap > REAP_EVERY_SECONDS:
+            self.reap()  # a write transaction: not on every poll of an idle daemon
         deadline = None if max_seconds is None else time.monotonic() + max_seconds
         count = 0
         while not self.stop.is_set() and (deadline is None or time.monotonic() < deadline):
@@ -152,7 +161,8 @@ class JobWorker:
             count += 1
             self._maybe_beat()
         self.release_claimed()
-        self.beat()
+        if count:
+            self.beat()  # the counts; an idle pass leaves beating to the heartbeat timer
         return count
 
     def run_forever(self, poll_seconds: float | None = None) -> None:
@@ -160,7 +170,8 @@ class JobWorker:
         from agentcal.settings import get_settings
 
         poll = poll_seconds if poll_seconds is not None else get_settings().worker_poll_seconds
-        self._start()
+        self.start(replacing=(self.kind,))
+        beats = Heartbeat(self.beat, self.heartbeat_seconds, name=self.worker_id)
         try:
             while not self.stop.is_set():
                 try:
@@ -176,13 +187,14 @@ class JobWorker:
                 if not busy:
                     self.stop.wait(poll)
         finally:
+            beats.stop()
             self.finish()
 
     def reap(self) -> None:
         from agentcal.services.monitoring import monitoring_service
 
         self._last_reap = time.monotonic()
-        for job_id, state in self.queue.reap():
+        for job_id, state in self.queue.reap(now=self.clock()):
             log.warning("job %s: lease expired, now %s", job_id, state)
             if state == "dead":
                 monitoring_service.raise_alert(
@@ -193,13 +205,13 @@ class JobWorker:
 
     # -- heartbeats -------------------------------------------------------------------------
 
-    def _start(self) -> None:
+    def start(self, *, replacing: tuple[str, ...] = ()) -> None:
+        """Once: look for lost workers (a long-running worker replaces the dead ones of the
+        kinds it takes over on this host), then say hello."""
         if self._started:
             return
-        from agentcal.services.monitoring import monitoring_service
-
         self._started = True
-        monitoring_service.forget_dead_local_workers()
+        check_workers(self.clock(), replacing=replacing)
         self.beat()
 
     def _maybe_beat(self, current_job_id: int | None = None) -> None:
@@ -218,9 +230,11 @@ class JobWorker:
                 jobs_failed=self.failed,
                 state=state,
                 current_job_id=current_job_id,
+                interval=self.heartbeat_seconds,
+                now=self.clock(),
             )
-        except Exception:  # a missed heartbeat must not stop the work
-            log.warning("worker %s: heartbeat failed", self.worker_id, exc_info=True)
+        except Exception as exc:  # a missed heartbeat must not stop the work
+            log_failure(f"worker {self.worker_id}: heartbeat failed", exc)
 
     def finish(self) -> None:
         """Give back unstarted batch jobs and record that the worker stopped cleanly."""
@@ -229,6 +243,45 @@ class JobWorker:
 
 
 _FAILED = object()
+
+
+class Heartbeat:
+    """Calls `beat()` every `seconds` on its own thread until `stop()`: a worker is seen alive
+    while it waits for work and while it runs a long job."""
+
+    def __init__(self, beat: Callable[[], object], seconds: float, *, name: str) -> None:
+        self._stop = threading.Event()
+        self._beat = beat
+        self._seconds = seconds
+        self._thread = threading.Thread(target=self._run, name=f"heartbeat {name}", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._seconds):
+            self._beat()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+
+def check_workers(now: datetime | None = None, *, replacing: tuple[str, ...] = ()) -> None:
+    """Run the monitor (lost workers, overrun leases); a failure is logged, never raised."""
+    from agentcal.services.monitoring import monitoring_service
+
+    try:
+        monitoring_service.check(now=now, replacing=replacing)
+    except Exception as exc:
+        log_failure("worker monitor failed", exc)
+
+
+def log_failure(what: str, exc: BaseException) -> None:
+    """A failure the worker survives: one line for an expected one (bad settings, a damaged
+    store), with the traceback for anything else."""
+    if isinstance(exc, AgentcalError):
+        log.warning("%s: %s", what, exc)
+    else:
+        log.warning("%s: %s", what, exc, exc_info=True)
 
 
 def install_stop_signals(stop: threading.Event) -> None:

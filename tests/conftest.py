@@ -17,7 +17,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# Variables that would leak the developer's own configuration into tests.
+# Variables that would leak the developer's own configuration into tests (and OTEL_*: a
+# developer's collector must not receive the tests' traces).
 _ISOLATE = ("OPENAI_API_KEY", "OPENAI_BASE_URL")
 TEST_DATABASE = os.environ.get("AGENTCAL_TEST_DATABASE", "sqlite")
 ON_POSTGRES = TEST_DATABASE == "postgres"
@@ -95,7 +96,7 @@ def agentcal_home(
     from agentcal.settings import reset_settings
 
     for name in list(os.environ):
-        if name.startswith("AGENTCAL_") or name in _ISOLATE:
+        if name.startswith(("AGENTCAL_", "OTEL_")) or name in _ISOLATE:
             monkeypatch.delenv(name, raising=False)
     home = tmp_path / "home"
     home.mkdir(mode=0o700)

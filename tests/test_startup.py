@@ -23,6 +23,7 @@ HEAVY = (
     "openai",
     "icalendar",
     "caldav",
+    "opentelemetry",
 )
 
 PROBE = """

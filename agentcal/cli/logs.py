@@ -123,6 +123,34 @@ def logs_show(
     _render_record(record)
 
 
+@app.command(name="export")
+def logs_export(
+    otlp: Annotated[
+        bool,
+        typer.Option(
+            "--otlp",
+            help="Send them as OpenTelemetry traces to OTEL_EXPORTER_OTLP_ENDPOINT (OTLP/HTTP).",
+        ),
+    ] = False,
+    user: UserOption = None,
+    all_users: AllUsersOption = False,
+    since: SinceOption = None,
+    until: UntilOption = None,
+) -> None:
+    """Send recorded calls to an observability tool (Phoenix, Langfuse, Jaeger...), oldest first."""
+    if not otlp:
+        raise typer.BadParameter("choose where to send them: --otlp", param_hint="--otlp")
+    from agentcal.otel.history import export_history
+    from agentcal.services.call_log import call_log_service
+    from agentcal.settings import get_settings
+    from agentcal.timeparse import parse_window
+
+    who = _who(user, all_users)
+    lo, hi = parse_window(since, until, tz=get_settings().tz)
+    report = export_history(call_log_service.iter_records(user_id=who, since=lo, until=hi))
+    typer.echo(f"Sent {report.calls} call(s) as {report.spans} span(s) to {report.url}.")
+
+
 def _json_block(value: Any) -> Any:
     import json
 

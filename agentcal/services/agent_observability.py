@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from agentcal import otel
 from agentcal.errors import NotFoundError, ValidationError
 from agentcal.services import validation as v
 from agentcal.services.base import Service
@@ -110,7 +111,22 @@ class AgentObservabilityService(Service):
         step_rows = [AgentStep(**dict(step)) for step in steps]
 
         if session is None and call_id is None:
-            return self._insert(row, step_rows)
+            row = self._insert(row, step_rows)
+        else:
+            row = self._store(row, step_rows, call_id, session)
+        otel.export_call(row, step_rows)  # a no-op unless OTEL_EXPORTER_OTLP_ENDPOINT is set
+        return row
+
+    def _store(
+        self,
+        row: AgentObservability,
+        step_rows: list[AgentStep],
+        call_id: int | None,
+        session: Session | None,
+    ) -> AgentObservability:
+        """Store through the ORM: completes a reserved row, or joins the caller's session."""
+        from agentcal.models import AgentObservability
+
         with self.transaction(session) as s:
             if call_id is not None:
                 reserved = s.get(AgentObservability, call_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -104,6 +105,47 @@ class CallLogService(Service):
         call = agent_observability_service.get_call(call_id, user_id)
         steps = agent_observability_service.get_steps(call_id)
         return CallRecord(call, steps, step_tree(steps, call.agent_run_id))
+
+    def iter_records(
+        self,
+        *,
+        user_id: str | None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        page: int = 200,
+    ) -> Iterator[tuple[AgentObservability, list[AgentStep]]]:
+        """Completed calls (not `running`) with their steps, oldest first, `page` rows per query."""
+        from sqlmodel import col, select
+
+        from agentcal.models import AgentObservability as Obs
+        from agentcal.models import AgentStep
+
+        last_id = 0
+        while True:
+            stmt = select(Obs).where(col(Obs.id) > last_id, Obs.status != "running")
+            if user_id is not None:
+                stmt = stmt.where(Obs.user_id == user_id)
+            if since is not None:
+                stmt = stmt.where(col(Obs.created_at) >= since)
+            if until is not None:
+                stmt = stmt.where(col(Obs.created_at) < until)
+            with self.transaction() as s:
+                calls = list(s.exec(stmt.order_by(col(Obs.id)).limit(page)))
+                ids = [c.id for c in calls]
+                steps: dict[int, list[AgentStep]] = {i: [] for i in ids if i is not None}
+                if ids:
+                    rows = s.exec(
+                        select(AgentStep)
+                        .where(col(AgentStep.observability_id).in_(ids))
+                        .order_by(col(AgentStep.observability_id), col(AgentStep.seq))
+                    )
+                    for step in rows:
+                        steps[step.observability_id].append(step)
+            for call in calls:
+                yield call, steps.get(call.id or 0, [])
+            if len(calls) < page:
+                return
+            last_id = calls[-1].id or last_id
 
 
 call_log_service = CallLogService()

@@ -11,13 +11,16 @@ import argparse
 import logging
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from agentcal import otel
 from agentcal.errors import AgentcalError
 
 log = logging.getLogger(__name__)
+_PASS = {"kind": "preference_emitter"}  # what an emitter pass's span is named after
 
 
 @dataclass
@@ -64,6 +67,7 @@ class EmitterWorker:
         self._beat()
         now = self.clock()
         patterns = 0
+        started_ns = time.time_ns()
         try:
             for user in pattern_analysis.users_with_agent_events(
                 now - timedelta(days=LOOKBACK_DAYS)
@@ -73,12 +77,14 @@ class EmitterWorker:
             results = calendar_event_emitter.process_users(users, get_settings().emit_days)
         except Exception as exc:
             self.failed += 1
+            otel.export_job(_PASS, started_ns, time.time_ns(), f"{type(exc).__name__}: {exc}")
             self._beat()
             monitoring_service.raise_alert(
                 f"the preference emitter failed: {exc}", source="emitter", dedupe=True
             )
             raise
         self.done += 1
+        otel.export_job(_PASS, started_ns, time.time_ns(), None)
         self._beat()
         counts = [r.counts for r in results]
         return PassResult(

@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from agentcal import otel
 from agentcal.errors import AgentcalError, ValidationError
 from agentcal.workers.handlers import HANDLERS, Handler, JobContext, PermanentJobError
 
@@ -69,6 +70,7 @@ class JobWorker:
         self._last_beat = 0.0
         self._last_reap = 0.0
         self._started = False
+        self._error: str | None = None  # the last failed job's error
 
     # -- one job ----------------------------------------------------------------------------
 
@@ -79,12 +81,15 @@ class JobWorker:
             return False
         # A heartbeat per job would double the write transactions of a busy worker.
         self._maybe_beat(current_job_id=job.id)
+        started_ns = time.time_ns()
         try:
             result = self._run(job)
         except BaseException:  # interrupted: give the job back for someone else
             self.queue.release(job)
             self.release_claimed()
             raise
+        # A span per job run when OTEL_EXPORTER_OTLP_ENDPOINT is set (else a no-op).
+        otel.export_job(job, started_ns, time.time_ns(), self._error if result is _FAILED else None)
         if result is not _FAILED:
             if self.queue.complete(job, result, now=self.clock()):
                 self.done += 1
@@ -137,6 +142,7 @@ class JobWorker:
         from agentcal.services.monitoring import monitoring_service
 
         self.failed += 1
+        self._error = error
         outcome = self.queue.fail(job, error, permanent=permanent, now=self.clock())
         if outcome.state == "dead":
             monitoring_service.raise_alert(

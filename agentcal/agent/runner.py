@@ -166,21 +166,26 @@ class ChatRunner:
 
     def _context(self, run_id: str, call_id: int, cancel: Any = None) -> Any:
         from agentcal.agent.context import AgentContext
-        from agentcal.agent.prompts import build_system_prompt
-        from agentcal.models import utcnow
-        from agentcal.services.user_insights import UserInsightsService
 
-        insights = UserInsightsService(self.engine).get_user_insights(self.user_id)
         return AgentContext(
             user_id=self.user_id,
             timezone=self.settings.timezone,
             session_id=self.thread_id,
             agent_run_id=run_id,
             source_request_id=call_id,
-            system_prompt=build_system_prompt(utcnow(), self.settings.timezone, insights),
+            system_prompt=self.system_prompt(),
             engine=self.engine,
             cancel=cancel,
         )
+
+    def system_prompt(self) -> str:
+        """This turn's system prompt, from the store as it is now."""
+        from agentcal.agent.facts import load_user_facts
+        from agentcal.agent.prompts import build_system_prompt
+        from agentcal.models import utcnow
+
+        facts = load_user_facts(self.user_id, self.engine)
+        return build_system_prompt(utcnow(), self.settings.timezone, facts)
 
     def _repair_thread(self, config: dict[str, Any]) -> None:
         """A cancelled or failed turn can leave tool calls without results: answer them."""
@@ -246,6 +251,7 @@ class ChatRunner:
         messages: list[Any] = []
         failure: BaseException | None = None
         answer = ""
+        ctx: Any = None
         deadline.start()
         try:
             self._repair_thread({"configurable": config["configurable"]})
@@ -280,7 +286,12 @@ class ChatRunner:
             agent_run_id=str(run_id),
             user_message=text,
             agent_response=answer or None,
-            agent_state={"thread_id": self.thread_id, "messages": messages_to_dict(turn)},
+            agent_state={
+                "thread_id": self.thread_id,
+                # What the model was told this turn (`agentcal logs show ID --prompt`).
+                "system_prompt": ctx.system_prompt if ctx is not None else None,
+                "messages": messages_to_dict(turn),
+            },
             execution_time_ms=round(elapsed_ms, 3),
             status=status,
             error=error,

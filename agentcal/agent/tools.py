@@ -33,10 +33,7 @@ InsightCategory = Literal["schedule", "meetings", "health", "work", "personal"]
 PreferenceType = Literal["gym", "sleep", "focus", "meal", "break", "meditation", "event", "none"]
 Weekday = Literal[1, 2, 3, 4, 5, 6, 7]
 
-_ISO = (
-    "as an ISO 8601 local date-time such as 2026-05-04T14:30 (the user's time zone; an offset "
-    "such as +02:00 is honoured)"
-)
+_ISO = "as ISO 8601 local time (e.g. 2026-05-04T14:30; an offset is honoured)"
 _EVENT_ID = (
     "The id of an existing event, exactly as list_events or search_events returned it. Never "
     "guess an id: list or search first."

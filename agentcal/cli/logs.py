@@ -112,11 +112,22 @@ def logs_show(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the call and its steps as one JSON object.")
     ] = False,
+    prompt: Annotated[
+        bool, typer.Option("--prompt", help="Print only the system prompt the model was given.")
+    ] = False,
 ) -> None:
     """Show one whole turn: message, response, tool results, state, timings, cost and steps."""
     from agentcal.services.call_log import call_log_service
 
     record = call_log_service.get_record(call_id, _who(user, all_users))
+    if prompt:
+        text = (record.call.agent_state or {}).get("system_prompt")
+        if not isinstance(text, str):
+            from agentcal.errors import NotFoundError
+
+            raise NotFoundError(f"call {call_id} has no recorded system prompt (not a chat turn)")
+        typer.echo(text)
+        return
     if as_json:
         print_json({**jsonable(record.call), "steps": jsonable(record.steps)})
         return

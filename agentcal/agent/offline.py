@@ -22,7 +22,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMe
 from langchain_core.outputs import ChatGeneration, ChatResult
 
 from agentcal.agent import habits, quickadd, when
-from agentcal.agent.quickadd import Intent, Target
+from agentcal.agent.intents import NOT_UNDERSTOOD, WORKDAY, Intent, Target
 
 OFFLINE_MODEL_NAME = "agentcal-offline-1"
 
@@ -174,7 +174,7 @@ class OfflineChatModel(BaseChatModel):
     def _first_step(self, intent: Intent, history: list[BaseMessage]) -> AIMessage:
         kind = intent.kind
         if kind == "ask":
-            return AIMessage(content=intent.message or quickadd.NOT_UNDERSTOOD)
+            return AIMessage(content=intent.message or NOT_UNDERSTOOD)
         if kind == "create":
             start, end = intent.span(ZoneInfo(self.timezone))
             return self._call(
@@ -406,8 +406,8 @@ class OfflineChatModel(BaseChatModel):
             if not clash:
                 return f"Yes, you're free {window}."
             return f"No, {window} has " + "; ".join(_fmt_event(e) for e in clash) + "."
-        lo = self._local(day, quickadd.WORKDAY[0])
-        hi = self._local(day, quickadd.WORKDAY[1])
+        lo = self._local(day, WORKDAY[0])
+        hi = self._local(day, WORKDAY[1])
         now = self._now()
         if now > lo:
             lo = min(max(lo, now.replace(second=0, microsecond=0)), hi)

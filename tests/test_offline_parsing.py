@@ -235,3 +235,74 @@ def test_day_parts_after_this_and_titles_with_unit_words():
     assert (intent.kind, intent.at, intent.end_at) == ("free", time(12), time(18))
     body = quickadd.parse("happy hour every friday at 5", NOW).insight
     assert body["value"]["title"] == "Happy hour" and body["preference_type"] == "event"
+
+
+@pytest.mark.parametrize(
+    ("text", "at"),
+    [
+        ("am I free tomorrow at 4?", time(16)), ("am I free on friday at 1", time(13)),
+        ("am I busy at 7 tomorrow", time(19)), ("am I free tomorrow at 9?", time(9)),
+        ("am I free at 6am tomorrow?", time(6)),
+    ],
+)  # fmt: skip
+def test_free_questions_read_a_bare_hour_as_creates_do(text, at):
+    intent = quickadd.parse(text, NOW)
+    assert intent.kind == "free" and intent.at == at
+    create = quickadd.parse(text.replace("am I free", "lunch").replace("am I busy", "lunch"), NOW)
+    assert create.kind == "create" and create.at == at
+
+
+@pytest.mark.parametrize(
+    ("context", "hour", "at"),
+    [
+        ("am i free at 3", 3, time(15)),  # the "am" of "am I" is no a.m.
+        ("i am up at 6", 6, time(6)), ("meet at 7", 7, time(19)), ("run at 7", 7, time(7)),
+        ("at 5 am", 5, time(5)), ("at 9", 9, time(9)), ("dinner at 8", 8, time(20)),
+    ],
+)  # fmt: skip
+def test_bare_hours_as_people_mean_them(context, hour, at):
+    assert when.bare_hour(hour, 0, context) == at
+
+
+def test_moves_read_a_bare_hour_in_the_afternoon():
+    intent = quickadd.parse("move the review to 4", NOW)
+    assert intent.kind == "edit" and intent.change.at == time(16)
+
+
+@pytest.mark.parametrize(
+    ("text", "ptype", "title"),
+    [
+        ("I go for a walk after dinner at 8pm every day", "break", "Walk"),
+        ("I take a 15 minute walk after breakfast on weekdays at 8", "break", "Walk"),
+        ("I have dinner after the gym at 8pm on mondays", "meal", None),
+        ("I nap after lunch on weekends at 2pm", "event", "Nap"),
+        ("team sync after lunch every monday at 2pm", "event", "Team sync"),
+    ],
+)  # fmt: skip
+def test_the_activity_wins_over_its_time_anchor(text, ptype, title):
+    body = quickadd.parse(text, NOW).insight
+    assert body["preference_type"] == ptype and body["value"].get("title") == title
+
+
+@pytest.mark.parametrize(
+    ("text", "title"),
+    [
+        ("mentoring call with my team lead every Thursday at 4pm",
+         "Mentoring call with my team lead"),
+        ("call my dad every sunday at 5pm", "Call my dad"),
+        ("my piano lesson is every Saturday at 11", "Piano lesson"),
+        ("I have my Spanish class every Tuesday at 6pm", "Spanish class"),
+        ("our team standup every weekday at 9:30", "Team standup"),
+    ],
+)  # fmt: skip
+def test_a_possessive_stays_inside_a_title_and_goes_at_its_start(text, title):
+    assert quickadd.parse(text, NOW).insight["value"]["title"] == title
+
+
+def test_one_off_titles_follow_the_same_possessive_rule():
+    assert quickadd.parse("coffee with my sister tomorrow at 4", NOW).title == (
+        "Coffee with my sister"
+    )
+    assert quickadd.parse("my dentist appointment tomorrow at 3", NOW).title == (
+        "Dentist appointment"
+    )

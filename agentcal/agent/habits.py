@@ -86,8 +86,21 @@ def constraint(t: str) -> dict[str, Any] | None:
     }  # fmt: skip
 
 
+# "after lunch", "before work", "after I wake up": when something happens, not what it is.
+ANCHOR = (
+    r"\b(?:right\s+|just\s+)?(?:after|before|during|following)\s+"
+    r"(?:(?!(?:at|on|every|each|for|from|and|around|about|in|until|till)\b)[a-z']+\s*){1,4}"
+)
+
+
+def without_anchors(text: str) -> str:
+    """The text with its time anchors blanked (same length): "a walk after lunch" is a walk."""
+    return re.sub(ANCHOR, lambda m: " " * len(m[0]), text, flags=re.I)
+
+
 def _activity(t: str) -> tuple[tuple[str, ...], str, str, int, str, str | None] | None:
-    padded = f" {t} "
+    """The activity the sentence is about; an activity named only as an anchor does not count."""
+    padded = f" {without_anchors(t)} "
     for entry in ACTIVITIES:
         if any(re.search(r"\b" + re.escape(k), padded) for k in entry[0]):
             return entry
@@ -216,8 +229,11 @@ _NOISE = (
     r"\b(?:every|each|daily|nightly|on|at|around|about|from|to|for|until|in the|the|"
     r"usually|always|normally|typically|recurring|add|create|schedule|set up|put|book|a|an|"
     r"weekdays?|weekends?|weeknights?|workdays?|mornings?|evenings?|afternoons?|nights?|"
-    r"and|long|it takes|takes|is|are|at|my)\b"
+    r"and|long|it takes|takes|is|are|at)\b"
 )
+# A possessive that opens a title says nothing ("my piano lesson": the calendar is yours);
+# inside one it does ("1:1 with my manager", "call my mum") and stays.
+_LEAD_NOISE = r"(?:" + _NOISE + r"|\b(?:my|our)\b)"
 
 
 def _title_words(raw: str) -> str:
@@ -232,8 +248,7 @@ def _title_words(raw: str) -> str:
         spans.append(found[2])
     else:
         spans.append(when.find_time(rest)[1])
-    cut = list(_blank(raw, spans))
-    text = "".join(cut)
+    text = without_anchors(_blank(raw, spans))
     text = re.sub(r"\b(?:" + "|".join(when.WEEKDAYS) + r")(?:s|'s)?\b", " ", text, flags=re.I)
     text = re.sub(
         r"^\s*(?:i|we)\s+(?:usually\s+|always\s+|normally\s+)?(?:have|do|go to|attend|take|practice|practise|play)\s+",
@@ -243,7 +258,7 @@ def _title_words(raw: str) -> str:
     )
     text = re.sub(r"^\s*(?:i|we)\s+", "", text, flags=re.I)
     words = text.split()
-    while words and re.fullmatch(_NOISE, words[0].lower().strip(",.")):
+    while words and re.fullmatch(_LEAD_NOISE, words[0].lower().strip(",.")):
         words.pop(0)
     kept = (
         [w for w in words if not re.fullmatch(_NOISE, w.lower().strip(",."))]

@@ -24,7 +24,7 @@ def schedule_intent(raw: str, t: str, now: datetime) -> Intent:
         return ask(f"{cap(hit.error)}; nothing was booked.")
     day = hit.day if hit is not None else None
     rest = blank(t, [uspan, hit.span if hit else None])
-    rng = when.find_range(rest)
+    rng = when.find_range(rest, t)
     part = re.search(
         r"\b(?:in the\s+|this\s+|on\s+\w+\s+)?(morning|afternoon|evening|tonight)\b", t
     )

@@ -55,8 +55,8 @@ def free_intent(t: str, now: datetime) -> Intent:
     day = hit.day if hit is not None and hit.day else today
     rest = blank(t, [hit.span] if hit else [])
     duration, _ = when.find_duration(rest)
-    rng = when.find_range(rest)
-    at, _ = when.find_time(rest)
+    rng = when.find_range(rest, t)
+    at, _ = when.find_time(rest, t)
     part = re.search(r"\b(morning|afternoon|evening|tonight|night)\b", t)
     if rng is not None:
         lo, hi = rng[0], rng[1]

@@ -6,8 +6,11 @@ and keep the rest as a title. A date that does not exist ("April 31", "the 32nd"
 and reported as an error, never replaced by another day.
 
 Conventions: a weekday means its next occurrence after today ("this <day>" may be today); a
-bare hour is afternoon from 1 to 6 and in the evening when the sentence says so; morning,
-afternoon, evening and tonight are windows with a usual time (`PARTS_OF_DAY`).
+bare hour (no am/pm) is read as people mean it: 1 to 7 is in the afternoon or evening ("meet
+at 4", "am I free at 3?"), except in a morning sentence ("after I wake up at 6") or, for 7, an
+early activity ("run at 7"); 8 to 11 is in the morning unless the sentence says evening
+("dinner at 8"). Morning, afternoon, evening and tonight are windows with a usual time
+(`PARTS_OF_DAY`).
 """
 
 from __future__ import annotations
@@ -184,8 +187,19 @@ def _checked(span: Span, make, words: str) -> DateHit:  # type: ignore[no-untype
 # ------------------------------------------------------------------------------------------
 # Times
 # ------------------------------------------------------------------------------------------
-EVENING_WORDS = r"\b(evenings?|tonight|nights?|dinner|supper|drinks|pm|party|bed|bedtime|sleep)\b"
-MORNING_WORDS = r"\b(mornings?|breakfast|wake|wakes|woke|before work|commute|a\.?m\.?|sunrise)\b"
+# "am"/"pm" count only after a number: the "am" of "am I free at 3?" says nothing about 3.
+EVENING_WORDS = (
+    r"\b(evenings?|tonight|nights?|dinner|supper|drinks|party|bed|bedtime|sleep)\b|\d\s*p\.?m\b"
+)
+MORNING_WORDS = (
+    r"\b(mornings?|breakfast|wake|wakes|woke|waking|(?:get|gets|got|getting|am|i'?m) up|"
+    r"before work|commute|sunrise)\b|\d\s*a\.?m\b"
+)
+# Things people do early: a bare 7 with one of them is 7am ("run at 7"); otherwise 7pm.
+EARLY_WORDS = (
+    r"\b(runs?|running|jog\w*|swim\w*|gym|work ?outs?|exercise|yoga|meditat\w*|stretch\w*|"
+    r"cycl\w*|bike|school run|walk the dog)\b"
+)
 
 
 def bare_hour(hour: int, minute: int, context: str) -> time:
@@ -198,6 +212,8 @@ def bare_hour(hour: int, minute: int, context: str) -> time:
         return time(hour, minute)
     if re.search(EVENING_WORDS, context) or re.search(r"\bafternoons?\b", context) or hour <= 6:
         return time(hour + 12, minute)
+    if hour == 7 and not re.search(EARLY_WORDS, context):
+        return time(19, minute)
     return time(hour, minute)
 
 

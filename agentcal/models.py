@@ -344,3 +344,25 @@ class ChatSession(SQLModel, table=True):
     thread_id: str = Field(max_length=64, unique=True)
     created_at: datetime = _time_col()
     last_used_at: datetime = _time_col()
+
+
+class UserProfile(SQLModel, table=True):
+    """One person on this installation: their time zone, calendar and budget.
+
+    Secrets (the Google token, the CalDAV password) are never stored here: they live in the
+    person's own 0600 files in the data dir (agentcal.user_files). A user without a row gets the
+    installation's defaults (agentcal.services.user_profiles explains which)."""
+
+    __tablename__ = "user_profiles"
+
+    user_id: str = Field(primary_key=True, max_length=128)
+    display_name: str | None = Field(default=None, max_length=200)
+    timezone: str = Field(max_length=64)
+    calendar: str = Field(default="local", max_length=16)  # local | google | caldav | none
+    google_calendar_id: str | None = Field(default=None, max_length=1024)
+    caldav_url: str | None = Field(default=None, max_length=2048)
+    caldav_username: str | None = Field(default=None, max_length=200)
+    caldav_calendar: str | None = Field(default=None, max_length=200)
+    daily_budget_usd: float | None = None
+    created_at: datetime = _time_col()
+    updated_at: datetime = _time_col()

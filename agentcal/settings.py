@@ -64,7 +64,8 @@ class Settings(BaseSettings):
         default_factory=_default_user, description="Default user id for every command."
     )
     timezone: str = Field(
-        default_factory=_default_timezone, description="IANA time zone of the user."
+        default_factory=_default_timezone,
+        description="IANA time zone of the user (and of users without a profile).",
     )
 
     # The model
@@ -88,7 +89,9 @@ class Settings(BaseSettings):
         description="Seconds a chat turn may take in all; then it stops before its next call.",
     )
     daily_budget_usd: float | None = Field(
-        None, ge=0, description="Refuse chat turns once today's spend reaches this (USD)."
+        None,
+        ge=0,
+        description="Refuse a user's chat turns once their spend today reaches this (USD).",
     )
     price_overrides: dict[str, dict[str, float]] = Field(
         default_factory=dict,
@@ -99,14 +102,17 @@ class Settings(BaseSettings):
     )
 
     # The calendar
-    calendar: Literal["local", "google", "caldav"] = Field(
-        "local", description="Calendar backend: local (ICS file), google or caldav."
+    calendar: Literal["local", "google", "caldav", "none"] = Field(
+        "local", description="Calendar backend: local (ICS file), google, caldav or none."
     )
     ics_path: Path | None = Field(
         None, description="ICS file of the local backend (default: in the data dir)."
     )
     google_client_secrets: Path | None = Field(
         None, description="OAuth client secrets JSON for Google Calendar (installed app)."
+    )
+    google_token_file: Path | None = Field(
+        None, description="Google OAuth token file (default: google-token.json in the data dir)."
     )
     google_calendar_id: str = Field("primary", description="Google calendar to write to.")
     google_api_endpoint: str | None = Field(
@@ -191,7 +197,7 @@ class Settings(BaseSettings):
 
     @property
     def google_token_path(self) -> Path:
-        return self.data_dir / "google-token.json"
+        return self.google_token_file or self.data_dir / "google-token.json"
 
     @property
     def uses_offline_model(self) -> bool:

@@ -150,7 +150,7 @@ def test_interrupted_handler_releases_its_job():
 )  # fmt: skip
 def test_bad_payloads_go_to_dead_at_once_with_a_clear_error(kind, payload, error):
     job = job_queue.enqueue(kind, payload)
-    worker = JobWorker(context=JobContext(backend_factory=FakeCalendar))
+    worker = JobWorker(context=JobContext(backend_factory=lambda user: FakeCalendar()))
     assert worker.process_one() is True
     row = _job(job.id)
     assert row.state == "dead" and row.attempts == 1

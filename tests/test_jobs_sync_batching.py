@@ -25,7 +25,7 @@ class CountingCalendar(FakeCalendar):
 
 
 def _run_all(cal):
-    worker = JobWorker(context=JobContext(backend_factory=lambda: cal))
+    worker = JobWorker(context=JobContext(backend_factory=lambda user: cal))
     while worker.process_one():
         pass
 
@@ -67,7 +67,7 @@ def test_a_failing_neighbour_does_not_fail_the_job_and_stays_unsynced():
             return super().upsert(event)
 
     cal = PickyCalendar()
-    worker = JobWorker(context=JobContext(backend_factory=lambda: cal))
+    worker = JobWorker(context=JobContext(backend_factory=lambda user: cal))
     assert worker.process_one()  # good's job: pushes good and bad, succeeds for good
     with session_scope() as s:
         assert s.get(CalendarEvent, good.id).synced_revision == 1

@@ -103,12 +103,13 @@ class ChatRunner:
         from agentcal.agent.model import model_label
         from agentcal.services.agent_observability import AgentObservabilityService
         from agentcal.services.chat_sessions import ChatSessionsService
-        from agentcal.settings import get_settings
+        from agentcal.services.user_profiles import settings_for
 
         self.model = model
         self.model_name = model_label(model)
         self.user_id = user_id
-        self.settings = settings or get_settings()
+        # The user's own zone and budget (their profile), unless the caller gives settings.
+        self.settings = settings or settings_for(user_id)
         self.engine = engine
         self.observability = AgentObservabilityService(engine)
         self.sessions = ChatSessionsService(engine)
@@ -151,17 +152,18 @@ class ChatRunner:
         self.session_cost, self.session_tokens, self.turns = 0.0, 0, 0
 
     def check_budget(self) -> None:
-        """Refuse a turn once today's recorded spend reaches AGENTCAL_DAILY_BUDGET_USD."""
+        """Refuse a turn once the user's spend today (in their zone) reaches their budget."""
         limit = self.settings.daily_budget_usd
         if limit is None:
             return
         tz = ZoneInfo(self.settings.timezone)
         midnight = datetime.now(tz).replace(hour=0, minute=0, second=0, microsecond=0)
-        spent = self.observability.spent_since(midnight)
+        spent = self.observability.spent_since(midnight, user_id=self.user_id)
         if spent >= limit:
             raise BudgetExceededError(
-                f"daily budget reached: spent ${spent:.4f} of ${limit:.4f} today "
-                "(AGENTCAL_DAILY_BUDGET_USD); no model call was made"
+                f"daily budget reached: {self.user_id} spent ${spent:.4f} of ${limit:.4f} today "
+                "(AGENTCAL_DAILY_BUDGET_USD or `agentcal users edit --budget`); "
+                "no model call was made"
             )
 
     def _context(self, run_id: str, call_id: int, cancel: Any = None) -> Any:

@@ -1,7 +1,9 @@
-"""Calendar backends: one small interface (base.py), three implementations.
+"""Calendar backends: one small interface (base.py), three implementations and `none`.
 
-`get_backend()` picks one from `AGENTCAL_CALENDAR`; each implementation is imported only
-when chosen, so the Google and CalDAV client libraries load only for their users.
+`get_backend(settings)` builds the one the settings name. The settings are a user's own
+(`agentcal.services.user_profiles.settings_for(user)`: their calendar, zone and secret files);
+without an argument, the configured user's. Each implementation is imported only when chosen,
+so the Google and CalDAV client libraries load only for their users.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ __all__ = ["CalendarBackend", "EventData", "Interval", "SyncResult", "get_backen
 
 
 def get_backend(settings: Settings | None = None) -> CalendarBackend:
-    """The configured calendar backend (local, google or caldav)."""
+    """The calendar backend the settings name (local, google, caldav or none)."""
     if settings is None:
         from agentcal.settings import get_settings
 
@@ -30,6 +32,10 @@ def get_backend(settings: Settings | None = None) -> CalendarBackend:
         from agentcal.calendars.caldav import CalDAVCalendar
 
         return CalDAVCalendar(settings)
+    if settings.calendar == "none":
+        from agentcal.calendars.none import NoCalendar
+
+        return NoCalendar()
     from agentcal.calendars.local import LocalCalendar
 
     return LocalCalendar(settings)

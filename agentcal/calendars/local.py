@@ -3,7 +3,7 @@
 After every change the user's whole calendar is re-rendered from the store and replaced
 atomically, so any calendar app subscribed to the file sees a consistent calendar. The default
 user's file is `AGENTCAL_ICS_PATH` (default `calendar.ics` in the data dir); other users get a
-sibling file `calendar.<user>.ics`.
+sibling file `calendar.<user>.ics` (agentcal.user_files: one file per user id).
 
 The backend reads the store in its own transaction: call it after the change is committed, not
 while holding a write transaction (SQLite takes the write lock at BEGIN).
@@ -11,7 +11,6 @@ while holding a write transaction (SQLite takes the write lock at BEGIN).
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -35,12 +34,9 @@ class LocalCalendar:
 
     def ics_path(self, user_id: str | None = None) -> Path:
         """Where a user's calendar file lives."""
-        user = user_id or self.user_id
-        base = self.settings.ics_file
-        if user == self.settings.user:
-            return base
-        safe = re.sub(r"[^A-Za-z0-9_.-]", "_", user)
-        return base.with_name(f"{base.stem}.{safe}{base.suffix}")
+        from agentcal.user_files import ics_path
+
+        return ics_path(self.settings, user_id or self.user_id)
 
     def write_user_calendar(self, user_id: str | None = None) -> Path:
         """Render the user's active events from the store and replace their ICS file."""

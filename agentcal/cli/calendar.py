@@ -60,21 +60,25 @@ def calendar_sync(user: UserOption = None, as_json: JsonOption = False) -> None:
 @app.command(name="busy")
 def calendar_busy(
     days: Annotated[int, typer.Option("--days", min=1, max=90, help="How many days ahead.")] = 7,
+    user: UserOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Show the busy time the calendar backend reports (agentcal's own events left out)."""
+    """Show the busy time your calendar backend reports (agentcal's own events left out)."""
     from datetime import UTC, datetime, timedelta
 
     from agentcal.cli._common import local_time
     from agentcal.services.calendar_push import calendar_push_service
+    from agentcal.services.user_profiles import user_timezone
 
+    who = resolve_user(user)
     start = datetime.now(UTC).replace(microsecond=0)
-    spans = calendar_push_service.busy(start, start + timedelta(days=days))
+    spans = calendar_push_service.busy(who, start, start + timedelta(days=days))
     if as_json:
         print_json([{"start": a, "end": b} for a, b in spans])
         return
     out = console()
     if not spans:
         out.print(f"no busy time in the next {days} days")
+    zone = user_timezone(who)
     for a, b in spans:
-        out.print(f"{local_time(a)} - {local_time(b, fmt='%H:%M')}")
+        out.print(f"{local_time(a, zone)} - {local_time(b, zone, fmt='%H:%M')}")

@@ -59,11 +59,12 @@ def chat_command(
 def _build_runner(session: str, new: bool, user: str | None) -> Any:
     from agentcal.agent.model import make_chat_model
     from agentcal.agent.runner import ChatRunner
-    from agentcal.settings import get_settings
+    from agentcal.services.user_profiles import settings_for
 
-    settings = get_settings()
+    who = resolve_user(user)
+    settings = settings_for(who)  # the user's own zone and budget
     return ChatRunner(
-        make_chat_model(settings), user_id=resolve_user(user), settings=settings,
+        make_chat_model(settings), user_id=who, settings=settings,
         session_name=session, new_session=new,
     )  # fmt: skip
 
@@ -266,7 +267,7 @@ def _costs_text(runner: Any) -> str:
     midnight = datetime.now(ZoneInfo(runner.settings.timezone)).replace(
         hour=0, minute=0, second=0, microsecond=0
     )
-    today = runner.observability.spent_since(midnight)
+    today = runner.observability.spent_since(midnight, user_id=runner.user_id)
     budget = runner.settings.daily_budget_usd
     limit = f" of ${budget:.4f} budget" if budget is not None else " (no daily budget set)"
     return (

@@ -25,16 +25,17 @@ def events_list(
 
     from agentcal.errors import ValidationError
     from agentcal.services.calendar_events import calendar_events_service
-    from agentcal.settings import get_settings
+    from agentcal.services.user_profiles import profile_for
 
     if not 1 <= days <= 366:
         raise ValidationError(f"--days must be between 1 and 366 (got {days})")
-    tz = get_settings().tz
+    who = resolve_user(user)
+    tz = profile_for(who).tz
     today = datetime.now(tz).date()
     start = datetime.combine(today, time(0), tzinfo=tz)
     end = datetime.combine(today + timedelta(days=days), time(0), tzinfo=tz)
     rows = calendar_events_service.list_events(
-        resolve_user(user), start, end, include_cancelled=include_all,
+        who, start, end, include_cancelled=include_all,
         statuses=("planned", "confirmed", "cancelled", "unplaced") if include_all else None,
     )  # fmt: skip
     if as_json:

@@ -207,8 +207,11 @@ class AgentObservabilityService(Service):
             assert row.id is not None
             return row.id
 
-    def spent_since(self, since: datetime, session: Session | None = None) -> float:
-        """Total recorded LLM cost (USD, every user) of turns started at or after `since`."""
+    def spent_since(
+        self, since: datetime, session: Session | None = None, *, user_id: str | None = None
+    ) -> float:
+        """Total recorded LLM cost (USD) of turns started at or after `since`: one user's, or
+        (user_id None) every user's."""
         from sqlalchemy import func
         from sqlmodel import col, select
 
@@ -217,6 +220,8 @@ class AgentObservabilityService(Service):
         stmt = select(func.coalesce(func.sum(AgentObservability.llm_cost_usd), 0.0)).where(
             col(AgentObservability.created_at) >= since
         )
+        if user_id is not None:
+            stmt = stmt.where(AgentObservability.user_id == user_id)
         with self.transaction(session) as s:
             return float(s.exec(stmt).one() or 0.0)
 

@@ -50,6 +50,8 @@ _EMITTER_CANCEL_NOTES = (DISABLED_NOTE, SUGGESTION_NOTE)
 ACTIVE = ("planned", "confirmed")
 SYNC_PRIORITY = 50
 USERS_PER_BATCH = 200
+# Calendars whose busy time lives outside the store (a local user's is in the store already).
+REMOTE_CALENDARS = ("google", "caldav")
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,23 @@ class EmitResult:
         for p in self.placements:
             out[p.outcome] = out.get(p.outcome, 0) + 1
         return out
+
+
+@dataclass(frozen=True)
+class _Frame:
+    """The days one time zone plans, and the window of events read around them."""
+
+    tz: ZoneInfo
+    days: list[date]
+    window: tuple[datetime, datetime]
+
+    @classmethod
+    def of(cls, now: datetime, tz: ZoneInfo, days_ahead: int) -> _Frame:
+        first = now.astimezone(tz).date()
+        days = [first + timedelta(days=i) for i in range(days_ahead)]
+        start = local_start(first, "00:00", tz)[0] - timedelta(days=1)
+        end = local_start(days[-1], "00:00", tz)[0] + timedelta(days=2)
+        return cls(tz, days, (start, end))
 
 
 def local_start(day: date, hhmm: str, tz: ZoneInfo) -> tuple[datetime, str]:
@@ -185,8 +204,14 @@ class CalendarEventEmitter(Service):
         session: Session | None = None,
         progress: Callable[[int], None] | None = None,
     ) -> list[EmitResult]:
-        """`process_user_preferences` for many users, a batch of users per transaction."""
+        """`process_user_preferences` for many users, a batch of users per transaction.
+
+        Each user is planned in their own time zone (their days, their DST) around the busy
+        time of their own calendar. `backend` replaces every user's calendar as the source of
+        busy time (tests); by default a Google or CalDAV user's own calendar is asked, while a
+        local user's busy time is already in the store."""
         from agentcal.models import utcnow
+        from agentcal.services.user_profiles import user_profiles_service
         from agentcal.settings import get_settings
 
         if isinstance(days_ahead, bool) or not isinstance(days_ahead, int):
@@ -194,39 +219,42 @@ class CalendarEventEmitter(Service):
         if not 1 <= days_ahead <= 90:
             raise v.ValidationError(f"days must be between 1 and 90 (got {days_ahead})")
         settings = get_settings()
-        tz = settings.tz
         now = now or utcnow()
-        first = now.astimezone(tz).date()
-        days = [first + timedelta(days=i) for i in range(days_ahead)]
-        window_start = local_start(first, "00:00", tz)[0] - timedelta(days=1)
-        window_end = local_start(days[-1], "00:00", tz)[0] + timedelta(days=2)
-
-        # The backend is asked before any transaction opens (never hold the write lock across
-        # a remote call). Its calendar is the configured user's.
-        external: list[Busy] = []
-        warnings: list[str] = []
-        if settings.user in user_ids:
-            external, warning = self._backend_busy(backend, window_start, window_end)
-            if warning:
-                warnings.append(warning)
+        flex = timedelta(minutes=settings.flex_window_minutes)
+        frames: dict[str, _Frame] = {}  # one per time zone
 
         results: list[EmitResult] = []
         for i in range(0, len(user_ids), USERS_PER_BATCH):
             batch = user_ids[i : i + USERS_PER_BATCH]
+            profiles = user_profiles_service.profiles_for(batch, session=session)
+            batch_frames = {}
+            for u in batch:
+                zone = profiles[u].timezone
+                if zone not in frames:
+                    frames[zone] = _Frame.of(now, ZoneInfo(zone), days_ahead)
+                batch_frames[u] = frames[zone]
             batch_results = [
-                EmitResult(u, first, days_ahead, settings.timezone, dry_run) for u in batch
+                EmitResult(u, batch_frames[u].days[0], days_ahead, profiles[u].timezone, dry_run)
+                for u in batch
             ]
+            # Calendars are asked before the batch's transaction opens (never hold the write
+            # lock across a remote call), each user's own calendar with their own credentials.
+            external: dict[str, list[Busy]] = {}
             for r in batch_results:
-                if r.user_id == settings.user:
-                    r.warnings.extend(warnings)
+                profile = profiles[r.user_id]
+                if backend is None and profile.calendar not in REMOTE_CALENDARS:
+                    continue
+                frame = batch_frames[r.user_id]
+                spans, warning = self._backend_busy(backend, r.user_id, *frame.window)
+                external[r.user_id] = spans
+                if warning:
+                    r.warnings.append(warning)
             self._run_batch(
                 batch_results,
-                days=days,
-                window=(window_start, window_end),
+                frames=batch_frames,
                 now=now,
-                tz=tz,
-                flex=timedelta(minutes=settings.flex_window_minutes),
-                external={settings.user: external},
+                flex=flex,
+                external=external,
                 dry_run=dry_run,
                 session=session,
             )
@@ -279,18 +307,18 @@ class CalendarEventEmitter(Service):
     # -- planning ---------------------------------------------------------------------------
 
     def _backend_busy(
-        self, backend: CalendarBackend | None, start: datetime, end: datetime
+        self, backend: CalendarBackend | None, user_id: str, start: datetime, end: datetime
     ) -> tuple[list[Busy], str]:
         try:
             if backend is None:
-                from agentcal.calendars import get_backend
+                from agentcal.services.user_profiles import user_profiles_service
 
-                backend = get_backend()
+                backend = user_profiles_service.backend_for(user_id)
             spans = backend.busy_times(start, end)
         except Exception as exc:  # any backend failure: plan from the store alone, and say so
             from agentcal.masking import mask
 
-            log.warning("calendar busy times unavailable: %s", exc)
+            log.warning("calendar busy times of %s unavailable: %s", user_id, mask(exc))
             return [], (
                 f"the calendar did not answer ({mask(exc)}): placed using agentcal's events only"
             )
@@ -301,10 +329,8 @@ class CalendarEventEmitter(Service):
         self,
         results: list[EmitResult],
         *,
-        days: list[date],
-        window: tuple[datetime, datetime],
+        frames: dict[str, _Frame],
         now: datetime,
-        tz: ZoneInfo,
         flex: timedelta,
         external: dict[str, list[Busy]],
         dry_run: bool,
@@ -319,6 +345,10 @@ class CalendarEventEmitter(Service):
         try:
             users = [r.user_id for r in results]
             outcomes = insight_preference_sync.sync_users(users, session=s)
+            window = (
+                min(frames[u].window[0] for u in users),
+                max(frames[u].window[1] for u in users),
+            )
             prefs, events = self._load(s, users, window)
             creates: list[dict[str, Any]] = []
             updates: list[tuple[int | None, dict[str, Any]]] = []
@@ -331,13 +361,14 @@ class CalendarEventEmitter(Service):
             for pref in prefs:  # one pass (was a scan of the batch's preferences per user)
                 prefs_of.setdefault(pref["user_id"], []).append(pref)
             for result in results:
+                frame = frames[result.user_id]
                 self._plan_user(
                     result,
                     prefs_of.get(result.user_id, []),
                     events.get(result.user_id, []),
-                    days=days,
+                    days=frame.days,
                     now=now,
-                    tz=tz,
+                    tz=frame.tz,
                     flex=flex,
                     external=external.get(result.user_id, []),
                     skip_ids=cancelled,

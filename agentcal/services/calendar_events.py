@@ -82,7 +82,7 @@ class CalendarEventsService(Service):
         title = v.non_empty(title, "title", MAX_TITLE)
         start = _aware(start, "start")
         end = _span(start, end, duration_minutes)
-        tz = timezone or _user_tz()
+        tz = timezone or _user_tz(user)
         event = CalendarEvent(
             uid=new_uid(),
             user_id=user,
@@ -303,10 +303,10 @@ def first_free_slot(
     return None
 
 
-def _user_tz() -> str:
-    from agentcal.settings import get_settings
+def _user_tz(user_id: str) -> str:
+    from agentcal.services.user_profiles import user_timezone
 
-    return get_settings().timezone
+    return user_timezone(user_id)
 
 
 calendar_events_service = CalendarEventsService()

@@ -1,4 +1,4 @@
-"""Push a user's unsynced events to the calendar backend now (`agentcal calendar sync`).
+"""Push a user's unsynced events to their own calendar backend now (`agentcal calendar sync`).
 
 The queued `calendar_sync` jobs do the same one event at a time; both record the result on the
 event (backend, backend_event_id, synced_revision), and a job for a revision already synced
@@ -81,11 +81,12 @@ class CalendarPushService(Service):
     def push_pending(
         self, user_id: str, backend: CalendarBackend | None = None
     ) -> list[PushOutcome]:
-        from agentcal.calendars import get_backend
         from agentcal.calendars.base import EventData
         from agentcal.masking import mask
+        from agentcal.services.user_profiles import user_profiles_service
 
-        backend = backend or get_backend()
+        user_id = v.user_id(user_id)
+        backend = backend or user_profiles_service.backend_for(user_id)
         snapshots = [EventData.from_event(e) for e in self.pending(user_id)]
         if not snapshots:
             return []
@@ -107,12 +108,13 @@ class CalendarPushService(Service):
         return out
 
     def busy(
-        self, start: datetime, end: datetime, backend: CalendarBackend | None = None
+        self, user_id: str, start: datetime, end: datetime, backend: CalendarBackend | None = None
     ) -> list[Interval]:
-        """Busy time the backend reports (agentcal's own events left out)."""
-        from agentcal.calendars import get_backend
+        """Busy time the user's calendar reports (agentcal's own events left out)."""
+        from agentcal.services.user_profiles import user_profiles_service
 
-        return (backend or get_backend()).busy_times(start, end)
+        backend = backend or user_profiles_service.backend_for(v.user_id(user_id))
+        return backend.busy_times(start, end)
 
     def export(self, user_id: str, path: str) -> int:
         """Write the user's active events to an ICS file the user named; returns how many.

@@ -109,10 +109,11 @@ class PatternAnalysis(Service):
 
         from agentcal.models import CalendarEvent, UserInsight, utcnow
         from agentcal.services.user_insights import user_insights_service
-        from agentcal.settings import get_settings
+        from agentcal.services.user_profiles import user_profiles_service
 
         now = now or utcnow()
         with self.transaction(session) as s:
+            tz = user_profiles_service.profile_for(user_id, s).tz
             events = s.exec(
                 select(CalendarEvent).where(
                     CalendarEvent.user_id == user_id,
@@ -122,7 +123,7 @@ class PatternAnalysis(Service):
                     col(CalendarEvent.start_at) <= now,
                 )
             ).all()
-            patterns = find_patterns(list(events), get_settings().tz)
+            patterns = find_patterns(list(events), tz)
             for p in patterns:
                 existing = s.exec(
                     select(UserInsight).where(

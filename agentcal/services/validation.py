@@ -28,6 +28,7 @@ _DAY_GROUPS = {
 MAX_KEY_LENGTH = 200
 MAX_TITLE_LENGTH = 200
 MAX_VALUE_BYTES = 64 * 1024
+MAX_USER_ID_LENGTH = 128  # leaves room in file names (agentcal.user_files)
 
 
 def one_of(value: Any, allowed: tuple[str, ...], field: str) -> str:
@@ -48,7 +49,8 @@ def non_empty(value: Any, field: str, max_length: int = MAX_KEY_LENGTH) -> str:
 
 
 def user_id(value: Any) -> str:
-    return non_empty(value, "user", 200)
+    """A user id: 1 to 128 characters, no control characters."""
+    return non_empty(value, "user", MAX_USER_ID_LENGTH)
 
 
 def confidence(value: Any) -> float:

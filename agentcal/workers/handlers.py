@@ -28,21 +28,48 @@ class RetryableJobError(Exception):
 
 @dataclass
 class JobContext:
-    """What handlers share within one worker: the calendar backend, made on first use."""
+    """What handlers share within one worker: each user's calendar backend, made on first use.
 
-    backend_factory: Callable[[], CalendarBackend] | None = None
-    _backend: CalendarBackend | None = field(default=None, repr=False)
+    A backend is kept while its user's profile and secret files stay the same, and rebuilt
+    when they change (a `users edit` or a new sign-in reaches a running daemon at its next
+    job). `backend_factory(user_id)` replaces the profile-based factory (tests)."""
 
-    @property
-    def backend(self) -> CalendarBackend:
-        if self._backend is None:
-            if self.backend_factory is None:
-                from agentcal.calendars import get_backend
+    backend_factory: Callable[[str], CalendarBackend] | None = None
+    _backends: dict[str, tuple[Any, CalendarBackend]] = field(default_factory=dict, repr=False)
 
-                self._backend = get_backend()
-            else:
-                self._backend = self.backend_factory()
-        return self._backend
+    def backend_for(self, user_id: str) -> CalendarBackend:
+        """The user's own calendar backend (never another user's)."""
+        if self.backend_factory is not None:
+            key: Any = None
+            make: Callable[[], CalendarBackend] = lambda: self.backend_factory(user_id)  # type: ignore[misc]  # noqa: E731
+        else:
+            from agentcal.calendars import get_backend
+            from agentcal.services.user_profiles import settings_for
+
+            settings = settings_for(user_id)
+            key = _fingerprint(settings)
+            make = lambda: get_backend(settings)  # noqa: E731
+        cached = self._backends.get(user_id)
+        if cached is None or cached[0] != key:
+            self._backends[user_id] = (key, make())
+        return self._backends[user_id][1]
+
+
+def _fingerprint(settings: Any) -> tuple[Any, ...]:
+    """What a user's backend is built from, secret files' change times included."""
+
+    def mtime(path: Any) -> float | None:
+        try:
+            return float(path.stat().st_mtime_ns) if path is not None else None
+        except OSError:
+            return None
+
+    return (
+        settings.calendar, settings.timezone, settings.google_calendar_id, settings.caldav_url,
+        settings.caldav_username, settings.caldav_calendar, settings.ics_file,
+        settings.google_token_path, mtime(settings.google_token_path),
+        settings.caldav_password_file, mtime(settings.caldav_password_file),
+    )  # fmt: skip
 
 
 Handler = Callable[["ClaimedJob", JobContext], Any]
@@ -111,15 +138,17 @@ def emit_preference_events(job: ClaimedJob, ctx: JobContext) -> dict[str, Any]:
     user = v.user_id(payload.get("user_id"))
     days = payload.get("days_ahead", get_settings().emit_days)
     result = calendar_event_emitter.process_user_preferences(
-        user, days, backend=_optional_backend(ctx)
+        user, days, backend=_optional_backend(ctx, user)
     )
     return {"counts": result.counts, "warnings": result.warnings}
 
 
-def _optional_backend(ctx: JobContext) -> CalendarBackend | None:
+def _optional_backend(ctx: JobContext, user_id: str) -> CalendarBackend | None:
+    if ctx.backend_factory is None:
+        return None  # the emitter asks the user's own calendar, and reports it if unavailable
     try:
-        return ctx.backend
-    except Exception:  # the emitter reports an unavailable calendar itself
+        return ctx.backend_for(user_id)
+    except Exception:
         return None
 
 
@@ -128,7 +157,8 @@ SYNC_BATCH = 50  # events pushed per calendar_sync job (Google's advised batch s
 
 def calendar_sync(job: ClaimedJob, ctx: JobContext) -> dict[str, Any]:
     """Push the job's event (create, update or delete) to the calendar backend, together with
-    up to SYNC_BATCH - 1 other unsynced events of the same user, in one batched call.
+    up to SYNC_BATCH - 1 other unsynced events of the same user, in one batched call, to that
+    user's own calendar with that user's own credentials.
 
     The other events' own jobs then find their revision synced and finish at once. Only the
     job's own event decides the job's outcome; another event that fails stays unsynced and is
@@ -149,7 +179,7 @@ def calendar_sync(job: ClaimedJob, ctx: JobContext) -> dict[str, Any]:
             return {"skipped": f"revision {event.synced_revision} already synced"}
         batch = [EventData.from_event(event)]
         batch += [EventData.from_event(e) for e in _other_unsynced(s, event, SYNC_BATCH - 1)]
-    backend = ctx.backend
+    backend = ctx.backend_for(batch[0].user_id)  # the event's owner's calendar, nobody else's
     # An event that never reached the calendar and is now cancelled needs no call.
     to_push = [d for d in batch if not (d.cancelled and d.backend_event_id is None)]
     results = {r.event_id: r for r in backend.sync_many(to_push)} if to_push else {}

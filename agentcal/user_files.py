@@ -1,0 +1,66 @@
+"""Where each person's files live in the data dir: their ICS calendar and their secrets.
+
+The configured user (AGENTCAL_USER) keeps the names a single-person installation always had
+(`calendar.ics` or AGENTCAL_ICS_PATH, `google-token.json`); everyone else gets
+`calendar.<stem>.ics`, `google-token.<stem>.json`, and every user's CalDAV password set with
+`agentcal users edit` is `caldav-password.<stem>`. Secret files are mode 0600.
+
+`file_stem` is one-to-one: two user ids never share a file. An id made only of characters that
+are safe in a file name on every platform (lower-case letters, digits, `_`, `.`, `-`; not
+starting with a dot; at most 64 characters) is its own stem, as it always was. Any other id
+(`a/b`, `a b`, `Bob`, which a case-insensitive file system would confuse with `bob`) gets a
+readable prefix plus `~` and a hash of the whole id; `~` never occurs in a plain stem, so the
+two kinds cannot meet.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from agentcal.settings import Settings
+
+_PLAIN = re.compile(r"[a-z0-9_.-]{1,64}")
+_UNSAFE = re.compile(r"[^a-z0-9_.-]+")
+
+
+def file_stem(user_id: str) -> str:
+    """The part of a file name that stands for `user_id` (safe, and unique per id)."""
+    if _PLAIN.fullmatch(user_id) and not user_id.startswith("."):
+        return user_id
+    readable = _UNSAFE.sub("_", user_id.lower())[:40].lstrip(".")
+    digest = hashlib.sha256(user_id.encode("utf-8")).hexdigest()[:16]
+    return f"{readable}~{digest}"
+
+
+def is_configured(settings: Settings, user_id: str) -> bool:
+    return user_id == settings.user
+
+
+def ics_path(settings: Settings, user_id: str) -> Path:
+    """The local backend's calendar file for `user_id`."""
+    base = settings.ics_file
+    if is_configured(settings, user_id):
+        return base
+    return base.with_name(f"{base.stem}.{file_stem(user_id)}{base.suffix}")
+
+
+def google_token_path(settings: Settings, user_id: str) -> Path:
+    """The user's Google OAuth token (access + refresh token), mode 0600."""
+    if is_configured(settings, user_id):
+        return settings.google_token_path
+    return settings.data_dir / f"google-token.{file_stem(user_id)}.json"
+
+
+def caldav_password_path(settings: Settings, user_id: str) -> Path:
+    """The user's CalDAV password, as `agentcal users edit --caldav-password-file` stored it."""
+    return settings.data_dir / f"caldav-password.{file_stem(user_id)}"
+
+
+def secret_files(settings: Settings, user_id: str) -> list[Path]:
+    """The user's secret files that exist (what `users remove --purge` deletes)."""
+    paths = [google_token_path(settings, user_id), caldav_password_path(settings, user_id)]
+    return [p for p in paths if p.exists()]

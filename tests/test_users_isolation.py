@@ -1,0 +1,234 @@
+"""Several people on one installation: every event lands only in its owner's calendar, at its
+owner's local time, with its owner's credentials; a broken calendar stops no one else.
+
+The calendars are real protocols: a Radicale server (one principal per person), a fake Google
+Calendar that keeps each account's events apart by OAuth token (tests/google_accounts.py), the
+local ICS files and the `none` backend. The backends are built by the real per-user factory from
+each person's profile and secret files.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlmodel import select
+
+from agentcal import user_files
+from agentcal.db import session_scope
+from agentcal.models import CalendarEvent, Job
+from agentcal.services.calendar_event_emitter import calendar_event_emitter
+from agentcal.services.calendar_preferences import calendar_preferences_service
+from agentcal.services.user_profiles import user_profiles_service
+from agentcal.settings import get_settings, reset_settings
+from agentcal.workers.runner import JobWorker
+from tests.google_accounts import GoogleAccounts
+from tests.google_fakes import token_json
+from tests.radicale_server import count_by_uid, free_port, radicale_server
+
+ZONES = {
+    "alice": "Europe/Paris",  # the configured user: environment settings, CalDAV
+    "bob": "Pacific/Auckland",  # CalDAV, another principal
+    "carol": "America/Los_Angeles",  # Google, her own account and calendar
+    "dave": "Asia/Tokyo",  # Google, another account
+    "erin": "Europe/Paris",  # no profile: local ICS
+    "frank": "Asia/Kolkata",  # calendar none
+    "gina": "Europe/Berlin",  # CalDAV server that is down
+    "hank": "America/New_York",  # Google, never signed in
+}
+
+
+@pytest.fixture(scope="module")
+def radicale(tmp_path_factory):  # type: ignore[no-untyped-def]
+    with radicale_server(tmp_path_factory.mktemp("radicale")) as url:
+        yield url
+
+
+def _events(user: str) -> list[CalendarEvent]:
+    with session_scope() as s:
+        return list(
+            s.exec(
+                select(CalendarEvent)
+                .where(CalendarEvent.user_id == user, CalendarEvent.status == "planned")
+                .order_by(CalendarEvent.start_at)
+            )
+        )
+
+
+def _sync_jobs(user: str) -> list[Job]:
+    with session_scope() as s:
+        return list(s.exec(select(Job).where(Job.kind == "calendar_sync", Job.user_id == user)))
+
+
+def _write_token(user: str, token: str) -> None:
+    path = user_files.google_token_path(get_settings(), user)
+    path.write_text(token_json(token))
+    os.chmod(path, 0o600)
+
+
+@pytest.fixture
+def household(radicale, monkeypatch):  # type: ignore[no-untyped-def]
+    """Eight people, each with a 06:00 gym block every day, on seven kinds of calendar."""
+    run = uuid.uuid4().hex[:8]
+    principals = {"alice": f"alice{run}", "bob": f"bob{run}"}
+    monkeypatch.setenv("AGENTCAL_CALENDAR", "caldav")
+    monkeypatch.setenv("AGENTCAL_CALDAV_URL", radicale)
+    monkeypatch.setenv("AGENTCAL_CALDAV_USERNAME", principals["alice"])
+    monkeypatch.setenv("AGENTCAL_CALDAV_PASSWORD", "alice-secret")
+    monkeypatch.setattr("agentcal.services.jobs.BACKOFF_BASE_SECONDS", 60.0)
+    reset_settings()
+    profiles = user_profiles_service
+    profiles.add("bob", timezone=ZONES["bob"], calendar="caldav", caldav_url=radicale,
+                 caldav_username=principals["bob"])  # fmt: skip
+    profiles.edit("bob", caldav_password="bob-secret")
+    profiles.add("carol", timezone=ZONES["carol"], calendar="google",
+                 google_calendar_id="carol@group.calendar.google.com")  # fmt: skip
+    profiles.add("dave", timezone=ZONES["dave"], calendar="google")
+    profiles.add("frank", timezone=ZONES["frank"], calendar="none")
+    profiles.add("gina", timezone=ZONES["gina"], calendar="caldav",
+                 caldav_url=f"http://127.0.0.1:{free_port()}/", caldav_username="gina")  # fmt: skip
+    profiles.add("hank", timezone=ZONES["hank"], calendar="google")
+    # The configured user's own Google token exists: nobody else may ever use it.
+    _write_token("alice", "alice-token")
+    _write_token("carol", "carol-token")
+    _write_token("dave", "dave-token")
+    accounts = GoogleAccounts("alice-token", "carol-token", "dave-token")
+    monkeypatch.setattr("httplib2.Http", lambda *a, **k: accounts)
+    for user in ZONES:
+        calendar_preferences_service.create_preference(
+            user_id=user, preference_type="gym", start_time="06:00", duration_minutes=45
+        )
+    return principals, accounts
+
+
+def test_every_event_lands_only_in_its_owners_calendar_at_its_owners_time(household, radicale, cli):
+    principals, accounts = household
+    result = cli("emit", "--all-users", "--json")
+    assert result.exit_code == 0, result.output
+    # Each person's 06:00 is 06:00 where they live, and the event carries their zone.
+    for user, zone in ZONES.items():
+        events = _events(user)
+        assert len(events) >= 6, user
+        for e in events:
+            assert e.timezone == zone
+            assert e.start_at.astimezone(ZoneInfo(zone)).time() == time(6, 0), (user, e.start_at)
+    uids = {user: {e.uid for e in _events(user)} for user in ZONES}
+
+    JobWorker().run_once()
+
+    # CalDAV: alice (from the environment) and bob (his profile) each in their own principal.
+    for user in ("alice", "bob"):
+        found = count_by_uid(radicale, principals[user])
+        assert set(found) == uids[user] and set(found.values()) == {1}, user
+    # Google: carol's and dave's events in their own accounts and calendars, at 06:00 local.
+    carol = accounts.events("carol-token", "carol@group.calendar.google.com")
+    dave = accounts.events("dave-token", "primary")
+    for user, items in (("carol", carol), ("dave", dave)):
+        assert {e["extendedProperties"]["private"]["agentcalUid"] for e in items} == uids[user]
+        for e in items:
+            assert e["start"]["timeZone"] == ZONES[user]
+            assert e["start"]["dateTime"].endswith("T06:00:00")
+    assert accounts.events("carol-token", "primary") == []
+    assert accounts.events("alice-token") == []
+    used = {token for token, _, _ in accounts.requests}
+    assert used == {"carol-token", "dave-token"}  # never alice's token, never a missing one
+    # erin (no profile): her own ICS file, with her events only; alice's default file unused.
+    settings = get_settings()
+    erin_file = user_files.ics_path(settings, "erin")
+    assert erin_file.name == "calendar.erin.ics"
+    ics = erin_file.read_text()
+    assert {u for u in uids["erin"] if u in ics} == uids["erin"]
+    assert not any(u in ics for user in ZONES if user != "erin" for u in uids[user])
+    assert not settings.ics_file.exists()
+    # Everyone with a working calendar is fully synced. gina's server is down: her jobs wait
+    # to retry. hank never signed in: his jobs stop at once (dead, with an alert) rather than
+    # retry for nothing. Nothing of theirs went anywhere, and neither held anyone up.
+    for user in ZONES:
+        jobs = _sync_jobs(user)
+        assert jobs, user
+        if user == "gina":
+            assert {j.state for j in jobs} == {"queued"}
+            assert all(j.attempts == 1 and "127.0.0.1" in j.last_error for j in jobs)
+        elif user == "hank":
+            assert {j.state for j in jobs} == {"dead"}
+            assert all("not signed in" in j.last_error for j in jobs)
+        else:
+            assert {j.state for j in jobs} == {"done"}, (user, [j.last_error for j in jobs])
+            assert all(e.synced_revision == e.revision for e in _events(user))
+    assert {e.backend for e in _events("frank")} == {"none"}
+    assert {e.backend for e in _events("bob")} == {"caldav"}
+
+
+def test_a_users_busy_time_comes_from_their_own_calendar(household, radicale):
+    """carol's flexible block moves around a meeting in carol's Google calendar; dave's, at the
+    same hour in another account, does not see it."""
+    _, accounts = household
+    la = ZoneInfo(ZONES["carol"])
+    day = (datetime.now(la) + timedelta(days=2)).date()
+    meeting = {
+        "id": "meeting1",
+        "status": "confirmed",
+        "summary": "Standup",
+        "start": {"dateTime": f"{day}T06:00:00", "timeZone": ZONES["carol"]},
+        "end": {"dateTime": f"{day}T07:00:00", "timeZone": ZONES["carol"]},
+    }
+    accounts.accounts["carol-token"]["carol@group.calendar.google.com"]["meeting1"] = meeting
+    for user in ("carol", "dave"):
+        pref = calendar_preferences_service.list_preferences(user)[0]
+        calendar_preferences_service.update_preference(user, pref.id, is_flexible=True)
+    results = calendar_event_emitter.process_users(["carol", "dave"], 7)
+    carol = next(p for p in results[0].placements if p.local_date == day)
+    assert carol.outcome == "moved" and "busy in your google calendar" in carol.reason
+    assert carol.start.astimezone(la).time() == time(5, 15)  # the nearest free 45 minutes
+    assert all(p.outcome == "planned" for p in results[1].placements)
+    assert results[0].warnings == [] and results[1].warnings == []
+
+
+def test_emit_all_users_puts_each_0600_at_0600_local_across_dst(cli):
+    """Paris (clocks forward 29 March 2026), Auckland (back 5 April) and Los Angeles (forward
+    8 March): nine days planned over both changes, every block at 06:00 on the wall clock."""
+    zones = {"alice": "Europe/Paris", "kiri": "Pacific/Auckland", "lou": "America/Los_Angeles"}
+    for user, zone in zones.items():
+        if user != "alice":
+            user_profiles_service.add(user, timezone=zone)
+        calendar_preferences_service.create_preference(
+            user_id=user, preference_type="gym", start_time="06:00", duration_minutes=60
+        )
+    now = datetime(2026, 3, 27, 20, 0, tzinfo=UTC)
+    results = calendar_event_emitter.process_users(sorted(zones), 9, now=now)
+    offsets: dict[str, set[timedelta | None]] = {}
+    for r in results:
+        zone = ZoneInfo(zones[r.user_id])
+        assert r.timezone == zones[r.user_id]
+        assert r.first_day == now.astimezone(zone).date()
+        planned = r.of("planned")
+        assert len(planned) == 8  # the first day's 06:00 has passed everywhere
+        for p in planned:
+            local = p.start.astimezone(zone)
+            assert local.time() == time(6, 0) and local.date() == p.local_date
+            offsets.setdefault(r.user_id, set()).add(local.utcoffset())
+    assert len(offsets["alice"]) == 2 and len(offsets["kiri"]) == 2  # both crossed their DST
+    assert len(offsets["lou"]) == 1
+    with session_scope() as s:
+        stored = {(e.user_id, e.timezone) for e in s.exec(select(CalendarEvent))}
+    assert stored == set(zones.items())
+
+
+def test_emit_all_users_cli_json_reports_each_users_zone(cli):
+    user_profiles_service.add("kiri", timezone="Pacific/Auckland")
+    for user in ("alice", "kiri"):
+        calendar_preferences_service.create_preference(
+            user_id=user, preference_type="gym", start_time="06:00", duration_minutes=60
+        )
+    result = cli("emit", "--all-users", "--json")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    zones = {"alice": ZoneInfo("Europe/Paris"), "kiri": ZoneInfo("Pacific/Auckland")}
+    assert {r["user_id"] for r in rows} == set(zones)
+    for r in rows:
+        start = datetime.fromisoformat(r["start"])
+        assert start.astimezone(zones[r["user_id"]]).time() == time(6, 0)

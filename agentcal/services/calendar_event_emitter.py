@@ -343,6 +343,7 @@ class CalendarEventEmitter(Service):
         own = session is None
         s = session if session is not None else SqlSession(self.engine, expire_on_commit=False)
         try:
+            _one_emitter_at_a_time(s)
             users = [r.user_id for r in results]
             outcomes = insight_preference_sync.sync_users(users, session=s)
             window = (
@@ -811,6 +812,20 @@ class _BusyTimes:
                 self.by_id[ev.id] = Busy(ev.start_at, ev.end_at, ev.title, self._tz)
                 self._spans.append(self.by_id[ev.id])
         return self._spans
+
+
+# Any constant shared by every emitter process (the migrations lock on 472193).
+EMITTER_LOCK = 472194
+
+
+def _one_emitter_at_a_time(s: Session) -> None:
+    """Several daemons on one PostgreSQL store: their emitter batches take turns, so the second
+    sees the first one's events instead of inserting the same (preference, day) again. SQLite
+    needs nothing: BEGIN IMMEDIATE already serialises writers."""
+    from sqlalchemy import text
+
+    if s.connection().dialect.name == "postgresql":
+        s.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": EMITTER_LOCK})
 
 
 def _sync_job(event_id: int, revision: int, user_id: str) -> dict[str, Any]:

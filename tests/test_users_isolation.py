@@ -1,9 +1,10 @@
 """Several people on one installation: every event lands only in its owner's calendar, at its
 owner's local time, with its owner's credentials; a broken calendar stops no one else.
 
-The calendars are real protocols: a Radicale server (one principal per person), a fake Google
-Calendar that keeps each account's events apart by OAuth token (tests/google_accounts.py), the
-local ICS files and the `none` backend. The backends are built by the real per-user factory from
+The calendars are real protocols: a Radicale server (one principal per person), two instances of
+the stateful fake Google Calendar (tests/google_server.py), one per Google account, reached by
+the OAuth token each request carries (tests/google_accounts.py), the local ICS files and the
+`none` backend. The backends are built by the real per-user factory from
 each person's profile and secret files.
 """
 
@@ -26,8 +27,8 @@ from agentcal.services.calendar_preferences import calendar_preferences_service
 from agentcal.services.user_profiles import user_profiles_service
 from agentcal.settings import get_settings, reset_settings
 from agentcal.workers.runner import JobWorker
-from tests.google_accounts import GoogleAccounts
-from tests.google_fakes import token_json
+from tests.google_accounts import AccountRouter
+from tests.google_server import FakeGoogleCalendar, token_json
 from tests.radicale_server import count_by_uid, free_port, radicale_server
 
 ZONES = {
@@ -71,7 +72,19 @@ def _write_token(user: str, token: str) -> None:
 
 
 @pytest.fixture
-def household(radicale, monkeypatch):  # type: ignore[no-untyped-def]
+def google():  # type: ignore[no-untyped-def]
+    """Google accounts by access token: carol's, dave's, and the configured user's own."""
+    fakes = {
+        t: FakeGoogleCalendar(zone="UTC", tokens=(t,)).start()
+        for t in ("carol-token", "dave-token", "alice-token")
+    }
+    yield fakes
+    for fake in fakes.values():
+        fake.stop()
+
+
+@pytest.fixture
+def household(radicale, google, monkeypatch):  # type: ignore[no-untyped-def]
     """Eight people, each with a 06:00 gym block every day, on seven kinds of calendar."""
     run = uuid.uuid4().hex[:8]
     principals = {"alice": f"alice{run}", "bob": f"bob{run}"}
@@ -96,17 +109,19 @@ def household(radicale, monkeypatch):  # type: ignore[no-untyped-def]
     _write_token("alice", "alice-token")
     _write_token("carol", "carol-token")
     _write_token("dave", "dave-token")
-    accounts = GoogleAccounts("alice-token", "carol-token", "dave-token")
-    monkeypatch.setattr("httplib2.Http", lambda *a, **k: accounts)
+    router = AccountRouter(google)
+    monkeypatch.setattr("httplib2.Http", router.http)
     for user in ZONES:
         calendar_preferences_service.create_preference(
             user_id=user, preference_type="gym", start_time="06:00", duration_minutes=45
         )
-    return principals, accounts
+    return principals, router
 
 
-def test_every_event_lands_only_in_its_owners_calendar_at_its_owners_time(household, radicale, cli):
-    principals, accounts = household
+def test_every_event_lands_only_in_its_owners_calendar_at_its_owners_time(
+    household, radicale, google, cli
+):
+    principals, router = household
     result = cli("emit", "--all-users", "--json")
     assert result.exit_code == 0, result.output
     # Each person's 06:00 is 06:00 where they live, and the event carries their zone.
@@ -125,17 +140,19 @@ def test_every_event_lands_only_in_its_owners_calendar_at_its_owners_time(househ
         found = count_by_uid(radicale, principals[user])
         assert set(found) == uids[user] and set(found.values()) == {1}, user
     # Google: carol's and dave's events in their own accounts and calendars, at 06:00 local.
-    carol = accounts.events("carol-token", "carol@group.calendar.google.com")
-    dave = accounts.events("dave-token", "primary")
+    carol = google["carol-token"].events("carol@group.calendar.google.com")
+    dave = google["dave-token"].events("primary")
     for user, items in (("carol", carol), ("dave", dave)):
         assert {e["extendedProperties"]["private"]["agentcalUid"] for e in items} == uids[user]
         for e in items:
             assert e["start"]["timeZone"] == ZONES[user]
-            assert e["start"]["dateTime"].endswith("T06:00:00")
-    assert accounts.events("carol-token", "primary") == []
-    assert accounts.events("alice-token") == []
-    used = {token for token, _, _ in accounts.requests}
-    assert used == {"carol-token", "dave-token"}  # never alice's token, never a missing one
+            start = datetime.fromisoformat(e["start"]["dateTime"])
+            assert start.astimezone(ZoneInfo(ZONES[user])).time() == time(6, 0)
+    assert google["carol-token"].events("primary") == []
+    assert google["dave-token"].calendars.keys() == {"primary"}
+    assert google["alice-token"].calendars == {}
+    # Never alice's token, never a request without one (hank has no token file).
+    assert set(router.tokens_seen) == {"carol-token", "dave-token"}
     # erin (no profile): her own ICS file, with her events only; alice's default file unused.
     settings = get_settings()
     erin_file = user_files.ics_path(settings, "erin")
@@ -163,20 +180,17 @@ def test_every_event_lands_only_in_its_owners_calendar_at_its_owners_time(househ
     assert {e.backend for e in _events("bob")} == {"caldav"}
 
 
-def test_a_users_busy_time_comes_from_their_own_calendar(household, radicale):
+def test_a_users_busy_time_comes_from_their_own_calendar(household, google):
     """carol's flexible block moves around a meeting in carol's Google calendar; dave's, at the
     same hour in another account, does not see it."""
-    _, accounts = household
     la = ZoneInfo(ZONES["carol"])
     day = (datetime.now(la) + timedelta(days=2)).date()
-    meeting = {
-        "id": "meeting1",
-        "status": "confirmed",
-        "summary": "Standup",
-        "start": {"dateTime": f"{day}T06:00:00", "timeZone": ZONES["carol"]},
-        "end": {"dateTime": f"{day}T07:00:00", "timeZone": ZONES["carol"]},
-    }
-    accounts.accounts["carol-token"]["carol@group.calendar.google.com"]["meeting1"] = meeting
+    google["carol-token"].user_event(
+        "carol@group.calendar.google.com",
+        summary="Standup",
+        start={"dateTime": f"{day}T06:00:00", "timeZone": ZONES["carol"]},
+        end={"dateTime": f"{day}T07:00:00", "timeZone": ZONES["carol"]},
+    )
     for user in ("carol", "dave"):
         pref = calendar_preferences_service.list_preferences(user)[0]
         calendar_preferences_service.update_preference(user, pref.id, is_flexible=True)

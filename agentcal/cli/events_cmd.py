@@ -88,15 +88,16 @@ def events_add(
     """Quick-add one event from one line of text (like `gcalcli quick`), with the offline
     model's parser: dates, times, ranges, durations, people and places. Prints what it created."""
     from datetime import datetime
+    from zoneinfo import ZoneInfo
 
     from agentcal.agent.quickadd import quick_event
     from agentcal.agent.when import month_first
-    from agentcal.settings import get_settings
+    from agentcal.services.user_profiles import profile_for
 
-    settings = get_settings()
-    tz = settings.tz
     user_id = resolve_user(user)
-    intent = quick_event(text, datetime.now(tz), month_first=month_first(settings.timezone))
+    zone = profile_for(user_id).timezone  # the user's own "Friday 9am"
+    tz = ZoneInfo(zone)
+    intent = quick_event(text, datetime.now(tz), month_first=month_first(zone))
     start, end = intent.span(tz)
     assert intent.title is not None
     if dry_run:
@@ -113,7 +114,7 @@ def events_add(
     from agentcal.services.calendar_events import calendar_events_service
 
     event = calendar_events_service.create_event(
-        user_id=user_id, title=intent.title, start=start, end=end, timezone=settings.timezone,
+        user_id=user_id, title=intent.title, start=start, end=end, timezone=zone,
         location=intent.location, origin="user",
     )  # fmt: skip
     if as_json:

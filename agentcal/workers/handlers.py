@@ -184,7 +184,9 @@ def calendar_sync(job: ClaimedJob, ctx: JobContext) -> dict[str, Any]:
     to_push = [d for d in batch if not (d.cancelled and d.backend_event_id is None)]
     results = {r.event_id: r for r in backend.sync_many(to_push)} if to_push else {}
     with session_scope() as s:
-        for data in batch:
+        # Rows in id order: two workers recording overlapping batches of one user's events then
+        # lock them in the same order (PostgreSQL reported deadlocks otherwise).
+        for data in sorted(batch, key=lambda d: d.id):
             result = results.get(data.id)
             if result is not None and not result.ok:
                 continue

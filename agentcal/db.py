@@ -60,22 +60,51 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
+def is_memory_database(url: str) -> bool:
+    """A SQLite URL whose data vanishes with the connection."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    database = parsed.database or ""
+    return is_sqlite(url) and (
+        database in ("", ":memory:")
+        or "mode=memory" in database
+        or parsed.query.get("mode") == "memory"
+    )
+
+
 def _prepare_sqlite_file(url: str) -> None:
+    """Check an existing store file (storecheck: not a link, intact) before anything opens it,
+    or create it private from the first byte."""
     from sqlalchemy.engine import make_url
 
     database = make_url(url).database
     if not database or database == ":memory:" or database.startswith("file:"):
         return
     from agentcal.files import create_private
+    from agentcal.storecheck import verify_sqlite_file
 
-    path = Path(database).expanduser()
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    # Created here so the file is private from the first byte; a link in its place is refused.
-    create_private(
-        path,
-        what="the database",
-        fix="point AGENTCAL_DATABASE_URL at the real file, or remove the link",
-    )
+    try:
+        path = Path(database).expanduser()
+    except RuntimeError:  # ~user of an unknown user
+        raise ConfigError(
+            f"cannot find the home directory in {database}: use a full path"
+        ) from None
+    verify_sqlite_file(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # Created here so the file is private from the first byte; a link in its place is
+        # refused.
+        create_private(
+            path,
+            what="the database",
+            fix="point AGENTCAL_DATABASE_URL at the real file, or remove the link",
+        )
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot create the database {path} ({exc.strerror}): set AGENTCAL_HOME or "
+            "AGENTCAL_DATABASE_URL to a writable place"
+        ) from None
 
 
 def _tune_sqlite(engine: Engine, event) -> None:  # type: ignore[no-untyped-def]
@@ -104,6 +133,11 @@ def get_engine(url: str | None = None, *, upgrade: bool = True) -> Engine:
         if settings.database_url is None:
             settings.ensure_data_dir()
         url = settings.db_url
+        if is_memory_database(url):
+            raise ConfigError(
+                "AGENTCAL_DATABASE_URL is an in-memory database: whatever agentcal wrote would "
+                "vanish when the command ends; use a file, e.g. sqlite:////path/to/agentcal.db"
+            )
     with _lock:
         engine = _engines.get(url)
         if engine is None:
@@ -124,16 +158,27 @@ def dispose_engines() -> None:
 
 
 def current_revision(engine: Engine) -> str | None:
+    return _revision_and_tables(engine)[0]
+
+
+def _revision_and_tables(engine: Engine) -> tuple[str | None, bool]:
+    """The schema revision, and whether the database holds any other table."""
     from sqlalchemy import inspect, text
-    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.exc import DBAPIError
+
+    from agentcal.storecheck import describe_failure
 
     try:
         with engine.connect() as conn:
-            if not inspect(conn).has_table("alembic_version"):
-                return None
-            return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
-    except OperationalError as exc:
-        raise ConfigError(f"cannot open the database: {exc.orig}") from None
+            tables = set(inspect(conn).get_table_names())
+            revision = None
+            if "alembic_version" in tables:
+                revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            return revision, bool(tables - {"alembic_version"})
+    except DBAPIError as exc:
+        where = engine.url.render_as_string(hide_password=True).removeprefix("sqlite:///")
+        message = describe_failure(exc, where) or f"cannot open the database: {exc.orig}"
+        raise ConfigError(message) from None
 
 
 def alembic_config(engine: Engine):  # type: ignore[no-untyped-def]
@@ -146,9 +191,25 @@ def alembic_config(engine: Engine):  # type: ignore[no-untyped-def]
 
 
 def upgrade_schema(engine: Engine, revision: str = "head") -> str | None:
-    """Apply pending migrations; returns the revision the database is at afterwards."""
-    if revision == "head" and current_revision(engine) == SCHEMA_HEAD:
+    """Apply pending migrations; returns the revision the database is at afterwards.
+
+    A database from a newer agentcal, or one that lost its alembic_version table, is refused
+    (storecheck.check_revision) before anything is written; so is an unknown `revision`.
+    """
+    from agentcal.storecheck import check_revision, known_revisions
+
+    current, has_tables = _revision_and_tables(engine)
+    if revision == "head" and current == SCHEMA_HEAD:
         return SCHEMA_HEAD
+    where = engine.url.render_as_string(hide_password=True).removeprefix("sqlite:///")
+    check_revision(current, has_tables, where)
+    if revision not in ("head", "heads") and revision not in known_revisions():
+        from agentcal.errors import ValidationError
+
+        raise ValidationError(
+            f"unknown revision {revision!r}: use head or one of "
+            + ", ".join(sorted(known_revisions()))
+        )
     from alembic import command
 
     command.upgrade(alembic_config(engine), revision)

@@ -51,6 +51,8 @@ class Settings(BaseSettings):
         env_file_encoding="utf-8",
         extra="ignore",
         populate_by_name=True,
+        env_ignore_empty=True,  # AGENTCAL_HOME= means unset, not the current directory
+        allow_inf_nan=False,
     )
 
     # Where things live
@@ -80,7 +82,9 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("OPENAI_BASE_URL", "AGENTCAL_OPENAI_BASE_URL"),
         description="Base URL of an OpenAI-compatible server (Ollama, vLLM, llama.cpp, LM Studio).",
     )
-    llm_timeout: float = Field(60.0, gt=0, description="Seconds before an LLM request times out.")
+    llm_timeout: float = Field(
+        60.0, gt=0, le=3600, description="Seconds before an LLM request times out."
+    )
     llm_max_retries: int = Field(2, ge=0, le=10, description="Retries of a failed LLM request.")
     recursion_limit: int = Field(25, ge=2, le=200, description="Max agent steps in one turn.")
     turn_timeout: float = Field(
@@ -91,6 +95,7 @@ class Settings(BaseSettings):
     daily_budget_usd: float | None = Field(
         None,
         ge=0,
+        le=1e9,
         description="Refuse a user's chat turns once their spend today reaches this (USD).",
     )
     price_overrides: dict[str, dict[str, float]] = Field(
@@ -142,10 +147,14 @@ class Settings(BaseSettings):
 
     # Jobs and workers
     job_max_attempts: int = Field(5, ge=1, le=50, description="Attempts before a job is dead.")
-    job_lease_seconds: int = Field(300, ge=5, description="How long a claimed job is held.")
-    worker_poll_seconds: float = Field(2.0, gt=0, description="Idle wait between queue polls.")
+    job_lease_seconds: int = Field(
+        300, ge=5, le=7 * 86400, description="How long a claimed job is held."
+    )
+    worker_poll_seconds: float = Field(
+        2.0, gt=0, le=3600, description="Idle wait between queue polls."
+    )
     emit_interval_seconds: int = Field(
-        3600, ge=10, description="Daemon: how often the emitter runs."
+        3600, ge=10, le=7 * 86400, description="Daemon: how often the emitter runs."
     )
     heartbeat_seconds: float = Field(
         60.0,
@@ -174,6 +183,25 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             value = json.loads(value) if value.strip() else {}
         return value
+
+    @field_validator("price_overrides")
+    @classmethod
+    def _check_prices(cls, value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        for model, prices in value.items():
+            for kind, price in prices.items():
+                if not 0 <= price <= 1e6:  # NaN fails too
+                    raise ValueError(f"price {kind} of {model!r} must be 0..1000000 per million")
+        return value
+
+    @field_validator("home", "ics_path", "google_client_secrets", "caldav_password_file")
+    @classmethod
+    def _expand_user(cls, value: Path | None) -> Path | None:
+        if value is None:
+            return None
+        try:
+            return value.expanduser()
+        except RuntimeError:  # ~name of a user this system does not know
+            raise ValueError(f"cannot expand {value}: no such user; give a full path") from None
 
     @property
     def data_dir(self) -> Path:
@@ -217,9 +245,20 @@ class Settings(BaseSettings):
         try:
             st = path.stat()
         except FileNotFoundError:
-            path.mkdir(parents=True, mode=0o700, exist_ok=True)
-            os.chmod(path, 0o700)  # made here: private whatever the umask
+            try:
+                path.mkdir(parents=True, mode=0o700, exist_ok=True)
+                os.chmod(path, 0o700)  # made here: private whatever the umask
+            except OSError as exc:
+                raise ConfigError(
+                    f"cannot create the data dir {path} ({exc.strerror}): set AGENTCAL_HOME to "
+                    "a writable directory"
+                ) from None
             return path
+        except OSError as exc:  # a file on the way, a directory we may not enter
+            raise ConfigError(
+                f"cannot use the data dir {path} ({exc.strerror}): set AGENTCAL_HOME to a "
+                "directory of yours"
+            ) from None
         if not stat.S_ISDIR(st.st_mode):
             raise ConfigError(
                 f"the data dir {path} is not a directory: set AGENTCAL_HOME to a directory"
@@ -272,15 +311,32 @@ def mask_url(url: str) -> str:
 def get_settings() -> Settings:
     """The process's settings; `reset_settings()` drops the cache (tests, config changes)."""
     from pydantic import ValidationError as PydanticValidationError
+    from pydantic_settings import SettingsError
 
     try:
         return Settings()
     except PydanticValidationError as exc:
         err = exc.errors()[0]
-        loc = ".".join(str(p) for p in err.get("loc", ())) or "settings"
-        raise ConfigError(f"invalid setting AGENTCAL_{loc.upper()}: {err['msg']}") from None
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"invalid JSON in AGENTCAL_PRICE_OVERRIDES: {exc}") from None
+        field, *inner = [str(p) for p in err.get("loc", ())] or ["settings"]
+        name = field.upper() if field.upper().startswith("OPENAI_") else f"AGENTCAL_{field.upper()}"
+        where = f" ({'.'.join(inner)})" if inner else ""
+        message = str(err["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"invalid setting {name}{where}: {message}") from None
+    except (json.JSONDecodeError, SettingsError, RecursionError) as exc:
+        field = "AGENTCAL_PRICE_OVERRIDES"
+        cause = exc.__cause__ if isinstance(exc, SettingsError) else exc
+        why = "nested too deep" if isinstance(cause, RecursionError) else str(cause or exc)
+        raise ConfigError(f"invalid JSON in {field}: {why[:200]}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"the .env file in {Path.cwd()} is not UTF-8 text ({exc.reason} at byte {exc.start}): "
+            "save it as UTF-8"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot read the .env file in {Path.cwd()} ({exc.strerror}): fix its permissions, "
+            "or remove it"
+        ) from None
 
 
 def reset_settings() -> None:

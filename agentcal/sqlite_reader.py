@@ -41,10 +41,12 @@ def open_store() -> sqlite3.Connection | None:
     snapshot until it is closed), or None (use SQLAlchemy)."""
     from agentcal.db import SCHEMA_HEAD
     from agentcal.settings import get_settings
+    from agentcal.storecheck import check_revision, verify_sqlite_file
 
     path = sqlite_file(get_settings().db_url)
     if path is None or not path.is_file():
         return None
+    verify_sqlite_file(path)  # the same checks as the SQLAlchemy path, before any read
     try:
         conn = sqlite3.connect(
             f"file:{quote(str(path.resolve()))}?mode=ro", uri=True, timeout=30, isolation_level=None
@@ -59,7 +61,15 @@ def open_store() -> sqlite3.Connection | None:
     except sqlite3.Error:
         revision = None
     if revision != SCHEMA_HEAD:
+        try:
+            (tables,) = conn.execute(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' "
+                "AND name NOT IN ('alembic_version') AND name NOT LIKE 'sqlite_%'"
+            ).fetchone()
+        except sqlite3.Error:
+            tables = 0
         conn.close()
+        check_revision(revision, bool(tables), str(path))  # newer, or lost its revision
         return None
     conn.row_factory = sqlite3.Row
     return conn
@@ -69,10 +79,12 @@ def open_store() -> sqlite3.Connection | None:
 def reading(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     """Use `conn`, then close it. An SQLite error while reading (a damaged file, an I/O
     error) becomes one `ConfigError` line, as it does on the SQLAlchemy path at open."""
+    from agentcal.storecheck import describe_failure
+
     try:
         yield conn
     except sqlite3.Error as exc:
-        raise ConfigError(f"cannot read the database: {exc}") from None
+        raise ConfigError(describe_failure(exc) or f"cannot read the database: {exc}") from None
     finally:
         conn.close()
 

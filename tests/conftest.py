@@ -109,6 +109,8 @@ def agentcal_home(
     monkeypatch.setenv("AGENTCAL_USER", "alice")
     monkeypatch.setenv("AGENTCAL_TIMEZONE", "Europe/Paris")
     monkeypatch.setenv("COLUMNS", "200")  # Rich tables render at a fixed, wide width
+    # An unexpected exception reaches the test with its traceback (a user gets one line).
+    monkeypatch.setenv("AGENTCAL_DEBUG", "1")
     monkeypatch.chdir(tmp_path)  # no stray .env from the checkout
     reset_settings()
     dispose_engines()

@@ -64,7 +64,7 @@ def test_the_connection_is_read_only(agentcal_home):
 def test_steps_aside_when_the_store_is_missing_or_behind(agentcal_home, monkeypatch):
     db = agentcal_home / "agentcal.db"
     conn = sqlite3.connect(db)
-    conn.execute("UPDATE alembic_version SET version_num = 'older'")
+    conn.execute("UPDATE alembic_version SET version_num = '0001_initial'")  # a known, older one
     conn.commit()
     conn.close()
     assert sqlite_reader.open_store() is None  # the SQLAlchemy path will migrate it

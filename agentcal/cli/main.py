@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import sys
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, NoReturn
 
 import typer
 from typer.core import TyperGroup
@@ -27,17 +30,59 @@ from agentcal.errors import AgentcalError
 
 
 class AgentcalGroup(TyperGroup):
-    """Turns domain errors anywhere below into one line on stderr and exit code 1."""
+    """Every failure anywhere below becomes one masked line on stderr, never a traceback:
+    domain errors (exit 1) and usage errors (exit 2) as they are, database and file faults
+    named with their fix (`storecheck.describe_failure`), anything else as an internal error
+    (AGENTCAL_DEBUG=1 lets it through with its traceback)."""
+
+    def make_context(self, *args: Any, **kwargs: Any) -> Any:
+        with one_line_errors():
+            return super().make_context(*args, **kwargs)
 
     def invoke(self, ctx: Any) -> Any:
-        from agentcal.masking import install_log_masking, mask
+        from agentcal.masking import install_log_masking
 
         install_log_masking()
-        try:
+        with one_line_errors():
             return super().invoke(ctx)
-        except AgentcalError as exc:
-            typer.echo(f"Error: {mask(exc)}", err=True)
-            raise typer.Exit(exc.exit_code) from None
+
+
+@contextmanager
+def one_line_errors() -> Iterator[None]:
+    # Typer bundles its own Click; these are the exceptions its parser raises.
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
+
+    try:
+        yield
+    except (typer.Exit, typer.Abort, NoArgsIsHelpError):
+        raise
+    except UsageError as exc:
+        where = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx is not None else ""
+        _fail(exc.format_message() + where, exc.exit_code)
+    except ClickException:
+        raise
+    except AgentcalError as exc:
+        _fail(str(exc), exc.exit_code)
+    except Exception as exc:
+        from agentcal.storecheck import describe_failure
+
+        message = describe_failure(exc)
+        if message is None:
+            if os.environ.get("AGENTCAL_DEBUG"):
+                raise
+            message = (
+                f"internal error ({type(exc).__name__}: {exc}); this is a bug in agentcal, "
+                "please report it (AGENTCAL_DEBUG=1 shows the traceback)"
+            )
+        _fail(message, 1)
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    from agentcal.masking import mask
+
+    line = " ".join(mask(message).split()) or "failed"
+    typer.echo(f"Error: {line}", err=True)
+    raise typer.Exit(code)
 
 
 app = typer.Typer(

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-
-from agentcal.errors import AgentcalError
+import threading
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,24 +18,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--once", action="store_true", help="Run the due jobs, then exit.")
     args = parser.parse_args(argv)
 
-    from agentcal.workers.runner import JobWorker, configure_logging, install_stop_signals
+    from agentcal.workers.runner import JobWorker, worker_main
 
-    configure_logging()
-    worker = JobWorker("async_job_processor")
-    install_stop_signals(worker.stop)
-    try:
-        if args.once:
-            worker.run_once()
-            worker.finish()
-        else:
+    def body(stop: threading.Event) -> None:
+        worker = JobWorker("async_job_processor", stop=stop)
+        if not args.once:
             worker.run_forever()
-    except AgentcalError as exc:
-        print(f"Error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        worker.finish()
-        return 130
-    return 0
+            return
+        try:
+            worker.run_once()
+        finally:
+            worker.finish()
+
+    return worker_main(body)
 
 
 if __name__ == "__main__":

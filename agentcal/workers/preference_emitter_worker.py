@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from agentcal import otel
-from agentcal.errors import AgentcalError
 
 log = logging.getLogger(__name__)
 _PASS = {"kind": "preference_emitter"}  # what an emitter pass's span is named after
@@ -139,23 +138,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--once", action="store_true", help="Run one pass, then exit.")
     args = parser.parse_args(argv)
 
-    from agentcal.workers.runner import configure_logging, install_stop_signals
+    from agentcal.workers.runner import worker_main
 
-    configure_logging()
-    worker = EmitterWorker()
-    install_stop_signals(worker.stop)
-    try:
-        if args.once:
-            print(worker.run_once())
-            worker._beat("stopped")
-        else:
+    def body(stop: threading.Event) -> None:
+        worker = EmitterWorker(stop=stop)
+        if not args.once:
             worker.run_forever()
-    except AgentcalError as exc:
-        print(f"Error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 130
-    return 0
+            return
+        print(worker.run_once())
+        worker._beat("stopped")
+
+    return worker_main(body)
 
 
 if __name__ == "__main__":

@@ -282,10 +282,13 @@ def check_workers(now: datetime | None = None, *, replacing: tuple[str, ...] = (
 
 
 def log_failure(what: str, exc: BaseException) -> None:
-    """A failure the worker survives: one line for an expected one (bad settings, a damaged
-    store), with the traceback for anything else."""
-    if isinstance(exc, AgentcalError):
-        log.warning("%s: %s", what, exc)
+    """A failure the worker survives: one line for an expected one (bad settings, a damaged,
+    full or read-only store), with the traceback for anything else."""
+    from agentcal.storecheck import describe_failure
+
+    known = str(exc) if isinstance(exc, AgentcalError) else describe_failure(exc)
+    if known is not None:
+        log.warning("%s: %s", what, known)
     else:
         log.warning("%s: %s", what, exc, exc_info=True)
 
@@ -301,6 +304,32 @@ def install_stop_signals(stop: threading.Event) -> None:
 
     signal.signal(signal.SIGTERM, handler)
     signal.signal(signal.SIGINT, handler)
+
+
+def worker_main(body: Callable[[threading.Event], object]) -> int:
+    """The frame of a worker's `main`: settings checked first, `body(stop)` run with stop
+    signals installed, any expected failure one masked line on stderr (exit 1), Ctrl-C 130."""
+    import sys
+
+    from agentcal.masking import mask
+    from agentcal.settings import get_settings
+    from agentcal.storecheck import describe_failure
+
+    stop = threading.Event()
+    try:
+        get_settings()
+        configure_logging()
+        install_stop_signals(stop)
+        body(stop)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        message = str(exc) if isinstance(exc, AgentcalError) else describe_failure(exc)
+        if message is None:
+            raise
+        print(f"Error: {' '.join(mask(message).split())}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def configure_logging() -> None:

@@ -87,6 +87,13 @@ class Settings(BaseSettings):
     )
     llm_max_retries: int = Field(2, ge=0, le=10, description="Retries of a failed LLM request.")
     recursion_limit: int = Field(25, ge=2, le=200, description="Max agent steps in one turn.")
+    history_tokens: int = Field(
+        3500,
+        ge=500,
+        le=1_000_000,
+        description="Conversation history a chat turn sends at most, in tokens (default sized "
+        "for an 8k-context model); older turns are summarised, or dropped by the offline model.",
+    )
     turn_timeout: float = Field(
         300.0,
         gt=0,

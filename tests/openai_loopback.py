@@ -1,7 +1,8 @@
 """A scripted OpenAI-compatible server on 127.0.0.1 for tests: speaks /v1/chat/completions.
 
 Each request takes the next scripted reply: a text answer, tool calls (arguments as JSON text,
-possibly broken), an HTTP error status, or a stall. Streaming requests get SSE chunks and, when
+possibly broken), an HTTP error status, or a stall; once the script is used up, a `responder`
+function may answer (tests/scripted_model.py). Streaming requests get SSE chunks and, when
 `stream_options.include_usage` is set, a final usage chunk, then `data: [DONE]`.
 """
 
@@ -12,6 +13,7 @@ import json
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -56,8 +58,14 @@ def error(status: int) -> Reply:
 class LoopbackOpenAI:
     """Start with `with LoopbackOpenAI([...]) as server:`; `server.base_url` goes in OPENAI_BASE_URL."""
 
-    def __init__(self, script: list[Reply] | None = None) -> None:
+    def __init__(
+        self,
+        script: list[Reply] | None = None,
+        responder: Callable[[dict[str, Any]], Reply] | None = None,
+    ) -> None:
         self.script: list[Reply] = list(script or [])
+        # Answers every request once the script is used up (a model for long conversations).
+        self.responder = responder
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
         self._lock = threading.Lock()
@@ -85,9 +93,11 @@ class LoopbackOpenAI:
         with self._lock:
             self.requests.append(body)
             self.headers.append(headers)
-            if not self.script:
-                return Reply(content="(script exhausted)")
-            return self.script.pop(0)
+            if self.script:
+                return self.script.pop(0)
+        if self.responder is not None:
+            return self.responder(body)
+        return Reply(content="(script exhausted)")
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self

@@ -3,7 +3,8 @@
 Middleware, outermost first:
 * the guard: a cancelled turn (Ctrl-C, the turn deadline) makes no further model or tool call,
   and a model call in flight is abandoned rather than waited for; a tool result over
-  MAX_TOOL_RESULT_BYTES ends the turn;
+  MAX_TOOL_RESULT_BYTES or a model reply over the history budget ends the turn;
+* bounded memory (agentcal.agent.memory): the history stays within AGENTCAL_HISTORY_TOKENS;
 * the per-turn system prompt (built by the runner from the store);
 * the tool-call check: an unknown tool or malformed arguments end the turn, nothing run;
 * tool errors: domain errors and bad arguments go back to the model to correct.
@@ -30,6 +31,10 @@ class ToolCallFault(ExternalServiceError):
 
 class ToolResultTooLarge(ExternalServiceError):
     """A tool returned more than the model should be sent in one message."""
+
+
+class ReplyTooLarge(ExternalServiceError):
+    """The model's reply alone would not fit the history budget."""
 
 
 def _tool_error(exc: Exception, request: Any) -> str | None:
@@ -76,13 +81,28 @@ def _guard_class() -> type:
     from langchain.agents.middleware import AgentMiddleware
 
     class TurnGuard(AgentMiddleware):  # type: ignore[type-arg]
-        """Stops a cancelled turn before its next call; bounds what a tool may return."""
+        """Stops a cancelled turn before its next call; bounds what a tool may return and
+        what a model reply may weigh."""
+
+        def __init__(self, max_reply_tokens: int | None = None) -> None:
+            super().__init__()
+            self.max_reply_tokens = max_reply_tokens
 
         def wrap_model_call(self, request: Any, handler: Callable[[Any], Any]) -> Any:
             token = getattr(request.runtime.context, "cancel", None)
             result = call_abandonably(lambda: handler(request), token)
             if token is not None:
                 token.check()  # cancelled while the model answered: its reply is dropped
+            if self.max_reply_tokens is not None:
+                from agentcal.agent.memory import count_tokens
+
+                reply = getattr(result, "result", None) or [result]
+                size = count_tokens(reply)
+                if size > self.max_reply_tokens:
+                    raise ReplyTooLarge(
+                        f"the model's reply is about {size:,} tokens, more than the "
+                        f"{self.max_reply_tokens:,} of AGENTCAL_HISTORY_TOKENS; it was not kept"
+                    )
             return result
 
         def wrap_tool_call(self, request: Any, handler: Callable[[Any], Any]) -> Any:
@@ -108,12 +128,19 @@ def build_agent(
     *,
     tools: Sequence[Any] | None = None,
     checkpointer: Any = None,
+    history_tokens: int | None = None,
+    summarize: bool = True,
 ) -> Any:
-    """A compiled agent graph; pass `context=AgentContext(...)` and a recursion limit when invoking."""
+    """A compiled agent graph; pass `context=AgentContext(...)` and a recursion limit when invoking.
+
+    With `history_tokens`, the conversation is kept within that budget (agentcal.agent.memory:
+    summarised by the model, or trimmed when `summarize` is False) and a model reply over it
+    ends the turn."""
     from langchain.agents import create_agent
     from langchain.agents.middleware import ToolErrorMiddleware, after_model, dynamic_prompt
 
     from agentcal.agent.context import AgentContext
+    from agentcal.agent.memory import memory_middleware
     from agentcal.agent.tools import ALL_TOOLS
 
     tool_list = list(tools if tools is not None else ALL_TOOLS)
@@ -140,7 +167,12 @@ def build_agent(
         model,
         tools=tool_list,
         middleware=[
-            _guard_class()(),
+            _guard_class()(history_tokens),
+            *(
+                [memory_middleware(model, history_tokens, summarize=summarize)]
+                if history_tokens
+                else []
+            ),
             system_prompt,
             check_tool_calls,
             ToolErrorMiddleware(on_error=_tool_error),

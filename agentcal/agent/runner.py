@@ -93,7 +93,7 @@ class ChatRunner:
         *,
         user_id: str,
         settings: Settings | None = None,
-        session_name: str = "default",
+        session_name: str | None = "default",
         new_session: bool = False,
         engine: Any = None,
         checkpointer: Any = None,
@@ -123,7 +123,12 @@ class ChatRunner:
             self.checkpointer = InMemorySaver()
         self._new_session = new_session
         self._thread_id: str | None = None  # opened on first use: a refused turn writes nothing
-        self.agent = build_agent(model, checkpointer=self.checkpointer)
+        self.agent = build_agent(
+            model,
+            checkpointer=self.checkpointer,
+            history_tokens=self.settings.history_tokens,
+            summarize=not self.offline,
+        )
         self.session_cost = 0.0
         self.session_tokens = 0
         self.turns = 0
@@ -132,11 +137,31 @@ class ChatRunner:
 
     @property
     def thread_id(self) -> str:
-        """The LangGraph thread of this chat session."""
+        """The LangGraph thread of this chat session (session_name None: the user's most
+        recently used session, else "default")."""
         if self._thread_id is None:
-            row = self.sessions.open_session(self.user_id, self.session_name, new=self._new_session)
-            self._thread_id = row.thread_id
+            self._thread_id = self._open_thread(new=self._new_session)
         return self._thread_id
+
+    def _open_thread(self, *, new: bool) -> str:
+        from agentcal.services.chat_sessions import DEFAULT_SESSION
+
+        name = self.session_name
+        known = self.sessions.list_sessions(self.user_id) if new or name is None else []
+        if name is None:
+            name = self.session_name = known[0].name if known else DEFAULT_SESSION
+        old = next((r.thread_id for r in known if r.name == name), None) if new else None
+        thread = self.sessions.open_session(self.user_id, name, new=new).thread_id
+        if old is not None and old != thread:
+            self._forget_thread(old)
+        return thread
+
+    def _forget_thread(self, thread_id: str) -> None:
+        """Delete a conversation no session points to any more (its turns' rows stay)."""
+        try:
+            self.checkpointer.delete_thread(thread_id)
+        except Exception:  # the next start-over tries nothing again: it only costs disk
+            log.warning("could not delete the checkpoints of thread %s", thread_id, exc_info=True)
 
     @property
     def offline(self) -> bool:
@@ -145,10 +170,8 @@ class ChatRunner:
         return self.model_name.startswith(OFFLINE_MODEL_PREFIX)
 
     def new_session(self) -> None:
-        """Start this session's name over with an empty thread."""
-        self._thread_id = self.sessions.open_session(
-            self.user_id, self.session_name, new=True
-        ).thread_id
+        """Start this session's name over with an empty thread (the old one is deleted)."""
+        self._thread_id = self._open_thread(new=True)
         self.session_cost, self.session_tokens, self.turns = 0.0, 0, 0
 
     def check_budget(self) -> None:

@@ -38,25 +38,53 @@ def chat_command(
         bool, typer.Option("--json", help="With -m: print the turn's observability record as JSON.")
     ] = False,
     session: Annotated[
-        str, typer.Option("--session", "-s", help="Name of the chat session to resume or create.")
-    ] = "default",
+        str | None,
+        typer.Option(
+            "--session",
+            "-s",
+            help="Name of the chat session to resume or create (default: default).",
+        ),
+    ] = None,
+    continue_: Annotated[
+        bool,
+        typer.Option(
+            "--continue",
+            "-c",
+            help="Continue your most recent conversation (chat -m otherwise starts a fresh one).",
+        ),
+    ] = False,
     new: Annotated[
         bool, typer.Option("--new", help="Start the session over with an empty conversation.")
     ] = False,
     user: UserOption = None,
 ) -> None:
-    """Chat with the calendar agent. Every turn is recorded (see `agentcal logs`)."""
+    """Chat with the calendar agent. Every turn is recorded (see `agentcal logs`).
+
+    `chat -m` alone is a one-off conversation; add --continue/-c to go on with the last one,
+    or --session NAME to use a named one."""
+    from agentcal.errors import ValidationError
+
+    if continue_ and (session is not None or new):
+        raise ValidationError(
+            "--continue goes on with your last conversation: drop --session/--new"
+        )
     if message is not None:
-        _one_turn(message, as_json=as_json, session=session, new=new, user=user)
+        from agentcal.services.chat_sessions import ONE_OFF_SESSION
+
+        if continue_:
+            name, fresh = None, False
+        elif session is not None:
+            name, fresh = session, new
+        else:
+            name, fresh = ONE_OFF_SESSION, True
+        _one_turn(message, as_json=as_json, session=name, new=fresh, user=user)
         return
     if as_json:
-        from agentcal.errors import ValidationError
-
         raise ValidationError("--json needs --message/-m (one scripted turn)")
-    _repl(session=session, new=new, user=user)
+    _repl(session=None if continue_ else session or "default", new=new, user=user)
 
 
-def _build_runner(session: str, new: bool, user: str | None) -> Any:
+def _build_runner(session: str | None, new: bool, user: str | None) -> Any:
     from agentcal.agent.model import make_chat_model
     from agentcal.agent.runner import ChatRunner
     from agentcal.services.user_profiles import settings_for
@@ -69,7 +97,9 @@ def _build_runner(session: str, new: bool, user: str | None) -> Any:
     )  # fmt: skip
 
 
-def _one_turn(message: str, *, as_json: bool, session: str, new: bool, user: str | None) -> None:
+def _one_turn(
+    message: str, *, as_json: bool, session: str | None, new: bool, user: str | None
+) -> None:
     from agentcal.agent.runner import run_interruptibly
 
     runner = _build_runner(session, new, user)
@@ -101,7 +131,7 @@ def _cancelled_line(turn: Any) -> str:
 class _Loader(threading.Thread):
     """Imports the heavy libraries and builds the runner while the prompt is already shown."""
 
-    def __init__(self, session: str, new: bool, user: str | None) -> None:
+    def __init__(self, session: str | None, new: bool, user: str | None) -> None:
         super().__init__(daemon=True, name="agentcal-chat-loader")
         self.args = (session, new, user)
         self.runner: Any = None
@@ -190,9 +220,10 @@ def _save_history(state: Any) -> None:
         pass
 
 
-def _repl(*, session: str, new: bool, user: str | None) -> None:
+def _repl(*, session: str | None, new: bool, user: str | None) -> None:
     history = _setup_readline()
-    sys.stdout.write(f"agentcal chat · session {session!r} · /help for commands, /quit to leave\n")
+    where = f"session {session!r}" if session is not None else "your last session"
+    sys.stdout.write(f"agentcal chat · {where} · /help for commands, /quit to leave\n")
     sys.stdout.flush()
     # Started after the banner so the imports don't compete with it for the GIL.
     loader = _Loader(session, new, user)

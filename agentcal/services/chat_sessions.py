@@ -13,6 +13,8 @@ if TYPE_CHECKING:
     from agentcal.models import ChatSession
 
 DEFAULT_SESSION = "default"
+# `chat -m` without --session or --continue: a fresh conversation each time, under this name.
+ONE_OFF_SESSION = "one-off"
 
 
 class ChatSessionsService(Service):

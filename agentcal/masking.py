@@ -181,7 +181,8 @@ def mask_json(value: Any) -> Any:
     return value
 
 
-_cached: tuple[int, tuple[str, ...]] | None = None  # (id of the settings object, its secrets)
+# ((id of the settings object, data dir mtime), its secrets)
+_cached: tuple[tuple[int, int], tuple[str, ...]] | None = None
 
 
 def secret_values() -> tuple[str, ...]:
@@ -193,9 +194,18 @@ def secret_values() -> tuple[str, ...]:
         settings = get_settings()
     except Exception:  # unusable settings: read the raw environment instead
         return _by_length(_env_secret_values())
-    if _cached is None or _cached[0] != id(settings):
-        _cached = (id(settings), _by_length(_settings_secret_values(settings)))
+    # The data dir's change time too: `users edit` may add a person's password file meanwhile.
+    key = (id(settings), _mtime(settings.data_dir))
+    if _cached is None or _cached[0] != key:
+        _cached = (key, _by_length(_settings_secret_values(settings)))
     return _cached[1]
+
+
+def _mtime(path: Any) -> int:
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return 0
 
 
 def _by_length(values: Iterable[str | None]) -> tuple[str, ...]:
@@ -210,12 +220,23 @@ def _settings_secret_values(settings: Any) -> list[str]:
         if secret is not None:
             out.append(secret.get_secret_value())
     out += _password_file(settings.caldav_password_file)
+    for path in _user_password_files(settings):  # every person's, not only the configured one's
+        out += _password_file(path)
     out += url_secrets(settings.database_url)
     out += url_secrets(settings.caldav_url)
     out += url_secrets(settings.openai_base_url)
     out += url_secrets(settings.alert_webhook, webhook=True)
     out += command_secrets(settings.alert_command)
     return out
+
+
+def _user_password_files(settings: Any) -> list[Any]:
+    from agentcal.user_files import all_caldav_password_files
+
+    try:
+        return all_caldav_password_files(settings)
+    except OSError:
+        return []
 
 
 def _env_secret_values() -> list[str]:

@@ -60,7 +60,54 @@ def caldav_password_path(settings: Settings, user_id: str) -> Path:
     return settings.data_dir / f"caldav-password.{file_stem(user_id)}"
 
 
+def all_caldav_password_files(settings: Settings) -> list[Path]:
+    """Every user's CalDAV password file (what the masking function hides in any output)."""
+    if not settings.data_dir.is_dir():
+        return []
+    return sorted(settings.data_dir.glob("caldav-password.*"))
+
+
 def secret_files(settings: Settings, user_id: str) -> list[Path]:
     """The user's secret files that exist (what `users remove --purge` deletes)."""
     paths = [google_token_path(settings, user_id), caldav_password_path(settings, user_id)]
     return [p for p in paths if p.exists()]
+
+
+MAX_SECRET_BYTES = 4096
+
+
+def read_private_file(path: Path, what: str) -> str:
+    """A secret from a file only its owner can read (mode 0600 or stricter), first line kept
+    whole, trailing newline dropped. Anything else is one ValidationError line."""
+    import os
+    import stat
+
+    from agentcal.errors import ValidationError
+
+    path = Path(path).expanduser()
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        raise ValidationError(f"cannot read the {what} {path}: {exc.strerror or exc}") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise ValidationError(f"the {what} {path} is not a regular file")
+        mode = stat.S_IMODE(st.st_mode)
+        if mode & 0o077:
+            raise ValidationError(
+                f"the {what} {path} has mode {mode:04o}, readable by others: "
+                f"run `chmod 600 {path}` first"
+            )
+        data = os.read(fd, MAX_SECRET_BYTES + 1)
+    finally:
+        os.close(fd)
+    if len(data) > MAX_SECRET_BYTES:
+        raise ValidationError(f"the {what} {path} is larger than {MAX_SECRET_BYTES} bytes")
+    try:
+        text = data.decode("utf-8").rstrip("\r\n")
+    except UnicodeDecodeError:
+        raise ValidationError(f"the {what} {path} is not UTF-8 text") from None
+    if not text or "\n" in text or "\x00" in text:
+        raise ValidationError(f"the {what} {path} must hold one line: the password")
+    return text

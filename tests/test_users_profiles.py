@@ -101,6 +101,8 @@ def test_calendar_none_syncs_nowhere():
     [
         ({"timezone": "Mars/Olympus"}, "unknown time zone 'Mars/Olympus'"),
         ({"timezone": ""}, "time zone must be an IANA name"),
+        ({"timezone": "localtime"}, "unknown time zone"),
+        ({"timezone": "right/UTC"}, "unknown time zone"),
         ({"calendar": "outlook"}, "calendar must be one of local, google, caldav, none"),
         ({"calendar": "caldav"}, "no CalDAV URL is set"),
         ({"caldav_url": "ftp://x"}, "CalDAV URL must be an http(s) URL"),

@@ -37,7 +37,7 @@ def load_credentials(settings: Settings) -> Credentials:
             "`agentcal auth google` again"
         )
     if not path.exists():
-        raise ConfigError("not signed in to Google Calendar: run `agentcal auth google`")
+        raise ConfigError(f"not signed in to Google Calendar: run `{sign_in_command(settings)}`")
     tighten_own_file(path)  # our own secret file: keep it private
     try:
         return Credentials.from_authorized_user_file(str(path), scopes=list(SCOPES))  # type: ignore[no-untyped-call]
@@ -45,6 +45,12 @@ def load_credentials(settings: Settings) -> Credentials:
         raise ConfigError(
             f"the Google token in {path} is unreadable: run `agentcal auth google` again"
         ) from None
+
+
+def sign_in_command(settings: Settings) -> str:
+    """The command that signs this settings' user in (another user's token file: --user)."""
+    who = "" if settings.google_token_file is None else f" --user {settings.user}"
+    return f"agentcal auth google{who}"
 
 
 def save_credentials(settings: Settings, creds: Credentials) -> None:

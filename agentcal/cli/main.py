@@ -25,6 +25,7 @@ from agentcal.cli import (
     logs,
     ops_cmd,
     prefs,
+    users_cmd,
 )
 from agentcal.errors import AgentcalError
 
@@ -108,6 +109,7 @@ app.command(name="daemon")(ops_cmd.daemon)
 app.command(name="status")(ops_cmd.status)
 app.add_typer(jobs_cmd.app, name="jobs")
 app.add_typer(ops_cmd.alerts_app, name="alerts")
+app.add_typer(users_cmd.app, name="users")
 app.add_typer(auth.app, name="auth")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(db_cmd.app, name="db")

@@ -635,7 +635,7 @@ class CalendarEventEmitter(Service):
         new_ids = self._insert_events(db, creates, now)
         for create, new_id in zip(creates, new_ids, strict=True):
             if create["status"] != "unplaced":
-                syncs.append(_sync_job(new_id, 1, create["user_id"]))
+                syncs.append(sync_job(new_id, 1, create["user_id"]))
         if updates:
             user_of = db.users_of([event_id for event_id, _ in updates])
             by_columns: dict[tuple[str, ...], list[list[Any]]] = {}
@@ -646,7 +646,7 @@ class CalendarEventEmitter(Service):
                 columns = tuple(values)
                 row = [db.value(values[c]) for c in columns]
                 by_columns.setdefault(columns, []).append([*row, revision, now, event_id])
-                syncs.append(_sync_job(event_id, revision, user_of[event_id]))
+                syncs.append(sync_job(event_id, revision, user_of[event_id]))
             for columns, rows in by_columns.items():
                 sets = ", ".join(f"{c} = {db.mark}" for c in (*columns, "revision", "updated_at"))
                 db.executemany(f"UPDATE calendar_events SET {sets} WHERE id = {db.mark}", rows)
@@ -828,7 +828,8 @@ def _one_emitter_at_a_time(s: Session) -> None:
         s.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": EMITTER_LOCK})
 
 
-def _sync_job(event_id: int, revision: int, user_id: str) -> dict[str, Any]:
+def sync_job(event_id: int, revision: int, user_id: str) -> dict[str, Any]:
+    """The `calendar_sync` job of one event revision, for `JobQueue.enqueue_many`."""
     return {
         "kind": "calendar_sync",
         "payload": {"event_id": event_id, "revision": revision},

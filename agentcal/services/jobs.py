@@ -538,11 +538,13 @@ class JobQueue(Service):
                 raise
             return job
 
-    def retry_dead(self, kind: str | None = None) -> list[int]:
-        """Retry every dead job (of one kind); returns their ids."""
+    def retry_dead(self, kind: str | None = None, *, user_id: str | None = None) -> list[int]:
+        """Retry every dead job (of one kind, of one user); returns their ids."""
         from agentcal.errors import ConflictError
 
-        ids = [j.id for j in self.list_jobs(state="dead", kind=kind, limit=100_000)]
+        ids = [
+            j.id for j in self.list_jobs(state="dead", kind=kind, user_id=user_id, limit=100_000)
+        ]
         done = []
         for job_id in ids:
             assert job_id is not None

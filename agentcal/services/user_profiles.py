@@ -23,11 +23,12 @@ them (or who has no profile) gets AGENTCAL_TIMEZONE and AGENTCAL_DAILY_BUDGET_US
 from __future__ import annotations
 
 import math
+import shlex
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from agentcal.errors import ConflictError, NotFoundError, ValidationError
 from agentcal.services import validation as v
@@ -151,13 +152,22 @@ def check_timezone(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValidationError("time zone must be an IANA name such as Europe/Paris")
     name = value.strip()
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValidationError(
-            f"unknown time zone {name!r}: use an IANA name such as Europe/Paris"
-        ) from None
+    if name not in _iana_names():
+        raise ValidationError(f"unknown time zone {name!r}: use an IANA name such as Europe/Paris")
     return name
+
+
+def _iana_names() -> set[str]:
+    """The tz database's zone names, without the host-dependent `localtime` and the `posix/`,
+    `right/` copies that calendar servers refuse."""
+    from zoneinfo import available_timezones
+
+    return {
+        n
+        for n in available_timezones()
+        if n not in ("localtime", "posixrules", "Factory")
+        and not n.startswith(("posix/", "right/"))
+    }
 
 
 def check_calendar(value: Any) -> str:
@@ -175,10 +185,17 @@ def check_budget(value: Any) -> float:
 def check_url(value: Any) -> str:
     from urllib.parse import urlsplit
 
+    from agentcal.masking import mask
+
     text = v.non_empty(value, "CalDAV URL", 2048)
     parts = urlsplit(text)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValidationError(f"CalDAV URL must be an http(s) URL (got {text!r})")
+        raise ValidationError(f"CalDAV URL must be an http(s) URL (got {mask(text)!r})")
+    if parts.password is not None:  # it would be stored: secrets live in 0600 files only
+        raise ValidationError(
+            "the CalDAV URL holds a password: give the URL without it and the password with "
+            "--caldav-password-file or --caldav-password-prompt"
+        )
     return text
 
 
@@ -193,12 +210,31 @@ _CHECKS = {
     "daily_budget_usd": check_budget,
 }
 CLEARABLE = ("display_name", "google_calendar_id", "caldav_username", "caldav_calendar",
-             "daily_budget_usd", "caldav_url")  # fmt: skip
+             "daily_budget_usd", "caldav_url", "caldav_password")  # fmt: skip
+# What decides where a user's events go: a change sends their future events to the new place.
+DESTINATION = ("calendar", "google_calendar_id", "caldav_url", "caldav_username",
+               "caldav_calendar")  # fmt: skip
+
+
+@dataclass
+class EditResult:
+    profile: Profile
+    requeued: int = 0  # future events queued for the new calendar
+
+
+@dataclass
+class UserDetails:
+    """What `users show` prints: the profile, the user's files, and how much data they have."""
+
+    profile: Profile
+    files: dict[str, str]
+    counts: dict[str, int]
 
 
 @dataclass
 class RemoveResult:
     user_id: str
+    calendar: str  # where their events went: what a purge cannot reach
     deleted: dict[str, int] = field(default_factory=dict)  # kind -> rows
     files: list[str] = field(default_factory=list)  # files deleted from the data dir
 
@@ -290,15 +326,17 @@ class UserProfilesService(Service):
 
     # -- writing ------------------------------------------------------------------------------
 
-    def add(self, user_id: str, **values: Any) -> Profile:
+    def add(self, user_id: str, *, caldav_password: str | None = None, **values: Any) -> Profile:
         """Create a profile. Time zone and calendar default to the installation's for the
-        configured user, to AGENTCAL_TIMEZONE and `local` for anyone else."""
+        configured user, to AGENTCAL_TIMEZONE and `local` for anyone else. A CalDAV password
+        goes to the user's own 0600 file, never to the store."""
         from agentcal.models import UserProfile
         from agentcal.settings import get_settings
 
         user = v.user_id(user_id)
         settings = get_settings()
         clean = _checked(values)
+        _check_password(caldav_password)
         base = resolve(user, None, settings)
         clean.setdefault("timezone", base.timezone)
         clean.setdefault("calendar", base.calendar)
@@ -309,52 +347,99 @@ class UserProfilesService(Service):
             _check_complete(resolve(user, row, settings))
             s.add(row)
             s.flush()
+            if caldav_password is not None:
+                _write_password(settings, user, caldav_password)
             return resolve(user, row, settings)
 
     def edit(
         self, user_id: str, *, clear: Iterable[str] = (), caldav_password: str | None = None,
-        **values: Any,
-    ) -> Profile:  # fmt: skip
+        now: datetime | None = None, **values: Any,
+    ) -> EditResult:  # fmt: skip
         """Change a profile (a user without one gets one, from their current settings).
 
-        `clear` empties optional fields; `caldav_password` is written to the user's own 0600
-        file in the data dir, never to the store."""
+        `clear` empties optional fields (`caldav_password` deletes the password file);
+        `caldav_password` is written to the user's own 0600 file in the data dir, never to the
+        store. When the calendar the events go to changes, the user's future events are queued
+        for the new one."""
+        from agentcal import user_files
         from agentcal.models import UserProfile, utcnow
         from agentcal.settings import get_settings
 
         user = v.user_id(user_id)
         settings = get_settings()
         clean = _checked(values)
-        cleared = list(clear)
+        cleared = list(dict.fromkeys(clear))
         for name in cleared:
             if name not in CLEARABLE:
                 raise ValidationError(f"{name} cannot be cleared")
-        if caldav_password is not None and not caldav_password:
-            raise ValidationError("the CalDAV password is empty")
+            if name in clean or (name == "caldav_password" and caldav_password is not None):
+                raise ValidationError(f"{name} cannot be set and cleared at once")
+        _check_password(caldav_password)
         with self.transaction() as s:
             row = s.get(UserProfile, user)
+            before = resolve(user, row, settings)
             if row is None:
-                current = resolve(user, None, settings)
-                row = UserProfile(
-                    user_id=user, timezone=current.timezone, calendar=current.calendar
-                )
+                row = UserProfile(user_id=user, timezone=before.timezone, calendar=before.calendar)
             for name, value in clean.items():
                 setattr(row, name, value)
             for name in cleared:
-                setattr(row, name, None)
+                if name != "caldav_password":
+                    setattr(row, name, None)
             row.updated_at = utcnow()
             profile = resolve(user, row, settings)
             _check_complete(profile)
             s.add(row)
             s.flush()
+            moved = any(getattr(before, f) != getattr(profile, f) for f in DESTINATION)
+            requeued = _resync_future(s, user, now or utcnow()) if moved else 0
             if caldav_password is not None:
-                from agentcal import user_files
-                from agentcal.calendars.ics import atomic_write
+                _write_password(settings, user, caldav_password)
+            elif "caldav_password" in cleared:
+                user_files.caldav_password_path(settings, user).unlink(missing_ok=True)
+            return EditResult(profile, requeued)
 
-                settings.ensure_data_dir()
-                path = user_files.caldav_password_path(settings, user)
-                atomic_write(path, caldav_password.encode("utf-8"), mode=0o600)
-            return profile
+    def require(self, user_id: str) -> Profile:
+        """The profile of a user who exists: the configured user, or anyone with a profile."""
+        user = v.user_id(user_id)
+        profile = self.profile_for(user)
+        if not (profile.stored or profile.configured):
+            raise NotFoundError(
+                f"no user {user!r}: add them first with `agentcal users add {user}`"
+            )
+        return profile
+
+    def retry_dead_syncs(self, user_id: str) -> int:
+        """Queue again the user's calendar syncs that died (e.g. before they signed in)."""
+        from agentcal.services.jobs import job_queue
+
+        return len(job_queue.retry_dead("calendar_sync", user_id=v.user_id(user_id)))
+
+    def describe(self, user_id: str) -> UserDetails:
+        """A user's profile, files and data counts; NotFoundError for someone unknown."""
+        from agentcal import user_files
+        from agentcal.settings import get_settings
+
+        user = v.user_id(user_id)
+        settings = get_settings()
+        with self.transaction() as s:
+            profile = self.profile_for(user, s)
+            counts = self.data_counts(user, s)
+        if not (profile.stored or profile.configured or any(counts.values())):
+            raise NotFoundError(f"no user {user!r}")
+        own = user_settings(profile, settings)
+        files: dict[str, str] = {}
+        if profile.calendar == "local":
+            files["calendar file"] = str(own.ics_file)
+        token = own.google_token_path
+        files["google token"] = f"{token} ({'present' if token.exists() else 'not signed in'})"
+        password = user_files.caldav_password_path(settings, user)
+        if password.exists():
+            files["caldav password"] = f"{password} (set)"
+        elif profile.configured and (settings.caldav_password or settings.caldav_password_file):
+            files["caldav password"] = "from the environment"
+        else:
+            files["caldav password"] = "not set"
+        return UserDetails(profile, files, counts)
 
     def remove(self, user_id: str, *, purge: bool = False) -> RemoveResult:
         """Delete a profile; with `purge`, also every row and secret file of the user.
@@ -368,9 +453,9 @@ class UserProfilesService(Service):
 
         user = v.user_id(user_id)
         settings = get_settings()
-        result = RemoveResult(user)
         with self.transaction() as s:
             row = s.get(UserProfile, user)
+            result = RemoveResult(user, resolve(user, row, settings).calendar)
             counts = self.data_counts(user, s)
             files = [*user_files.secret_files(settings, user)]
             ics = user_files.ics_path(settings, user)
@@ -382,7 +467,7 @@ class UserProfilesService(Service):
                 held = ", ".join(f"{n} {k}" for k, n in counts.items() if n)
                 raise ConflictError(
                     f"user {user!r} still has data ({held}): "
-                    "`agentcal users remove --purge` deletes it"
+                    f"`agentcal users remove {shlex.quote(user)} --purge` deletes it"
                 )
             threads = _chat_threads(s, user) if purge else []
             for kind, name in DATA_KINDS:
@@ -436,6 +521,47 @@ def _forget_chat_threads(settings: Settings, threads: list[str]) -> None:
                     )
     finally:
         conn.close()
+
+
+def _check_password(password: str | None) -> None:
+    if password is not None and (not password or "\n" in password or "\x00" in password):
+        raise ValidationError("the CalDAV password must be one non-empty line")
+
+
+def _write_password(settings: Settings, user_id: str, password: str) -> None:
+    from agentcal import user_files
+    from agentcal.files import write_file
+
+    settings.ensure_data_dir()
+    write_file(
+        user_files.caldav_password_path(settings, user_id),
+        password.encode("utf-8"),
+        mode=0o600,
+        what="a CalDAV password file agentcal wrote",
+        fix="move it away and set the password again",
+    )
+
+
+def _resync_future(s: Session, user_id: str, now: datetime) -> int:
+    """Mark the user's future events unsynced and queue their syncs (to the new calendar)."""
+    from sqlalchemy import select, update
+
+    from agentcal.models import CalendarEvent
+    from agentcal.services.calendar_event_emitter import sync_job
+    from agentcal.services.jobs import job_queue
+
+    e = CalendarEvent.__table__  # type: ignore[attr-defined]
+    future = (
+        (e.c.user_id == user_id) & (e.c.start_at > now) & e.c.status.in_(("planned", "confirmed"))
+    )
+    rows = s.execute(select(e.c.id, e.c.revision).where(future)).all()
+    if not rows:
+        return 0
+    s.execute(
+        update(e).where(future).values(synced_revision=None, backend_event_id=None, backend=None)
+    )
+    job_queue.enqueue_many([sync_job(i, rev, user_id) for i, rev in rows], session=s)
+    return len(rows)
 
 
 def _checked(values: dict[str, Any]) -> dict[str, Any]:

@@ -204,6 +204,12 @@ class CalendarPreference(SQLModel, table=True):
     preference_type: str = Field(max_length=32)
     title: str = Field(max_length=200)
     day_of_week: list[int] | None = _json_col()
+    # Every N weeks on those days (1: every week), weeks counted Monday to Sunday from the
+    # week of anchor_date, the first day it may happen (None: no start, weekly only).
+    interval_weeks: int = Field(
+        default=1, sa_column=Column(sa.Integer, nullable=False, default=1, server_default="1")
+    )
+    anchor_date: date | None = None
     start_time: str = Field(max_length=5)  # HH:MM, the user's local time
     duration_minutes: int
     auto_schedule: bool = True

@@ -158,12 +158,39 @@ def test_a_guessed_time_is_only_a_suggestion():
 
 @pytest.mark.parametrize(
     "text",
-    ["I run every other Wednesday at 6pm", "book club every second Thursday at 7pm",
-     "I work out 3 times a week", "no meetings on friday afternoons"],
+    ["I run on the first Wednesday of the month at 6pm", "book club every first Thursday at 7pm",
+     "I work out 3 times a week", "no meetings on friday afternoons", "I swim every other day",
+     "standup every 2 weeks at 9"],
 )  # fmt: skip
 def test_repetitions_the_calendar_cannot_keep_are_refused(text):
     intent = quickadd.parse(text, NOW)
     assert intent.kind == "ask" and "nothing was saved" in intent.message
+
+
+@pytest.mark.parametrize(
+    ("text", "every", "days", "first"),
+    [
+        ("I run every other Wednesday at 6pm", 2, [3], "2026-12-02"),
+        ("book club every second Thursday at 7pm", 2, [4], "2026-12-03"),
+        ("I swim every third Tuesday at 7am", 3, [2], "2026-12-01"),  # today is a Tuesday
+        ("fortnightly team call on mondays at 4pm", 2, [1], "2026-12-07"),
+        ("bi-weekly 1:1 with Ana on fridays at 11", 2, [5], "2026-12-04"),
+        ("budget review every 4 weeks on thursday at 10am", 4, [4], "2026-12-03"),
+        ("I go hiking every other weekend at 9am", 2, [6, 7], "2026-12-05"),
+    ],
+)  # fmt: skip
+def test_repetitions_every_few_weeks_start_on_their_next_day(text, every, days, first):
+    value = quickadd.parse(text, NOW).insight["value"]
+    assert (value["interval_weeks"], value["days"], value["anchor_date"]) == (every, days, first)
+    assert "every" not in value.get("title", "").lower()
+
+
+def test_interval_words_are_no_title_words():
+    body = quickadd.parse("book club every second Thursday at 7pm", NOW).insight
+    assert body["value"]["title"] == "Book club" and body["preference_type"] == "event"
+    assert (
+        "interval_weeks" not in quickadd.parse("team sync every monday at 10", NOW).insight["value"]
+    )
 
 
 def test_people_and_places_are_split():

@@ -74,6 +74,12 @@ def test_other_users_preferences_are_invisible():
         ("preference_type", "nap"),
         ("title", ""),
         ("is_flexible", "yes"),
+        ("interval_weeks", 0),
+        ("interval_weeks", 53),
+        ("interval_weeks", 1.5),
+        ("interval_weeks", True),
+        ("anchor_date", "next week"),
+        ("anchor_date", "2027-02-30"),
     ],
 )
 def test_invalid_fields_raise_and_write_nothing(field, value, snapshot):

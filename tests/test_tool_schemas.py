@@ -64,7 +64,10 @@ def test_habit_value_is_one_object_schema():
     assert "preference_type" in params["required"]
     value = params["properties"]["value"]
     assert value["type"] == "object" and value["additionalProperties"] is False
-    assert set(value["properties"]) == {"time", "duration_minutes", "days", "end", "title", "note"}
+    assert set(value["properties"]) == {
+        "time", "duration_minutes", "days", "interval_weeks", "anchor_date", "end", "title", "note",
+    }  # fmt: skip
+    assert value["properties"]["interval_weeks"]["minimum"] == 1
     assert value["properties"]["time"]["pattern"] == r"^([01]\d|2[0-3]):[0-5]\d$"
 
 

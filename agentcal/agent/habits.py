@@ -2,18 +2,20 @@
 
 "I swim on Mondays and Thursdays at 7am" is a habit (a gym block); "team standup every weekday
 at 9:30" is a recurring event (preference type `event`, with its title); "no meetings before
-10" is a constraint. Only weekly repetition on fixed days can be kept on the calendar: "every
-other Wednesday" or "every first Thursday" is refused with an explanation, never stored as
-something else.
+10" is a constraint. Repetition is on fixed days of the week, every week or every N weeks
+("every other Wednesday", "book club every second Thursday", "fortnightly"; counted from its
+next occurrence); anything else ("every first Thursday", "monthly", "every other day") is
+refused with an explanation, never stored as something else.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import time
+from datetime import date, time
 from typing import Any
 
 from agentcal.agent import when
+from agentcal.services.validation import MAX_INTERVAL_WEEKS
 
 # (words, preference type, category, default minutes, default time, title or None)
 ACTIVITIES: list[tuple[tuple[str, ...], str, str, int, str, str | None]] = [
@@ -38,15 +40,19 @@ ACTIVITIES: list[tuple[tuple[str, ...], str, str, int, str, str | None]] = [
     (("break",), "break", "health", 15, "15:00", None),
 ]  # fmt: skip
 
+_NTH = r"(?:first|second|third|fourth|last|1st|2nd|3rd|4th)"
 UNSUPPORTED_REPEAT = (
-    r"\bevery\s+(?:other|second|third|fourth|last|first|2nd|3rd|4th|1st|two|three|few)\b|"
-    r"\b(?:bi-?weekly|fortnightly|every month|once a month|"
-    r"twice a month|every year|every quarter|(?:\d+|two|three|four|five|six) times (?:a|per) week)\b"
+    r"\b" + _NTH + r"\s+\w+\s+(?:of|in)\s+(?:the|each|every|a)\s+month\b|"
+    r"\bof\s+(?:the|each|every)\s+month\b|"
+    r"\bevery\s+(?:other|second|third|2nd|3rd|\d+|two|three|few)\s+days?\b|"
+    r"\bevery\s+(?:first|last|1st|few)\b|"
+    r"\b(?:bi-?monthly|monthly|every month|once a month|twice a month|every year|yearly|"
+    r"annually|every quarter|quarterly|(?:\d+|two|three|four|five|six) times (?:a|per) week)\b"
 )
 REPEATS = (
     r"\b(every|each|daily|nightly|weekly|weekdays?|weekends?|weeknights?|workdays?|mornings|"
     r"evenings|nights|mondays|tuesdays|wednesdays|thursdays|fridays|saturdays|sundays|"
-    r"usually|always|normally|typically|recurring)\b"
+    r"usually|always|normally|typically|recurring|bi-?weekly|fortnightly|fortnight)\b"
 )
 GUESSED = 0.6  # below the default AGENTCAL_AUTO_SCHEDULE_THRESHOLD (0.7)
 STATEMENT = r"^(?:i|i'm|i am|i've|i'd|my|we|our)\b"
@@ -55,12 +61,23 @@ STATEMENT = r"^(?:i|i'm|i am|i've|i'd|my|we|our)\b"
 def unsupported_repeat(t: str) -> str | None:
     """The one-line refusal for a repetition the calendar cannot keep, or None."""
     m = re.search(UNSUPPORTED_REPEAT, t)
-    if not m:
-        return None
-    return (
-        f"I can only repeat things weekly on fixed days, not “{m[0]}”; nothing was saved. "
-        "Say for example “every Wednesday at 6pm”."
-    )
+    if m:
+        return (
+            f"I can repeat things every week or every few weeks on fixed days, not “{m[0]}”; "
+            "nothing was saved. Say for example “every other Wednesday at 6pm”."
+        )
+    every, span = when.find_interval(t)
+    if span is not None and not 1 <= every <= MAX_INTERVAL_WEEKS:
+        return (
+            f"I can repeat things every 1 to {MAX_INTERVAL_WEEKS} weeks, not “{t[span[0] : span[1]]}”; "
+            "nothing was saved."
+        )
+    if every > 1 and when.find_days(t)[0] is None:
+        return (
+            f"On which day of the week, every {every} weeks? Say for example “every other "
+            "Friday at 3pm”; nothing was saved."
+        )
+    return None
 
 
 def constraint(t: str) -> dict[str, Any] | None:
@@ -128,19 +145,17 @@ def is_statement(t: str) -> bool:
     return bool(re.search(REPEATS, t)) and not re.search(r"\b(what|when|am i|show)\b", t)
 
 
-def habit(raw: str) -> dict[str, Any] | None:
-    """A habit or a recurring event -> the insight body; None if it names no time or kind."""
+def habit(raw: str, today: date) -> dict[str, Any] | None:
+    """A habit or a recurring event -> the insight body; None if it names no time or kind.
+    `today` (the user's) is where a repetition every N weeks starts counting."""
     t = when.lower(raw)
     activity = _activity(t)
     start, duration = _time_and_length(t, activity)
     days, _ = when.find_days(t)
+    repeat = _repeat(t, days, today)
     hedged = bool(re.search(r"\b(usually|mostly|often|try|sometimes|normally|typically)\b", t))
     named = _title_words(raw)
-    if activity is not None and (
-        re.search(STATEMENT, t)
-        or re.match(r"^(lunch|dinner|breakfast|bedtime|brunch)\b", t)
-        or not _beyond(named, activity[0])
-    ):
+    if activity is not None and (re.search(STATEMENT, t) or not _beyond(named, activity[0])):
         _words, ptype, category, default_minutes, default_time, title = activity
         part = re.search(r"\b(morning|afternoon|evening)s?\b", t)
         guessed = start is None and part is None
@@ -158,6 +173,7 @@ def habit(raw: str) -> dict[str, Any] | None:
         }
         if days:
             value["days"] = days
+        value.update(repeat)
         key = f"{_slug(title)}_time" if title else _key_for(ptype, t)
         if title:
             value["title"] = title
@@ -176,6 +192,7 @@ def habit(raw: str) -> dict[str, Any] | None:
     value = {"time": start.strftime("%H:%M"), "duration_minutes": duration or 60, "title": title}
     if days:
         value["days"] = days
+    value.update(repeat)
     if activity is not None:  # "team lunch every friday": a meal with its own title
         ptype, category = activity[1], activity[2]
     else:
@@ -184,6 +201,16 @@ def habit(raw: str) -> dict[str, Any] | None:
         "insight_type": "habit", "category": category, "key": f"{_slug(title)}_{ptype}",
         "value": value, "confidence": 0.7 if hedged else 0.9, "preference_type": ptype,
     }  # fmt: skip
+
+
+def _repeat(t: str, days: list[int] | None, today: date) -> dict[str, Any]:
+    """{} every week; else the interval and its first day (the next of its days from today)."""
+    every, _span = when.find_interval(t)
+    if every <= 1:
+        return {}
+    from agentcal.services.calendar_preferences import next_day_on
+
+    return {"interval_weeks": every, "anchor_date": next_day_on(days, today).isoformat()}
 
 
 def _beyond(title: str, keywords: tuple[str, ...]) -> bool:
@@ -227,13 +254,21 @@ def _blank(t: str, spans: list[tuple[int, int] | None]) -> str:
 
 _NOISE = (
     r"\b(?:every|each|daily|nightly|on|at|around|about|from|to|for|until|in the|the|"
-    r"usually|always|normally|typically|recurring|add|create|schedule|set up|put|book|a|an|"
+    r"usually|always|normally|typically|recurring|a|an|"
     r"weekdays?|weekends?|weeknights?|workdays?|mornings?|evenings?|afternoons?|nights?|"
     r"and|long|it takes|takes|is|are|at)\b"
 )
 # A possessive that opens a title says nothing ("my piano lesson": the calendar is yours);
 # inside one it does ("1:1 with my manager", "call my mum") and stays.
 _LEAD_NOISE = r"(?:" + _NOISE + r"|\b(?:my|our)\b)"
+# How a sentence about a routine opens: "I usually have", "we go to", "add" ("book club" is
+# a name, not "book" a club).
+_LEAD_VERB = re.compile(
+    r"^\s*(?:(?:i|we)\s+(?:usually\s+|always\s+|normally\s+)?(?:have|do|go to|go|attend|take|"
+    r"practice|practise|play)\s+|(?:i|we)\s+|(?:add|create|schedule|set up|put|book)\s+"
+    r"(?!(?:club|group)\b))",
+    re.I,
+)
 
 
 def _title_words(raw: str) -> str:
@@ -241,7 +276,7 @@ def _title_words(raw: str) -> str:
     t = when.lower(raw)
     spans: list[tuple[int, int] | None] = []
     _duration, dspan = when.find_duration(t)
-    spans.append(dspan)
+    spans += [dspan, when.find_interval(t)[1]]
     rest = _blank(t, spans)
     found = when.find_range(rest)
     if found:
@@ -251,15 +286,18 @@ def _title_words(raw: str) -> str:
     text = without_anchors(_blank(raw, spans))
     text = re.sub(r"\b(?:" + "|".join(when.WEEKDAYS) + r")(?:s|'s)?\b", " ", text, flags=re.I)
     text = re.sub(
-        r"^\s*(?:i|we)\s+(?:usually\s+|always\s+|normally\s+)?(?:have|do|go to|attend|take|practice|practise|play)\s+",
-        "",
-        text,
-        flags=re.I,
-    )
-    text = re.sub(r"^\s*(?:i|we)\s+", "", text, flags=re.I)
+        r"\b(?:every|each)\s+(?:single\s+)?(?:day|night|morning|evening|afternoon|week)\b",
+        " ", text, flags=re.I,
+    )  # fmt: skip
     words = text.split()
-    while words and re.fullmatch(_LEAD_NOISE, words[0].lower().strip(",.")):
-        words.pop(0)
+    while words:  # what opens the sentence, in any order ("every other weekend I go ...")
+        joined = " ".join(words)
+        if _LEAD_VERB.match(joined):
+            words = _LEAD_VERB.sub("", joined, count=1).split()
+        elif re.fullmatch(_LEAD_NOISE, words[0].lower().strip(",.")):
+            words.pop(0)
+        else:
+            break
     kept = (
         [w for w in words if not re.fullmatch(_NOISE, w.lower().strip(",."))]
         if len(words) > 4

@@ -33,7 +33,8 @@ HELP = (
     '  - "Move my doctor appointment to 11", "Push the 2pm back 30 minutes", "Cancel it"\n'
     '  - "Block 90 minutes for writing tomorrow morning"\n'
     '  - habits and routines: "I swim on Mondays and Thursdays at 7am",\n'
-    '    "Team standup every weekday at 9:30", "No meetings before 10"\n'
+    '    "Team standup every weekday at 9:30", "Book club every other Thursday at 7pm",\n'
+    '    "No meetings before 10"\n'
     "For free-form conversation, configure a real model: set OPENAI_API_KEY (OpenAI), or\n"
     "OPENAI_BASE_URL for Ollama, vLLM, llama.cpp or LM Studio (see docs/chat.md)."
 )
@@ -387,6 +388,9 @@ class OfflineChatModel(BaseChatModel):
             else "weekends" if days == [6, 7]
             else ", ".join(names[d - 1] for d in days)
         )  # fmt: skip
+        every, first = value.get("interval_weeks") or 1, value.get("anchor_date")
+        if every > 1 and isinstance(first, str):
+            when += f" every {every} weeks from {date.fromisoformat(first):%a %d %b}"
         what = value.get("title") or str(body.get("key", "")).replace("_time", "").replace("_", " ")
         noted = (
             f"Noted: {what}, {when} at {value.get('time')} for {value.get('duration_minutes')} min "

@@ -8,7 +8,7 @@ LangChain. Domain errors (`agentcal.errors`) are raised for the caller to report
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -228,6 +228,8 @@ def record_user_insight(
         if not isinstance(value, dict):
             raise ValidationError("value must be an object when preference_type is given")
         value = {**value, "preference_type": preference_type}
+    if isinstance(value, dict) and value.get("interval_weeks") not in (None, 1):
+        value = _with_anchor(value, ctx.timezone)
     body = InsightBody.parse(
         {
             "insight_type": insight_type,
@@ -255,6 +257,21 @@ def record_user_insight(
     }
 
 
+def _with_anchor(value: dict[str, Any], timezone: str) -> dict[str, Any]:
+    """A repetition every N weeks starts on its next day from the user's today unless the
+    value says when; the insight keeps that date, so later syncs count the same weeks."""
+    from agentcal.services import validation as v
+    from agentcal.services.calendar_preferences import next_day_on
+
+    v.interval_weeks(value["interval_weeks"])
+    if value.get("anchor_date") is not None:
+        v.a_date(value["anchor_date"])
+        return value
+    today = datetime.now(UTC).astimezone(ZoneInfo(timezone)).date()
+    first = next_day_on(v.days(value.get("days")), today)
+    return {**value, "anchor_date": first.isoformat()}
+
+
 def calendar_outcome(body: Any) -> dict[str, Any]:
     """Whether an insight body will become calendar events, and which."""
     from types import SimpleNamespace
@@ -272,7 +289,7 @@ def calendar_outcome(body: Any) -> dict[str, Any]:
         return {"becomes_events": False, "why": why}
     block = {
         "title": spec.title,
-        "days": v.format_days(spec.day_of_week),
+        "days": v.format_schedule(spec.day_of_week, spec.interval_weeks, spec.anchor_date),
         "time": spec.start_time,
         "duration_minutes": spec.duration_minutes,
     }

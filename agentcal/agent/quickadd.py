@@ -147,7 +147,7 @@ def parse(text: str, now: datetime, *, month_first: bool = False) -> Intent:
     if refusal:
         return ask(refusal)
     if habits.is_statement(t):
-        body = habits.habit(raw)
+        body = habits.habit(raw, today)
         if body is not None:
             return Intent("insight", insight=body)
         return ask(

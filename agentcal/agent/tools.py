@@ -177,8 +177,8 @@ def schedule_event(
 
 class InsightValue(BaseModel):
     """The value of an insight: one shape for every kind. A habit or time block gives time,
-    duration_minutes and (unless daily) days; working hours give time and end; anything that
-    is no time block is a note."""
+    duration_minutes, (unless daily) days and (unless weekly) interval_weeks; working hours
+    give time and end; anything that is no time block is a note."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -193,6 +193,18 @@ class InsightValue(BaseModel):
         Field(
             None,
             description="Days of the week, 1=Monday to 7=Sunday. Leave out for every day.",
+        )
+    )
+    interval_weeks: Annotated[int, Field(ge=1, le=52)] | SkipJsonSchema[None] = Field(
+        None,
+        description="Every N weeks on its days: 2 for every other week (biweekly, "
+        "fortnightly). Leave out for every week.",
+    )
+    anchor_date: Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$")] | SkipJsonSchema[None] = (
+        Field(
+            None,
+            description="With interval_weeks: the first day it happens, YYYY-MM-DD (its weeks "
+            "count from that one). Leave out to start on its next day from today.",
         )
     )
     end: HHMM | SkipJsonSchema[None] = Field(

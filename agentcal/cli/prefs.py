@@ -20,6 +20,14 @@ DurationOpt = Annotated[int | None, typer.Option("--duration", "-d", help="Minut
 DaysOpt = Annotated[
     str | None, typer.Option("--days", help="mon-fri, weekdays, weekends, sat,sun, 1,3,5 or daily.")
 ]
+_EVERY = "Every N weeks on its days: 2 for every other week (1..52)."
+EveryOpt = Annotated[int | None, typer.Option("--every", help=_EVERY)]
+FromOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--from", help="First day it may happen, YYYY-MM-DD; with --every, which weeks count."
+    ),
+]
 PriorityOpt = Annotated[int | None, typer.Option("--priority", "-p", help="1 (highest) .. 10.")]
 FlexibleOpt = Annotated[
     bool | None, typer.Option("--flexible/--fixed", help="May move to avoid conflicts.")
@@ -32,14 +40,15 @@ AutoOpt = Annotated[
 def _render(rows: list[Any]) -> None:
     from rich.table import Table
 
-    from agentcal.services.validation import format_days
+    from agentcal.services.validation import format_schedule
 
     table = Table(
         "id", "type", "title", "days", "start", "min", "prio", "flex", "auto", "active", "from"
     )
     for p in rows:
+        days = format_schedule(p.day_of_week, p.interval_weeks, p.anchor_date)
         table.add_row(
-            str(p.id), p.preference_type, escape(p.title), format_days(p.day_of_week), p.start_time,
+            str(p.id), p.preference_type, escape(p.title), days, p.start_time,
             str(p.duration_minutes), str(p.priority), "yes" if p.is_flexible else "no",
             "yes" if p.auto_schedule else "suggest", "yes" if p.is_active else "no",
             ("edited" if p.user_edited else f"insight #{p.source_insight_id}")
@@ -77,9 +86,13 @@ def prefs_list(
 def _changes(**opts: Any) -> dict[str, Any]:
     from agentcal.services.validation import parse_days
 
-    out = {k: v for k, v in opts.items() if v is not None and k != "days"}
+    out = {k: v for k, v in opts.items() if v is not None and k not in ("days", "every", "start")}
     if opts.get("days") is not None:
         out["day_of_week"] = parse_days(opts["days"])
+    if opts.get("every") is not None:
+        out["interval_weeks"] = opts["every"]
+    if opts.get("start") is not None:
+        out["anchor_date"] = opts["start"]
     return out
 
 
@@ -89,6 +102,8 @@ def prefs_add(
     at: Annotated[str, typer.Option("--at", help="Start time, HH:MM in your time zone.")],
     duration: Annotated[int, typer.Option("--duration", "-d", help="Minutes, 1..1440.")] = 60,
     days: DaysOpt = None,
+    every: Annotated[int, typer.Option("--every", help=_EVERY)] = 1,
+    start: FromOpt = None,
     title: TitleOpt = None,
     priority: Annotated[int, typer.Option("--priority", "-p", help="1 (highest) .. 10.")] = 5,
     flexible: Annotated[
@@ -100,7 +115,7 @@ def prefs_add(
     user: UserOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Add a recurring preference."""
+    """Add a recurring preference (every week, or every N weeks with --every)."""
     from agentcal.services.calendar_preferences import calendar_preferences_service
     from agentcal.services.validation import parse_days
 
@@ -111,6 +126,8 @@ def prefs_add(
         start_time=at,
         duration_minutes=duration,
         day_of_week=parse_days(days) if days is not None else None,
+        interval_weeks=every,
+        anchor_date=start,
         priority=priority,
         is_flexible=flexible,
         auto_schedule=auto,
@@ -129,6 +146,8 @@ def prefs_edit(
     at: AtOpt = None,
     duration: DurationOpt = None,
     days: DaysOpt = None,
+    every: EveryOpt = None,
+    start: FromOpt = None,
     priority: PriorityOpt = None,
     flexible: FlexibleOpt = None,
     auto: AutoOpt = None,
@@ -142,8 +161,9 @@ def prefs_edit(
     from agentcal.services.calendar_preferences import calendar_preferences_service
 
     changes = _changes(
-        title=title, start_time=at, duration_minutes=duration, days=days, priority=priority,
-        is_flexible=flexible, auto_schedule=auto, preference_type=preference_type,
+        title=title, start_time=at, duration_minutes=duration, days=days, every=every,
+        start=start, priority=priority, is_flexible=flexible, auto_schedule=auto,
+        preference_type=preference_type,
     )  # fmt: skip
     pref = calendar_preferences_service.update_preference(
         resolve_user(user), preference_id, **changes

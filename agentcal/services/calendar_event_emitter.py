@@ -1,6 +1,7 @@
 """The seed's `CalendarEventEmitter`: preferences -> concrete calendar events for the next N days.
 
-For every active auto-scheduled preference and every matching day in the user's time zone, one
+For every active auto-scheduled preference and every day it happens in the user's time zone (its
+days of the week, in its weeks when it repeats every N weeks: `occurs_on`), one
 `calendar_events` row (unique per preference and local date, so a rerun creates nothing new).
 Placement runs in priority order (1 first), and every decision is explained:
 
@@ -17,8 +18,10 @@ Placement runs in priority order (1 first), and every decision is explained:
 Existing events are left where they are (the user may have moved them; a past placement is not
 reshuffled) unless their preference changed after the event was last written, in which case the
 event is placed again. Events of disabled, removed or suggestion-only preferences are cancelled
-from now on. A cancelled event is not brought back, except one the emitter itself cancelled when
-its preference was disabled. Every change queues a `calendar_sync` job.
+from now on, and so are upcoming events on days their preference no longer has (its days or
+weeks changed). A cancelled event is not brought back, except one the emitter itself cancelled
+(its preference was disabled, or the day left its schedule). Every change queues a
+`calendar_sync` job.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from zoneinfo import ZoneInfo
 
 from agentcal.services import validation as v
 from agentcal.services.base import Service
+from agentcal.services.calendar_preferences import occurs_on
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -46,7 +50,8 @@ log = logging.getLogger(__name__)
 DISABLED_NOTE = "cancelled: its preference was disabled"
 SUGGESTION_NOTE = "cancelled: its preference is only a suggestion now"
 REMOVED_NOTE = "cancelled: its preference was removed"
-_EMITTER_CANCEL_NOTES = (DISABLED_NOTE, SUGGESTION_NOTE)
+OFF_SCHEDULE_NOTE = "cancelled: no longer on its preference's days"
+_EMITTER_CANCEL_NOTES = (DISABLED_NOTE, SUGGESTION_NOTE, OFF_SCHEDULE_NOTE)
 ACTIVE = ("planned", "confirmed")
 SYNC_PRIORITY = 50
 USERS_PER_BATCH = 200
@@ -429,22 +434,31 @@ class CalendarEventEmitter(Service):
     ) -> None:
         existing: dict[tuple[int, date], Any] = {}
         live = []
+        wanted = {p["id"]: p for p in prefs if p["is_active"] and p["auto_schedule"]}
         for ev in events:
             if ev.id in skip_ids:
                 continue
+            revisions[ev.id] = ev.revision
             if ev.preference_id is not None and ev.local_date is not None:
+                pref = wanted.get(ev.preference_id)
+                upcoming = ev.start_at > now and ev.status in (*ACTIVE, "unplaced")
+                if upcoming and pref is not None and not _scheduled(pref, ev.local_date):
+                    self._cancel_off_schedule(result, ev, updates)
+                    continue
                 existing[(ev.preference_id, ev.local_date)] = ev
             if ev.status in ACTIVE:
                 live.append(ev)
-            revisions[ev.id] = ev.revision
         busy = _BusyTimes(external, live, tz)
 
         for pref in prefs:
             if not (pref["is_active"] and pref["auto_schedule"]):
                 continue
+            weekdays, anchor = pref["day_of_week"], pref["anchor_date"]
             for day in days:
-                if pref["day_of_week"] and day.isoweekday() not in pref["day_of_week"]:
+                if weekdays and day.isoweekday() not in weekdays:
                     continue
+                if anchor is not None and not occurs_on(day, None, pref["interval_weeks"], anchor):
+                    continue  # not one of its weeks (every N weeks), or before it starts
                 start, dst_note = _local_start_cached(day, pref["start_time"], tz)
                 end = start + timedelta(minutes=pref["duration_minutes"])
                 if start <= now:
@@ -453,6 +467,17 @@ class CalendarEventEmitter(Service):
                     result, pref, day, start, end, dst_note, existing.get((pref["id"], day)),
                     busy, flex=flex, tz=tz, creates=creates, updates=updates,
                 )  # fmt: skip
+
+    def _cancel_off_schedule(
+        self, result: EmitResult, ev: Any, updates: list[tuple[int | None, dict[str, Any]]]
+    ) -> None:
+        """An upcoming event on a day its preference no longer has (its days, weeks or start
+        changed): cancelled, and placed again if the day comes back."""
+        updates.append((ev.id, {"status": "cancelled", "placement_note": OFF_SCHEDULE_NOTE}))
+        result.placements.append(
+            Placement("cancelled", ev.preference_id, ev.title, ev.local_date, ev.start_at,
+                      ev.end_at, OFF_SCHEDULE_NOTE, ev.id)
+        )  # fmt: skip
 
     def _plan_one(
         self,
@@ -522,6 +547,8 @@ class CalendarEventEmitter(Service):
             why = {"unplaced": "room now", "cancelled": "preference enabled again"}.get(
                 ev.status, "its preference changed"
             )
+            if ev.placement_note == OFF_SCHEDULE_NOTE:
+                why = "back on its preference's days"
             placement.reason = f"{why}; {placement.reason}"
             if placement.outcome == "planned":
                 placement.outcome = "updated"
@@ -826,6 +853,10 @@ def _one_emitter_at_a_time(s: Session) -> None:
 
     if s.connection().dialect.name == "postgresql":
         s.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": EMITTER_LOCK})
+
+
+def _scheduled(pref: dict[str, Any], day: date) -> bool:
+    return occurs_on(day, pref["day_of_week"], pref["interval_weeks"], pref["anchor_date"])
 
 
 def sync_job(event_id: int, revision: int, user_id: str) -> dict[str, Any]:

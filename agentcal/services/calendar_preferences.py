@@ -1,5 +1,11 @@
 """Calendar preferences: recurring blocks (gym, sleep, focus...) the emitter turns into events.
 
+A preference happens on its days of the week (`day_of_week`, None: every day), every
+`interval_weeks` weeks (1: every week; 2: every other week), counted Monday to Sunday from the
+week of `anchor_date`, the first day it may happen (`occurs_on`). A preference repeating every
+N > 1 weeks always has an anchor: without one, it starts on its next day from today (the
+user's today, in their own time zone).
+
 `update_preference(..., user_edit=True)` marks the preference as edited by hand; the insight
 that created it no longer overrides it (see the preference emitter).
 
@@ -10,6 +16,7 @@ have not started yet (queueing their calendar syncs) at once; any other change q
 
 from __future__ import annotations
 
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from agentcal.errors import NotFoundError, ValidationError
@@ -35,6 +42,8 @@ EDITABLE = (
     "preference_type",
     "title",
     "day_of_week",
+    "interval_weeks",
+    "anchor_date",
     "start_time",
     "duration_minutes",
     "auto_schedule",
@@ -63,6 +72,10 @@ def validate_fields(fields: dict[str, Any]) -> dict[str, Any]:
             out[name] = v.non_empty(value, "title", v.MAX_TITLE_LENGTH)
         elif name == "day_of_week":
             out[name] = v.days(value)
+        elif name == "interval_weeks":
+            out[name] = v.interval_weeks(value)
+        elif name == "anchor_date":
+            out[name] = v.a_date(value)
         elif name == "start_time":
             out[name] = v.hhmm(value)
         elif name == "duration_minutes":
@@ -78,6 +91,41 @@ def validate_fields(fields: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def occurs_on(
+    day: date, days: list[int] | None, every_weeks: int = 1, anchor: date | None = None
+) -> bool:
+    """Does a preference happen on `day`, a date in the user's own calendar? Dates, not
+    instants: a week is seven calendar days whatever DST does to its hours."""
+    if days and day.isoweekday() not in days:
+        return False
+    if anchor is None:
+        return True
+    if day < anchor:
+        return False
+    weeks = (_monday(day) - _monday(anchor)).days // 7
+    return weeks % every_weeks == 0
+
+
+def next_day_on(days: list[int] | None, today: date) -> date:
+    """The first day from `today` on that is one of `days` (the default anchor)."""
+    for ahead in range(7):
+        day = today + timedelta(days=ahead)
+        if not days or day.isoweekday() in days:
+            return day
+    raise AssertionError("days is a non-empty list of 1..7")
+
+
+def _monday(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def _local_today(user_id: str, session: Session) -> date:
+    """Today in the user's own time zone (their profile's)."""
+    from agentcal.services.user_profiles import user_profiles_service
+
+    return datetime.now(user_profiles_service.profile_for(user_id, session).tz).date()
+
+
 class CalendarPreferencesService(Service):
     """Creates, edits and lists calendar preferences."""
 
@@ -90,6 +138,8 @@ class CalendarPreferencesService(Service):
         duration_minutes: int,
         title: str | None = None,
         day_of_week: list[int] | None = None,
+        interval_weeks: int = 1,
+        anchor_date: date | str | None = None,
         auto_schedule: bool = True,
         priority: int = 5,
         is_flexible: bool = False,
@@ -105,6 +155,8 @@ class CalendarPreferencesService(Service):
                 "preference_type": preference_type,
                 "title": title if title is not None else DEFAULT_TITLES.get(preference_type, "x"),
                 "day_of_week": day_of_week,
+                "interval_weeks": interval_weeks,
+                "anchor_date": anchor_date,
                 "start_time": start_time,
                 "duration_minutes": duration_minutes,
                 "auto_schedule": auto_schedule,
@@ -114,8 +166,11 @@ class CalendarPreferencesService(Service):
                 "source_insight_id": source_insight_id,
             }
         )
-        pref = CalendarPreference(user_id=user, **fields)
         with self.transaction(session) as s:
+            if fields["interval_weeks"] > 1 and fields["anchor_date"] is None:
+                today = _local_today(user, s)
+                fields["anchor_date"] = next_day_on(fields["day_of_week"], today)
+            pref = CalendarPreference(user_id=user, **fields)
             s.add(pref)
             s.flush()
         return pref
@@ -139,6 +194,8 @@ class CalendarPreferencesService(Service):
             pref = self.get_preference(user_id, preference_id, session=s)
             for name, value in fields.items():
                 setattr(pref, name, value)
+            if pref.interval_weeks > 1 and pref.anchor_date is None:
+                pref.anchor_date = next_day_on(pref.day_of_week, _local_today(pref.user_id, s))
             if user_edit:
                 pref.user_edited = True
             pref.updated_at = utcnow()

@@ -2,7 +2,9 @@
 
 An insight is *schedulable* when its value is an object with `time` (HH:MM) and a duration
 (`duration` or `duration_minutes`, minutes), and optionally `days` (1=Mon..7=Sun, or a phrase
-such as "weekdays"), `title`, `priority`, `flexible`. Its preference type is the value's
+such as "weekdays"), `interval_weeks` (every N weeks, default 1) with `anchor_date` (YYYY-MM-DD,
+the first day it may happen; by default its next day from when the insight was first recorded),
+`title`, `priority`, `flexible`. Its preference type is the value's
 `preference_type` (the agent's insight tool always sets it; `none` means no calendar block).
 A value without one (a body typed into `agentcal insights update`) takes it from words in its
 key, then its category ("gym_time" -> gym); words per type are in `TYPE_WORDS`.
@@ -18,11 +20,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from agentcal.errors import ValidationError
 from agentcal.services import validation as v
 from agentcal.services.base import Service
+from agentcal.services.calendar_preferences import next_day_on
 from agentcal.vocab import PREFERENCE_TYPES
 
 if TYPE_CHECKING:
@@ -70,6 +74,8 @@ class PreferenceSpec:
     priority: int
     is_flexible: bool
     auto_schedule: bool
+    interval_weeks: int = 1
+    anchor_date: date | None = None
 
     def fields(self) -> dict[str, Any]:
         return {
@@ -78,6 +84,8 @@ class PreferenceSpec:
             "start_time": self.start_time,
             "duration_minutes": self.duration_minutes,
             "day_of_week": self.day_of_week,
+            "interval_weeks": self.interval_weeks,
+            "anchor_date": self.anchor_date,
             "priority": self.priority,
             "is_flexible": self.is_flexible,
             "auto_schedule": self.auto_schedule,
@@ -120,6 +128,19 @@ def _title(ptype: str, start_time: str, key: str) -> str:
     return f"{part} {BASE_TITLES[ptype]}"
 
 
+def _first_recorded(insight: Any) -> date:
+    """The user's local date when the insight was first recorded (today for a body not yet
+    stored): the start of a repetition that names none, the same on every sync."""
+    from agentcal.services.user_profiles import user_profiles_service
+    from agentcal.settings import get_settings
+
+    created = getattr(insight, "created_at", None)
+    moment = created if isinstance(created, datetime) else datetime.now(UTC)
+    user = getattr(insight, "user_id", None)
+    tz = user_profiles_service.profile_for(user).tz if user else get_settings().tz
+    return moment.astimezone(tz).date()
+
+
 def spec_from_insight(
     insight: UserInsight | Any, threshold: float
 ) -> tuple[PreferenceSpec | None, str]:
@@ -144,6 +165,10 @@ def spec_from_insight(
         start = v.hhmm(value["time"], "time")
         minutes = v.duration_minutes(duration, "duration")
         days = v.days(value.get("days"))
+        every = v.interval_weeks(value.get("interval_weeks", 1))
+        anchor = v.a_date(value.get("anchor_date"))
+        if every > 1 and anchor is None:
+            anchor = next_day_on(days, _first_recorded(insight))
         title = v.non_empty(value.get("title") or _title(ptype, start, insight.key), "title")
         priority = v.priority(value.get("priority", DEFAULT_PRIORITY[ptype]))
         flexible = value.get("flexible", value.get("is_flexible", DEFAULT_FLEXIBLE[ptype]))
@@ -161,6 +186,8 @@ def spec_from_insight(
             priority=priority,
             is_flexible=flexible,
             auto_schedule=insight.confidence >= threshold,
+            interval_weeks=every,
+            anchor_date=anchor,
         ),
         "",
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from datetime import date, datetime
 from typing import Any
 
 from agentcal.errors import ValidationError
@@ -29,6 +30,7 @@ MAX_KEY_LENGTH = 200
 MAX_TITLE_LENGTH = 200
 MAX_VALUE_BYTES = 64 * 1024
 MAX_USER_ID_LENGTH = 128  # leaves room in file names (agentcal.user_files)
+MAX_INTERVAL_WEEKS = 52
 
 
 def one_of(value: Any, allowed: tuple[str, ...], field: str) -> str:
@@ -120,6 +122,29 @@ def priority(value: Any) -> int:
     return value
 
 
+def interval_weeks(value: Any, field: str = "interval_weeks") -> int:
+    """Every how many weeks a preference repeats: 1 (every week) to 52."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError(f"{field} must be a whole number of weeks (got {value!r})")
+    if not 1 <= value <= MAX_INTERVAL_WEEKS:
+        raise ValidationError(
+            f"{field} must be between 1 (every week) and {MAX_INTERVAL_WEEKS} (got {value})"
+        )
+    return value
+
+
+def a_date(value: Any, field: str = "anchor_date") -> date | None:
+    """A calendar date, given as a date or as YYYY-MM-DD text; None stays None."""
+    if value is None or (isinstance(value, date) and not isinstance(value, datetime)):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise ValidationError(f"{field} must be a date as YYYY-MM-DD (got {value!r})")
+
+
 def days(value: Any) -> list[int] | None:
     """Days of the week as a sorted list of 1 (Mon)..7 (Sun); None means every day."""
     if value is None:
@@ -164,6 +189,18 @@ def _day_number(word: str) -> int:
     if word in _DAY_NAMES:
         return _DAY_NAMES[word]
     raise ValidationError(f"unknown day {word!r}: use mon..sun, 1..7, weekdays, weekends or daily")
+
+
+def format_schedule(
+    days: list[int] | None, every_weeks: int = 1, anchor: date | None = None
+) -> str:
+    """'weekdays', 'Wed every 2 weeks from 2027-05-05': a preference's days as one phrase."""
+    text = format_days(days)
+    if every_weeks > 1:
+        text += f" every {every_weeks} weeks"
+    if anchor is not None:
+        text += f" from {anchor.isoformat()}"
+    return text
 
 
 def format_days(value: list[int] | None) -> str:

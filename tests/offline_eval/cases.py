@@ -21,7 +21,9 @@ times local; " / " separates accepted alternatives; `*` accepts anything):
     list | START | END                               list_events over exactly that range
     next | TITLE                                     the answer names the next event
     free | LO | HI | yes / slots / busy: TITLE       a listing covering [LO, HI] and its verdict
-    pref | TYPE | HH:MM[~HH:MM] | MINUTES | DAYS | [TITLE]   the preference the insight makes
+    pref | TYPE | HH:MM[~HH:MM] | MINUTES | DAYS | [TITLE] | [every=N] | [first=DATE]
+                                                     the preference the insight makes: every N
+                                                     weeks (default 1), first happening on DATE
     insight | CATEGORY | KEY | field=value           an insight with that value
     ask                                              nothing written
     ask1                                             nothing written, a one-line answer

@@ -349,9 +349,27 @@ def _judge_insight(case: Case, action: str, f: list[str], d: Diff) -> tuple[str,
         problems.append(f"{spec.duration_minutes} min")
     if spec.day_of_week not in [parse_days(a) for a in alternatives(f[3])]:
         problems.append(f"days {spec.day_of_week}")
-    if len(f) > 4 and not _title_ok(spec.title, f[4]):
+    options = dict(x.split("=", 1) for x in f[4:] if x.startswith(("every=", "first=")))
+    titles = [x for x in f[4:] if not x.startswith(("every=", "first="))]
+    if titles and not _title_ok(spec.title, titles[0]):
         problems.append(f"title {spec.title!r}")
+    if spec.interval_weeks != int(options.get("every", 1)):
+        problems.append(f"every {spec.interval_weeks} weeks")
+    if "first" in options and (first := _first_day(case, spec)) != options["first"]:
+        problems.append(f"first on {first}")
     return ("partial", "; ".join(problems)) if problems else ("exact", "")
+
+
+def _first_day(case: Case, spec: Any) -> str | None:
+    """The first day from the case's today on that the preference happens."""
+    from agentcal.services.calendar_preferences import occurs_on
+
+    today = case.now.date()
+    for ahead in range(7 * 53):
+        day = today + timedelta(days=ahead)
+        if occurs_on(day, spec.day_of_week, spec.interval_weeks, spec.anchor_date):
+            return day.isoformat()
+    return None
 
 
 # -- reports --------------------------------------------------------------------------------

@@ -344,6 +344,20 @@ def test_a_token_in_the_endpoint_query_is_not_printed(monkeypatch, fresh_otel, c
     )
 
 
+def test_warnings_go_through_agentcal_masking(monkeypatch, fresh_otel, capfd):
+    """Belt and braces: even an endpoint carrying the API key in its path is printed masked."""
+    port = free_port()
+    token = "ingest-key-0123456789"
+    monkeypatch.setenv(
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", f"http://127.0.0.1:{port}/{token}/v1/traces"
+    )
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_HEADERS", f"x-api-key={token}")
+    assert offline_runner().run_turn("hello").ok
+    fresh_otel.flush()
+    err = capfd.readouterr().err
+    assert token not in err and f"127.0.0.1:{port}/****/v1/traces" in err
+
+
 def test_failing_collector_is_not_retried_and_warned_once(receiver, capfd):
     """The SDK alone retries a 503 with back-off for up to 10 s; agentcal drops the batch at
     once, warns once, and does not call again while the breaker is open."""

@@ -57,14 +57,34 @@ def protocol() -> str:
     return "http/protobuf"
 
 
+def header_secrets() -> list[str]:
+    """The values of OTEL_EXPORTER_OTLP_[TRACES_]HEADERS (API keys, usually), raw and decoded."""
+    from urllib.parse import unquote
+
+    out: list[str] = []
+    for name in ("OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TRACES_HEADERS"):
+        for pair in os.environ.get(name, "").split(","):
+            if "=" in pair:
+                value = pair.split("=", 1)[1].strip()
+                out += [value, unquote(value)]
+    return [v for v in out if v]
+
+
+def masked(text: str) -> str:
+    """`text` through agentcal's masking, which also hides the OTLP header values."""
+    from agentcal.masking import mask
+
+    return mask(text, extra=header_secrets())
+
+
 def warn_once(key: str, text: str) -> None:
-    """One line on stderr, the first time only (per process and key)."""
+    """One line on stderr (masked), the first time only (per process and key)."""
     with _warn_lock:
         if key in _warned:
             return
         _warned.add(key)
     try:
-        sys.stderr.write(f"agentcal: warning: {text}\n")
+        sys.stderr.write(f"agentcal: warning: {masked(text)}\n")
         sys.stderr.flush()
     except (OSError, ValueError):  # stderr closed: nothing to tell
         pass

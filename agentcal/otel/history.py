@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agentcal.errors import ConfigError, ExternalServiceError
-from agentcal.otel import INSTALL_HINT, endpoint, protocol
+from agentcal.otel import INSTALL_HINT, endpoint, masked, protocol
 
 BATCH_SPANS = 512
 
@@ -65,9 +65,11 @@ def export_history(records: Iterable[tuple[Any, list[Any]]]) -> ExportReport:
             chunk = batch[start : start + BATCH_SPANS]
             if sender.export(chunk) is not SpanExportResult.SUCCESS:
                 raise ExternalServiceError(
-                    f"could not send traces to {pipeline.safe_url(url)} "
-                    f"({breaker.last_error or 'export failed'}); "
-                    f"{sent_calls} of the calls were sent before that"
+                    masked(
+                        f"could not send traces to {pipeline.safe_url(url)} "
+                        f"({breaker.last_error or 'export failed'}); "
+                        f"{sent_calls} of the calls were sent before that"
+                    )
                 )
             spans += len(chunk)
         sent_calls = calls

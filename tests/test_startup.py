@@ -24,6 +24,9 @@ HEAVY = (
     "icalendar",
     "caldav",
     "opentelemetry",
+    "mcp",
+    "mcp_types",
+    "anyio",
 )
 
 PROBE = """
@@ -64,7 +67,7 @@ def test_help_imports_no_heavy_library():
 def test_group_help_imports_no_heavy_library():
     for group in (
         "insights", "prefs", "config", "db", "auth", "calendar", "chat", "costs", "logs",
-        "jobs", "events", "alerts", "emit", "daemon", "status",
+        "jobs", "events", "alerts", "emit", "daemon", "status", "mcp",
     ):  # fmt: skip
         loaded = _modules_after([group, "--help"])
         heavy = sorted(m for m in loaded if m.split(".")[0] in HEAVY)

@@ -25,6 +25,40 @@ TOOL_ACTIONS = {
     "schedule_event": "schedule",
     "record_user_insight": "insight",
 }
+# agent_action -> the seed's intent_category.
+INTENTS = {
+    "create": "calendar_change",
+    "update": "calendar_change",
+    "delete": "calendar_change",
+    "schedule": "calendar_change",
+    "read": "calendar_query",
+    "search": "calendar_query",
+    "insight": "user_insight",
+    "answer": "conversation",
+}
+MAX_FREE_SLOTS = 50
+
+
+class ConfirmationNeeded(ValidationError):
+    """A destructive change the user has not confirmed yet."""
+
+
+def require_confirmation(events: list[Any], *, confirmed: bool, verb: str, now: datetime) -> None:
+    """The rule for destructive changes: several events at once, or an event that has already
+    started, only once the user has confirmed (the caller asks, then says `confirmed`)."""
+    if confirmed:
+        return
+    if len(events) > 1:
+        raise ConfirmationNeeded(
+            f"{verb} {len(events)} events at once needs the user's confirmation: ask them, then "
+            "call again with confirmed=true; nothing was changed"
+        )
+    started = [e for e in events if e.start_at is not None and e.start_at <= now]
+    if started:
+        raise ConfirmationNeeded(
+            f"event {started[0].id} has already started: {verb} it needs the user's "
+            "confirmation (confirmed=true); nothing was changed"
+        )
 
 
 def parse_time(text: Any, tz: str, field: str) -> datetime:
@@ -99,7 +133,7 @@ def list_events(
     finish = parse_time(end, ctx.timezone, "end") if end else None
     if finish is None:
         finish = begin + timedelta(days=1) if start and len(start.strip()) == 10 else default_end
-    events = _events(ctx).list_events(ctx.user_id, begin, finish)
+    events = _events(ctx).event_rows(ctx.user_id, begin, finish)
     return {
         "from": begin.isoformat(timespec="minutes"),
         "to": finish.isoformat(timespec="minutes"),
@@ -128,6 +162,103 @@ def update_event(
 def delete_event(ctx: AgentContext, event_id: int) -> dict[str, Any]:
     event = _events(ctx).cancel_event(ctx.user_id, event_id)
     return {"deleted": event_dict(event, ctx.timezone)}
+
+
+def move_event(
+    ctx: AgentContext,
+    event_id: int,
+    start: str,
+    end: str | None = None,
+    duration_minutes: int | None = None,
+    confirmed: bool = False,
+) -> dict[str, Any]:
+    """Move an event (keeping its length unless end/duration is given); a past one if confirmed."""
+    from agentcal.models import utcnow
+
+    event = _events(ctx).get_event(ctx.user_id, event_id)
+    require_confirmation([event], confirmed=confirmed, verb="moving", now=utcnow())
+    return update_event(ctx, event_id, start=start, end=end, duration_minutes=duration_minutes)
+
+
+def cancel_events(
+    ctx: AgentContext, event_ids: list[int], confirmed: bool = False
+) -> dict[str, Any]:
+    """Cancel events by id, all or none; several at once, or past ones, only if confirmed."""
+    from agentcal.models import utcnow
+
+    if not isinstance(event_ids, list) or not event_ids:
+        raise ValidationError("give at least one event id")
+    if any(isinstance(i, bool) or not isinstance(i, int) for i in event_ids):
+        raise ValidationError("event ids are whole numbers")
+    ids = list(dict.fromkeys(event_ids))
+    service = _events(ctx)
+    with service.transaction() as s:  # one transaction: an unknown id cancels nothing
+        events = [service.get_event(ctx.user_id, i, session=s) for i in ids]
+        require_confirmation(events, confirmed=confirmed, verb="cancelling", now=utcnow())
+        done = [service.cancel_event(ctx.user_id, i, session=s) for i in ids]
+        return {"cancelled": [event_dict(e, ctx.timezone) for e in done]}
+
+
+def find_free_time(
+    ctx: AgentContext,
+    window_start: str,
+    window_end: str,
+    duration_minutes: int,
+    limit: int = 5,
+) -> dict[str, Any]:
+    """The free stretches of at least `duration_minutes` in the window, earliest first."""
+    from agentcal.services import validation as v
+    from agentcal.services.calendar_events import free_slots
+
+    begin = parse_time(window_start, ctx.timezone, "window_start")
+    finish = parse_time(window_end, ctx.timezone, "window_end")
+    if finish <= begin:
+        raise ValidationError("window_end must be after window_start")
+    length = timedelta(minutes=v.duration_minutes(duration_minutes, "duration_minutes"))
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_FREE_SLOTS:
+        raise ValidationError(f"limit must be between 1 and {MAX_FREE_SLOTS}")
+    busy = _events(ctx).busy_intervals(ctx.user_id, begin, finish)
+    zone = ZoneInfo(ctx.timezone)
+    return {
+        "window": {
+            "start": begin.astimezone(zone).isoformat(timespec="minutes"),
+            "end": finish.astimezone(zone).isoformat(timespec="minutes"),
+        },
+        "duration_minutes": duration_minutes,
+        "free": [
+            {
+                "start": a.astimezone(zone).isoformat(timespec="minutes"),
+                "end": b.astimezone(zone).isoformat(timespec="minutes"),
+            }
+            for a, b in free_slots(busy, begin, finish, length, limit)
+        ],
+    }
+
+
+def list_preferences(ctx: AgentContext, active_only: bool = False) -> dict[str, Any]:
+    """The user's recurring blocks (gym, sleep, focus...), by priority."""
+    from agentcal.services.calendar_preferences import CalendarPreferencesService
+
+    prefs = CalendarPreferencesService(ctx.engine).list_preferences(
+        ctx.user_id, active_only=active_only
+    )
+    return {
+        "preferences": [
+            {
+                "id": p.id,
+                "preference_type": p.preference_type,
+                "title": p.title,
+                "days": p.day_of_week,
+                "start_time": p.start_time,
+                "duration_minutes": p.duration_minutes,
+                "auto_schedule": p.auto_schedule,
+                "priority": p.priority,
+                "is_flexible": p.is_flexible,
+                "is_active": p.is_active,
+            }
+            for p in prefs
+        ]
+    }
 
 
 def search_events(

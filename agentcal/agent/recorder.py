@@ -16,20 +16,10 @@ from uuid import UUID
 
 from langchain_core.callbacks import BaseCallbackHandler
 
-from agentcal.agent.tools import TOOL_ACTIONS
+from agentcal.agent.operations import INTENTS, TOOL_ACTIONS
 
 # When a turn uses several tools, the one that changed most names the turn.
 ACTION_PRIORITY = ("schedule", "create", "update", "delete", "insight", "search", "read")
-INTENTS = {
-    "create": "calendar_change",
-    "update": "calendar_change",
-    "delete": "calendar_change",
-    "schedule": "calendar_change",
-    "read": "calendar_query",
-    "search": "calendar_query",
-    "insight": "user_insight",
-    "answer": "conversation",
-}
 
 
 @dataclass

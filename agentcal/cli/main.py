@@ -23,6 +23,7 @@ from agentcal.cli import (
     insights,
     jobs_cmd,
     logs,
+    mcp_cmd,
     ops_cmd,
     prefs,
     users_cmd,
@@ -105,6 +106,7 @@ app.command(name="emit")(emit_cmd.emit)
 app.add_typer(calendar.app, name="calendar")
 app.command(name="costs")(costs.costs)
 app.add_typer(logs.app, name="logs")
+app.command(name="mcp")(mcp_cmd.mcp_command)
 app.command(name="daemon")(ops_cmd.daemon)
 app.command(name="status")(ops_cmd.status)
 app.add_typer(jobs_cmd.app, name="jobs")

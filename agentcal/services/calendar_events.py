@@ -133,18 +133,30 @@ class CalendarEventsService(Service):
 
         from agentcal.models import CalendarEvent
 
-        stmt = select(CalendarEvent).where(CalendarEvent.user_id == v.user_id(user_id))
-        if start is not None:
-            stmt = stmt.where(col(CalendarEvent.end_at) > _aware(start, "start"))
-        if end is not None:
-            stmt = stmt.where(col(CalendarEvent.start_at) < _aware(end, "end"))
-        if statuses is not None:
-            stmt = stmt.where(col(CalendarEvent.status).in_(list(statuses)))
-        elif not include_cancelled:
-            stmt = stmt.where(col(CalendarEvent.status).in_(("planned", "confirmed")))
+        stmt = select(CalendarEvent).where(
+            *_overlapping(user_id, start, end, include_cancelled, statuses)
+        )
         stmt = stmt.order_by(col(CalendarEvent.start_at), col(CalendarEvent.id))
         with self.transaction(session) as s:
             return list(s.exec(stmt))
+
+    def event_rows(
+        self, user_id: str, start: datetime | None = None, end: datetime | None = None
+    ) -> list[Any]:
+        """Active events as read-only rows (the same attribute names, no ORM objects): a
+        third less CPU than `list_events` for a week of 96 events (docs/benchmarks.md)."""
+        from sqlalchemy import select
+
+        from agentcal.models import CalendarEvent
+
+        table = CalendarEvent.__table__  # type: ignore[attr-defined]
+        stmt = (
+            select(table)
+            .where(*_overlapping(user_id, start, end, False, None))
+            .order_by(table.c.start_at, table.c.id)
+        )
+        with self.engine.connect() as conn:
+            return list(conn.execute(stmt))
 
     def search_events(
         self,
@@ -277,6 +289,37 @@ class CalendarEventsService(Service):
         return first_free_slot(busy, window_start, window_end, length)
 
 
+def _overlapping(
+    user_id: str,
+    start: datetime | None,
+    end: datetime | None,
+    include_cancelled: bool,
+    statuses: Iterable[str] | None,
+) -> list[Any]:
+    """WHERE clauses: the user's events overlapping [start, end), active ones unless asked."""
+    from sqlmodel import col
+
+    from agentcal.models import CalendarEvent
+
+    clauses: list[Any] = [CalendarEvent.user_id == v.user_id(user_id)]
+    if start is not None:
+        start = _aware(start, "start")
+        # No event lasts longer than MAX_EVENT_MINUTES, so none starting earlier than this
+        # can overlap: the bound keeps the (user_id, start_at) index scan to the window
+        # instead of every older event.
+        clauses += [
+            col(CalendarEvent.end_at) > start,
+            col(CalendarEvent.start_at) > start - timedelta(minutes=MAX_EVENT_MINUTES),
+        ]
+    if end is not None:
+        clauses.append(col(CalendarEvent.start_at) < _aware(end, "end"))
+    if statuses is not None:
+        clauses.append(col(CalendarEvent.status).in_(list(statuses)))
+    elif not include_cancelled:
+        clauses.append(col(CalendarEvent.status).in_(("planned", "confirmed")))
+    return clauses
+
+
 def merge_intervals(spans: Iterable[Interval]) -> list[Interval]:
     out: list[Interval] = []
     for a, b in sorted(spans):
@@ -301,6 +344,25 @@ def first_free_slot(
     if cursor + length <= end:
         return cursor, cursor + length
     return None
+
+
+def free_slots(
+    busy: list[Interval], start: datetime, end: datetime, length: timedelta, limit: int
+) -> list[Interval]:
+    """Up to `limit` free stretches of at least `length` within [start, end), earliest first
+    (each the whole gap between busy intervals, clipped to the window)."""
+    out: list[Interval] = []
+    cursor = start
+    for b_start, b_end in [*busy, (end, end)]:
+        gap_end = min(b_start, end)
+        if gap_end - cursor >= length:
+            out.append((cursor, gap_end))
+            if len(out) >= limit:
+                break
+        cursor = max(cursor, b_end)
+        if cursor >= end:
+            break
+    return out
 
 
 def _user_tz(user_id: str) -> str:

@@ -372,3 +372,19 @@ class UserProfile(SQLModel, table=True):
     daily_budget_usd: float | None = None
     created_at: datetime = _time_col()
     updated_at: datetime = _time_col()
+
+
+class UserSyncHealth(SQLModel, table=True):
+    """How each person's calendar syncs are going (`agentcal status`): written by every
+    `calendar_sync` job for its own event."""
+
+    __tablename__ = "user_sync_health"
+
+    user_id: str = Field(primary_key=True, max_length=128)
+    backend: str | None = Field(default=None, max_length=16)
+    last_success_at: datetime | None = _time_col(nullable=True, default=False)
+    failing_since: datetime | None = _time_col(nullable=True, default=False)
+    last_failure_at: datetime | None = _time_col(nullable=True, default=False)
+    last_error: str | None = Field(default=None, sa_column=Column(sa.Text))
+    failures: int = 0  # consecutive failed syncs since the last success
+    updated_at: datetime = _time_col()

@@ -170,6 +170,9 @@ def test_remove_refuses_with_data_and_purge_deletes_only_that_users_rows_and_fil
             s.exec(select(CalendarEvent).where(CalendarEvent.user_id == "alice")).all()
         )
 
+    from agentcal.services.sync_health import sync_health
+
+    sync_health.record("bob", "local", error="disk full")
     refused = cli("users", "remove", "bob")
     assert refused.exit_code == 1 and "--purge" in refused.output
     assert token.exists() and user_profiles_service.get_row("bob") is not None
@@ -188,6 +191,7 @@ def test_remove_refuses_with_data_and_purge_deletes_only_that_users_rows_and_fil
             s.exec(select(CalendarEvent).where(CalendarEvent.user_id == "alice")).all()
         )
     assert alice_after == alice_before and settings.ics_file.exists()
+    assert [f.user_id for f in sync_health.failing()] == []
     assert user_profiles_service.data_counts("alice")["preferences"] == 1
 
 

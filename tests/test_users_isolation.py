@@ -246,3 +246,34 @@ def test_emit_all_users_cli_json_reports_each_users_zone(cli):
     for r in rows:
         start = datetime.fromisoformat(r["start"])
         assert start.astimezone(zones[r["user_id"]]).time() == time(6, 0)
+
+
+def test_status_shows_each_failing_persons_calendar_and_last_success(household, cli):
+    """gina's CalDAV server is down and hank never signed in: `status` names them, their
+    calendar, since when, and the last success; nobody else is listed."""
+    from agentcal.services.sync_health import sync_health
+
+    assert cli("emit", "--all-users").exit_code == 0
+    JobWorker().run_once()
+    result = cli("status", "--json")
+    assert result.exit_code == 1  # hank's syncs are dead jobs, not yet acknowledged
+    report = json.loads(result.stdout)
+    failing = {f["user_id"]: f for f in report["sync_failures"]}
+    assert set(failing) == {"gina", "hank"}
+    assert failing["gina"]["backend"] == "caldav" and failing["hank"]["backend"] == "google"
+    assert failing["gina"]["last_success_at"] is None and failing["gina"]["failures"] >= 1
+    assert "127.0.0.1" in failing["gina"]["last_error"]
+    assert "not signed in" in failing["hank"]["last_error"]
+    text = cli("status").output
+    assert "calendar syncs failing" in text and "gina" in text and "never" in text
+    for secret in ("alice-secret", "bob-secret", "carol-token", "dave-token"):
+        assert secret not in result.stdout + text
+    # Acknowledged, the dead jobs no longer make status fail; the failing calendars still show.
+    assert cli("alerts", "ack", "--all").exit_code == 0
+    result = cli("status", "--json")
+    assert result.exit_code == 0
+    assert {f["user_id"] for f in json.loads(result.stdout)["sync_failures"]} == {"gina", "hank"}
+    # A success clears a person and dates their last good sync.
+    sync_health.record("gina", "caldav")
+    report = json.loads(cli("status", "--json").stdout)
+    assert {f["user_id"] for f in report["sync_failures"]} == {"hank"}

@@ -218,3 +218,22 @@ def test_a_store_with_several_peoples_data_upgrades_and_resolves_them(engine, al
     assert {settings_for(u).calendar for u in ("bob", "carol")} == {"local"}
     command.downgrade(cfg, "0003_monitoring")  # and back, keeping the data
     assert rows() == before
+
+
+def test_sync_health_counts_failures_since_the_last_success():
+    from datetime import UTC, datetime, timedelta
+
+    from agentcal.services.sync_health import sync_health
+
+    t0 = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+    sync_health.record("bob", "caldav", now=t0)
+    sync_health.record("carol", "google", now=t0)
+    assert sync_health.failing() == []
+    sync_health.record("bob", "caldav", error="HTTP 503", now=t0 + timedelta(minutes=5))
+    sync_health.record("bob", "caldav", error="password=hunter2!", now=t0 + timedelta(minutes=9))
+    [bob] = sync_health.failing()
+    assert (bob.user_id, bob.backend, bob.failures) == ("bob", "caldav", 2)
+    assert bob.failing_since == t0 + timedelta(minutes=5) and bob.last_success_at == t0
+    assert "hunter2" not in (bob.last_error or "")  # masked like every job error
+    sync_health.record("bob", "caldav", now=t0 + timedelta(minutes=20))
+    assert sync_health.failing() == []

@@ -95,6 +95,19 @@ def _render(report: Any, now: Any) -> None:
         "queue: " + ", ".join(f"{k} {n}" for k, n in q.items())
         + f"; oldest due job waiting {_age(report.oldest_queued_age_seconds)}"
     )  # fmt: skip
+    if report.sync_failures:
+        table = Table(
+            "user", "calendar", "failing since (UTC)", "failed syncs", "last success (UTC)",
+            "last error", title="calendar syncs failing",
+        )  # fmt: skip
+        for f in report.sync_failures:
+            last = f["last_success_at"]
+            table.add_row(
+                escape(f["user_id"]), f["backend"], f"{f['failing_since']:%Y-%m-%d %H:%M}",
+                str(f["failures"]), f"{last:%Y-%m-%d %H:%M}" if last else "never",
+                escape(f["last_error"] or ""),
+            )  # fmt: skip
+        out.print(table)
     if report.alerts:
         table = Table("id", "when (UTC)", "level", "source", "message", title="open alerts")
         for a in report.alerts:

@@ -65,6 +65,8 @@ class HealthReport:
     oldest_queued_age_seconds: float | None
     dead_unacknowledged: int
     alerts: list[dict[str, Any]] = field(default_factory=list)
+    # People whose latest calendar sync failed (agentcal.services.sync_health).
+    sync_failures: list[dict[str, Any]] = field(default_factory=list)
 
 
 class MonitoringService(Service):
@@ -311,6 +313,9 @@ class MonitoringService(Service):
             problems.append(
                 f"{dead} dead job(s) not acknowledged (agentcal jobs list --state dead)"
             )
+        # Shown, not counted as a problem by itself: a failing sync retries with backoff, and
+        # one that runs out of attempts is a dead job (above) with its alert.
+        failing = _sync_failures()
         return HealthReport(
             healthy=not problems,
             problems=problems,
@@ -319,7 +324,29 @@ class MonitoringService(Service):
             oldest_queued_age_seconds=None if oldest is None else (now - oldest).total_seconds(),
             dead_unacknowledged=dead,
             alerts=[a.model_dump() for a in alerts],
+            sync_failures=failing,
         )
+
+
+def _sync_failures() -> list[dict[str, Any]]:
+    """The failing users' sync health, with the calendar their profile names when the failure
+    came before a backend could be built."""
+    from agentcal.services.sync_health import sync_health
+    from agentcal.services.user_profiles import user_profiles_service
+
+    failures = sync_health.failing()
+    profiles = user_profiles_service.profiles_for(f.user_id for f in failures)
+    return [
+        {
+            "user_id": f.user_id,
+            "backend": f.backend or profiles[f.user_id].calendar,
+            "failing_since": f.failing_since,
+            "failures": f.failures,
+            "last_success_at": f.last_success_at,
+            "last_error": f.last_error,
+        }
+        for f in failures
+    ]
 
 
 def deliver_alert(alert: Alert) -> None:

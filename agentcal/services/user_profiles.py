@@ -475,6 +475,8 @@ class UserProfilesService(Service):
                     t = table(name, _user_column())
                     s.execute(delete(t).where(t.c.user_id == user))
                     result.deleted[kind] = counts[kind]
+            health = table("user_sync_health", _user_column())
+            s.execute(delete(health).where(health.c.user_id == user))
             if row is not None:
                 s.delete(row)
                 result.deleted["profile"] = 1

@@ -167,6 +167,7 @@ def calendar_sync(job: ClaimedJob, ctx: JobContext) -> dict[str, Any]:
     from agentcal.calendars.base import EventData
     from agentcal.db import session_scope
     from agentcal.models import CalendarEvent
+    from agentcal.services.sync_health import sync_health
 
     payload = _payload(job)
     event_id = _int_field(payload, "event_id", "calendar_sync")
@@ -179,10 +180,18 @@ def calendar_sync(job: ClaimedJob, ctx: JobContext) -> dict[str, Any]:
             return {"skipped": f"revision {event.synced_revision} already synced"}
         batch = [EventData.from_event(event)]
         batch += [EventData.from_event(e) for e in _other_unsynced(s, event, SYNC_BATCH - 1)]
-    backend = ctx.backend_for(batch[0].user_id)  # the event's owner's calendar, nobody else's
-    # An event that never reached the calendar and is now cancelled needs no call.
-    to_push = [d for d in batch if not (d.cancelled and d.backend_event_id is None)]
-    results = {r.event_id: r for r in backend.sync_many(to_push)} if to_push else {}
+    user = batch[0].user_id
+    name: str | None = None
+    try:
+        backend = ctx.backend_for(user)  # the event's owner's calendar, nobody else's
+        name = backend.name
+        # An event that never reached the calendar and is now cancelled needs no call.
+        to_push = [d for d in batch if not (d.cancelled and d.backend_event_id is None)]
+        results = {r.event_id: r for r in backend.sync_many(to_push)} if to_push else {}
+    except Exception as exc:  # no calendar for this user right now: their status says so
+        sync_health.record(user, name, error=f"{type(exc).__name__}: {exc}")
+        raise
+    own = results.get(event_id)
     with session_scope() as s:
         # Rows in id order: two workers recording overlapping batches of one user's events then
         # lock them in the same order (PostgreSQL reported deadlocks otherwise).
@@ -199,7 +208,9 @@ def calendar_sync(job: ClaimedJob, ctx: JobContext) -> dict[str, Any]:
             )
             row.synced_revision = data.revision
             s.add(row)  # updated_at stays: it dates the event's content, not its sync
-    own = results.get(event_id)
+        if own is not None:
+            error = None if own.ok else (own.error or "sync failed")
+            sync_health.record(user, backend.name, error=error, session=s)
     if own is None:
         outcome = "nothing to delete"  # never reached the calendar
     elif not own.ok:

@@ -271,3 +271,35 @@ def test_auth_google_user_signs_that_person_in_and_requeues_their_failed_syncs(
     assert job_queue.get(job.id).state == "queued"
     assert "signed out" in cli("auth", "logout", "--user", "bob").output
     assert not bob_token.exists()
+
+
+def test_chat_gives_each_person_their_own_date_zone_and_budget(cli, snapshot):
+    """kiri in Auckland: her turn's system prompt has her zone and her date; her budget (0)
+    refuses her turns while alice, with no budget, chats on."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from agentcal.services.agent_observability import agent_observability_service
+
+    user_profiles_service.add("kiri", timezone="Pacific/Auckland")
+
+    def auckland_day() -> str:
+        return datetime.now(UTC).astimezone(ZoneInfo("Pacific/Auckland")).strftime("%Y-%m-%d")
+
+    days = {auckland_day()}
+    result = cli("chat", "-m", "hello", "--user", "kiri", "--json")
+    days.add(auckland_day())  # a turn that straddled Auckland's midnight may have either
+    assert result.exit_code == 0, result.output
+    prompt = json.loads(result.stdout)["agent_state"]["system_prompt"]
+    assert "Pacific/Auckland" in prompt and "Europe/Paris" not in prompt
+    assert any(day in prompt for day in days)
+    agent_observability_service.log_agent_call(user_id="alice", llm_model="gpt-4o", llm_cost_usd=2)
+    assert cli("users", "edit", "kiri", "--budget", "0.5").exit_code == 0
+    assert cli("chat", "-m", "hello", "--user", "kiri").exit_code == 0  # alice's spend is hers
+    agent_observability_service.log_agent_call(user_id="kiri", llm_model="gpt-4o", llm_cost_usd=1)
+    before = snapshot()
+    refused = cli("chat", "-m", "hello", "--user", "kiri")
+    assert refused.exit_code == 1
+    assert "kiri spent $1.0000 of $0.5000 today" in refused.output
+    assert snapshot() == before
+    assert cli("chat", "-m", "hello").exit_code == 0  # alice: no budget set

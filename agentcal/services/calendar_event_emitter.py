@@ -434,15 +434,25 @@ class CalendarEventEmitter(Service):
     ) -> None:
         existing: dict[tuple[int, date], Any] = {}
         live = []
-        wanted = {p["id"]: p for p in prefs if p["is_active"] and p["auto_schedule"]}
+        # Preferences whose events may sit on days they no longer have (not every day).
+        some_days = {
+            p["id"]: p
+            for p in prefs
+            if p["is_active"] and p["auto_schedule"] and (p["day_of_week"] or p["anchor_date"])
+        }
+        cancellable = (*ACTIVE, "unplaced")
         for ev in events:
             if ev.id in skip_ids:
                 continue
             revisions[ev.id] = ev.revision
             if ev.preference_id is not None and ev.local_date is not None:
-                pref = wanted.get(ev.preference_id)
-                upcoming = ev.start_at > now and ev.status in (*ACTIVE, "unplaced")
-                if upcoming and pref is not None and not _scheduled(pref, ev.local_date):
+                pref = some_days.get(ev.preference_id)
+                if (
+                    pref is not None
+                    and not _scheduled(pref, ev.local_date)
+                    and ev.start_at > now
+                    and ev.status in cancellable
+                ):
                     self._cancel_off_schedule(result, ev, updates)
                     continue
                 existing[(ev.preference_id, ev.local_date)] = ev

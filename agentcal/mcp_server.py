@@ -223,7 +223,8 @@ class AgentcalMCP:
                 dict[str, Any] | list[Any] | str | int | float | bool,
                 Field(
                     description='e.g. {"time": "06:00", "duration_minutes": 60, "days": [1,2,3,4,5]} '
-                    "(days 1=Mon..7=Sun; omit for every day)"
+                    '(days 1=Mon..7=Sun; omit for every day; add "interval_weeks": 2 for every '
+                    "other week)"
                 ),
             ],
             confidence: Annotated[float, Field(ge=0, le=1)],

@@ -241,6 +241,19 @@ def test_prefs_refuse_bad_intervals_in_one_line(cli, snapshot, args, error):
 
 
 # -- the insight tool and the offline model ---------------------------------------------------
+def test_the_agent_tools_list_preferences_with_their_interval(engine):
+    from agentcal.agent import operations as ops
+    from agentcal.agent.context import AgentContext
+
+    prefs.create_preference(
+        user_id="alice", preference_type="event", title="Book club", start_time="19:00",
+        duration_minutes=90, day_of_week=[4], interval_weeks=2, anchor_date="2027-03-11",
+    )  # fmt: skip
+    ctx = AgentContext(user_id="alice", timezone="Europe/Paris", engine=engine)
+    (listed,) = ops.list_preferences(ctx)["preferences"]
+    assert (listed["interval_weeks"], listed["anchor_date"]) == (2, "2027-03-11")
+
+
 def test_an_insight_every_other_week_becomes_such_a_preference():
     from types import SimpleNamespace
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from types import SimpleNamespace
 
 import pytest
@@ -18,7 +18,7 @@ NOW = datetime(2026, 12, 2, 23, 30, tzinfo=UTC)  # Wednesday evening in Europe, 
 def _pref(**kw):
     base = {"title": "Morning Gym", "preference_type": "gym", "day_of_week": [1, 2, 3, 4, 5],
             "start_time": "06:00", "duration_minutes": 60, "is_flexible": True,
-            "auto_schedule": True}  # fmt: skip
+            "auto_schedule": True, "interval_weeks": 1, "anchor_date": None}  # fmt: skip
     return SimpleNamespace(**{**base, **kw})
 
 
@@ -32,7 +32,10 @@ def test_prompt_from_zone_date_and_facts():
     facts = UserFacts(
         preferences=[_pref(), _pref(title="Sleep", preference_type="sleep", day_of_week=None,
                                     start_time="23:00", duration_minutes=480, is_flexible=False),
-                     _pref(title="Nap", preference_type="sleep", auto_schedule=False)],
+                     _pref(title="Nap", preference_type="sleep", auto_schedule=False),
+                     _pref(title="Book club", preference_type="event", day_of_week=[4],
+                           start_time="19:00", is_flexible=False, interval_weeks=2,
+                           anchor_date=date(2026, 12, 10))],
         insights=[_insight(), _insight(category="personal", key="partner", insight_type="preference",
                                        value={"note": "Sam"}, confidence=0.75, source="agent")],
         working_hours=WorkingHours(
@@ -45,6 +48,7 @@ def test_prompt_from_zone_date_and_facts():
     assert "- Morning Gym (gym): weekdays at 06:00 for 60 min, flexible\n" in prompt
     assert "- Sleep (sleep): daily at 23:00 for 480 min, fixed time\n" in prompt
     assert "- Nap (sleep): weekdays at 06:00 for 60 min, flexible, a suggestion only" in prompt
+    assert "- Book club (event): Thu every 2 weeks from 2026-12-10 at 19:00 for 60 min" in prompt
     assert (
         '- meetings/no_meetings_before (constraint, the user said so): {"time": "10:00"}' in prompt
     )

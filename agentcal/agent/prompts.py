@@ -16,7 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from agentcal.agent.facts import DEFAULT_WORKING_HOURS, UserFacts
-from agentcal.services.validation import format_days
+from agentcal.services.validation import format_schedule
 
 TEMPLATE = """You are agentcal, a calendar assistant in the user's terminal.
 Now: {now}, {weekday}. The user's time zone: {tz}.
@@ -46,7 +46,8 @@ def _preference_line(p: Any) -> str:
     kind = "fixed time" if not p.is_flexible else "flexible"
     state = "" if p.auto_schedule else ", a suggestion only (not on the calendar)"
     return (
-        f"- {p.title} ({p.preference_type}): {format_days(p.day_of_week)} at {p.start_time} "
+        f"- {p.title} ({p.preference_type}): "
+        f"{format_schedule(p.day_of_week, p.interval_weeks, p.anchor_date)} at {p.start_time} "
         f"for {p.duration_minutes} min, {kind}{state}"
     )
 

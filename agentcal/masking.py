@@ -41,6 +41,13 @@ _QUERY_WORDS = _PAIR_WORDS + r"|signature|sig|key|code|auth|credentials?"
 # scheme://userinfo@ : everything after the first ':' of the userinfo is a password; a
 # userinfo without ':' is often a token by itself (https://TOKEN@github.com/...).
 _URL_USERINFO = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<info>[^/\s@?#'\"]+)@")
+# ...except in a database URL, where a userinfo without ':' is the role name
+# (postgresql://postgres@host/db), not a credential.
+_DATABASE_SCHEMES = ("postgres", "mysql", "mariadb", "sqlite", "oracle", "mssql", "cockroachdb")
+
+
+def _is_database_scheme(scheme: str) -> bool:
+    return scheme.lower().split("+", 1)[0].rstrip(":/").startswith(_DATABASE_SCHEMES)
 _QUERY_PARAM = re.compile(
     rf"(?P<pre>[?&;](?:{_QUERY_WORDS})=)(?P<value>[^&#\s'\"]+)", re.IGNORECASE
 )
@@ -72,7 +79,10 @@ def _is_webhook(base: str, path: str) -> bool:
 def _mask_userinfo(match: re.Match[str]) -> str:
     info = match.group("info")
     user, sep, _password = info.partition(":")
-    return f"{match.group('scheme')}{user}:{MASK}@" if sep else f"{match.group('scheme')}{MASK}@"
+    scheme = match.group("scheme")
+    if sep:
+        return f"{scheme}{user}:{MASK}@"
+    return match.group(0) if _is_database_scheme(scheme) else f"{scheme}{MASK}@"
 
 
 def _mask_webhook(match: re.Match[str]) -> str:
@@ -140,7 +150,10 @@ def url_secrets(url: str | None, *, webhook: bool = False) -> list[str]:
     if "@" in parts.netloc:
         info = parts.netloc.rsplit("@", 1)[0]
         _user, sep, password = info.partition(":")
-        out.append(password if sep else info)
+        if sep:
+            out.append(password)
+        elif not _is_database_scheme(parts.scheme):
+            out.append(info)
     for name, value in parse_qsl(parts.query, keep_blank_values=False):
         if webhook or re.fullmatch(_QUERY_WORDS, name, re.IGNORECASE):
             out.append(value)

@@ -250,6 +250,25 @@ def test_mask_hides_each_kind_of_secret(monkeypatch):
         assert mask(raw) == (raw if masked is None else masked), raw
 
 
+def test_a_database_role_name_is_not_a_secret(monkeypatch):
+    """postgresql://postgres@host/db names a role, not a token: masking it would garble every
+    "postgresql" in every message (CI runs as root, where the test role is "postgres")."""
+    from agentcal.masking import mask
+    from agentcal.settings import reset_settings
+
+    monkeypatch.setenv("AGENTCAL_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5/db")
+    reset_settings()
+    assert mask("postgresql://u:pw@h/db") == "postgresql://u:****@h/db"
+    assert mask("cannot reach postgresql+psycopg://postgres@127.0.0.1:5/db") == (
+        "cannot reach postgresql+psycopg://postgres@127.0.0.1:5/db"
+    )
+    monkeypatch.setenv("AGENTCAL_DATABASE_URL", "postgresql://postgres:s3cret-pw@h/db")
+    reset_settings()
+    assert mask("login s3cret-pw postgresql://postgres:s3cret-pw@h/db") == (
+        "login **** postgresql://postgres:****@h/db"
+    )
+
+
 def test_config_show_masks_the_webhook_and_the_command(cli, monkeypatch):
     monkeypatch.setenv("AGENTCAL_ALERT_WEBHOOK", "https://hooks.slack.com/services/T0/B0/XyZ123")
     monkeypatch.setenv("AGENTCAL_ALERT_COMMAND", "/usr/bin/notify --token tk_abc123xyz")

@@ -39,15 +39,9 @@ _PAIR_WORDS = (
 )
 _QUERY_WORDS = _PAIR_WORDS + r"|signature|sig|key|code|auth|credentials?"
 # scheme://userinfo@ : everything after the first ':' of the userinfo is a password; a
-# userinfo without ':' is often a token by itself (https://TOKEN@github.com/...).
+# userinfo without ':' is often a token by itself (https://TOKEN@github.com/...), except in a
+# database URL, where it is the role name (postgresql://postgres@host/db).
 _URL_USERINFO = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<info>[^/\s@?#'\"]+)@")
-# ...except in a database URL, where a userinfo without ':' is the role name
-# (postgresql://postgres@host/db), not a credential.
-_DATABASE_SCHEMES = ("postgres", "mysql", "mariadb", "sqlite", "oracle", "mssql", "cockroachdb")
-
-
-def _is_database_scheme(scheme: str) -> bool:
-    return scheme.lower().split("+", 1)[0].rstrip(":/").startswith(_DATABASE_SCHEMES)
 _QUERY_PARAM = re.compile(
     rf"(?P<pre>[?&;](?:{_QUERY_WORDS})=)(?P<value>[^&#\s'\"]+)", re.IGNORECASE
 )
@@ -69,6 +63,13 @@ _OPTION = re.compile(rf"(?P<pre>--(?:{_PAIR_WORDS})[= ])(?P<value>[^\s\"']+)", r
 # is: most log lines and job results, checked with a few substring tests instead of seven
 # regular-expression passes.
 _TRIGGERS = ("://", "authoriz", "bearer", "basic", "token", "secret", "passw", "pwd", "key")
+
+
+_DATABASE_SCHEMES = ("postgres", "mysql", "mariadb", "sqlite", "oracle", "mssql", "cockroachdb")
+
+
+def _is_database_scheme(scheme: str) -> bool:
+    return scheme.lower().split("+", 1)[0].rstrip(":/").startswith(_DATABASE_SCHEMES)
 
 
 def _is_webhook(base: str, path: str) -> bool:

@@ -24,3 +24,5 @@ class AgentContext:
     engine: Any = None
     # The turn's CancelToken (agentcal.agent.cancel): checked before every model and tool call.
     cancel: Any = None
+    # The turn's DestructiveGate (agentcal.agent.confirm): asked before deleting or moving.
+    gate: Any = None

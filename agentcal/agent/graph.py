@@ -2,7 +2,8 @@
 
 Middleware, outermost first:
 * the guard: a cancelled turn (Ctrl-C, the turn deadline) makes no further model or tool call,
-  and a model call in flight is abandoned rather than waited for; a tool result over
+  and a model call in flight is abandoned rather than waited for; deleting or moving several
+  events, or anything in the past, asks first (agentcal.agent.confirm); a tool result over
   MAX_TOOL_RESULT_BYTES or a model reply over the history budget ends the turn;
 * bounded memory (agentcal.agent.memory): the history stays within AGENTCAL_HISTORY_TOKENS;
 * the per-turn system prompt (built by the runner from the store);
@@ -106,9 +107,22 @@ def _guard_class() -> type:
             return result
 
         def wrap_tool_call(self, request: Any, handler: Callable[[Any], Any]) -> Any:
-            token = getattr(request.runtime.context, "cancel", None)
+            context = request.runtime.context
+            token = getattr(context, "cancel", None)
             if token is not None:
                 token.check()
+            gate = getattr(context, "gate", None)
+            if gate is not None:
+                declined = gate.check(request.tool_call, request.state["messages"][-1])
+                if declined is not None:
+                    from langchain_core.messages import ToolMessage
+
+                    return ToolMessage(
+                        content=declined, tool_call_id=request.tool_call["id"],
+                        name=request.tool_call["name"], status="error",
+                    )  # fmt: skip
+                if token is not None:
+                    token.check()  # cancelled while the user was asked
             result = handler(request)
             content = getattr(result, "content", None)
             size = len(content.encode()) if isinstance(content, str) else 0

@@ -38,10 +38,18 @@ class TurnResult:
     # that stopped early, what is already done.
     done: list[str] = field(default_factory=list)
     cancelled: bool = False  # stopped by Ctrl-C (not by a fault or the deadline)
+    # agentcal's own lines after the model's answer (what reached the calendar, tool notes).
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return self.status == "ok"
+
+
+def _utcnow() -> datetime:
+    from agentcal.models import utcnow
+
+    return utcnow()
 
 
 def describe_fault(exc: BaseException, secret: str | None = None) -> str:
@@ -98,6 +106,7 @@ class ChatRunner:
         engine: Any = None,
         checkpointer: Any = None,
         persist: bool = True,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         from agentcal.agent.graph import build_agent
         from agentcal.agent.model import model_label
@@ -111,6 +120,9 @@ class ChatRunner:
         # The user's own zone and budget (their profile), unless the caller gives settings.
         self.settings = settings or settings_for(user_id)
         self.engine = engine
+        # "Now" for the prompt, the confirmation rules and what a turn reports (tests and the
+        # offline model's evaluation pin it); default: the real clock.
+        self.clock = clock or _utcnow
         self.observability = AgentObservabilityService(engine)
         self.sessions = ChatSessionsService(engine)
         self.session_name = session_name
@@ -189,7 +201,8 @@ class ChatRunner:
                 "no model call was made"
             )
 
-    def _context(self, run_id: str, call_id: int, cancel: Any = None) -> Any:
+    def _context(self, run_id: str, call_id: int, cancel: Any = None, confirm: Any = None) -> Any:
+        from agentcal.agent.confirm import DestructiveGate
         from agentcal.agent.context import AgentContext
 
         return AgentContext(
@@ -201,16 +214,22 @@ class ChatRunner:
             system_prompt=self.system_prompt(),
             engine=self.engine,
             cancel=cancel,
+            gate=DestructiveGate(
+                self.user_id,
+                self.settings.timezone,
+                confirm=confirm,
+                engine=self.engine,
+                now=self.clock(),
+            ),
         )
 
     def system_prompt(self) -> str:
         """This turn's system prompt, from the store as it is now."""
         from agentcal.agent.facts import load_user_facts
         from agentcal.agent.prompts import build_system_prompt
-        from agentcal.models import utcnow
 
         facts = load_user_facts(self.user_id, self.engine)
-        return build_system_prompt(utcnow(), self.settings.timezone, facts)
+        return build_system_prompt(self.clock(), self.settings.timezone, facts)
 
     def _repair_thread(self, config: dict[str, Any]) -> None:
         """A cancelled or failed turn can leave tool calls without results: answer them."""
@@ -235,6 +254,7 @@ class ChatRunner:
         text: str,
         on_token: Callable[[str], None] | None = None,
         cancel: CancelToken | None = None,
+        confirm: Callable[[str], bool] | None = None,
     ) -> TurnResult:
         """Run one turn. Streams answer text to `on_token` if given.
 
@@ -242,13 +262,17 @@ class ChatRunner:
         stop the turn before its next model or tool call; Ctrl-C in this thread does too. A
         turn that stops early or fails comes back with status "error", the error line and
         what it already did (`done`), and leaves the conversation clean: see `_settle`.
+
+        Deleting or moving several events, or anything in the past, asks `confirm(question)`
+        first; without it such a turn is refused (agentcal.agent.confirm). Insights the turn
+        recorded are applied at once when no job worker runs, and `notes` say what reached
+        the calendar (agentcal.agent.insight_jobs), with any note a tool result carries.
         """
         from langchain_core.messages import AIMessage, HumanMessage, messages_to_dict
 
         from agentcal.agent.cancel import CancelToken
         from agentcal.agent.effects import already_done, effects_of
         from agentcal.agent.recorder import TurnRecorder
-        from agentcal.models import utcnow
 
         self.check_budget()
         token = cancel or CancelToken()
@@ -280,7 +304,7 @@ class ChatRunner:
         deadline.start()
         try:
             self._repair_thread({"configurable": config["configurable"]})
-            ctx = self._context(str(run_id), call_id, token)
+            ctx = self._context(str(run_id), call_id, token, confirm)
             messages = self._run_graph(human, config, ctx, on_token)
             final = messages[-1] if messages else None
             answer = _answer_text(final) if isinstance(final, AIMessage) else ""
@@ -288,19 +312,20 @@ class ChatRunner:
             failure = exc
         finally:
             deadline.cancel()
-        elapsed_ms = (time.perf_counter() - started) * 1000
 
         status, error = "ok", None
         if failure is not None:
             error = describe_fault(failure, self._secret())
             recorder.abandon_unfinished(error)
-        effects = effects_of(recorder.ordered(), self.settings.timezone, utcnow())
+        effects = effects_of(recorder.ordered(), self.settings.timezone, self.clock())
         if error is not None:
             status, answer = "error", ""
             if effects:
                 error = f"{error}. {already_done([e.text for e in effects])}"
             messages = self._thread_messages(config)
             self._settle(config, messages, human.id, recorder, error)
+        notes = self._notes(recorder, answer)
+        elapsed_ms = (time.perf_counter() - started) * 1000
 
         turn = _turn_messages(messages, human.id)
         fields = recorder.fields(fallback_model=self.model_name)
@@ -310,7 +335,7 @@ class ChatRunner:
             session_id=self.thread_id,
             agent_run_id=str(run_id),
             user_message=text,
-            agent_response=answer or None,
+            agent_response="\n".join(filter(None, [answer, *notes])) or None,
             agent_state={
                 "thread_id": self.thread_id,
                 # What the model was told this turn (`agentcal logs show ID --prompt`).
@@ -330,8 +355,29 @@ class ChatRunner:
         )
         return TurnResult(
             answer=answer, status=status, error=error, record=record,
-            done=[e.text for e in effects], cancelled=cancelled,
+            done=[e.text for e in effects], cancelled=cancelled, notes=notes,
         )  # fmt: skip
+
+    def _notes(self, recorder: Any, answer: str) -> list[str]:
+        """agentcal's own lines after the answer: what the turn's insights put on the
+        calendar, and notes the tool results carry that the answer does not repeat."""
+        from agentcal.agent.insight_jobs import settle_recorded_insights
+
+        outputs = [
+            (s.name, s.output)
+            for s in recorder.ordered()
+            if s.step_type == "tool" and s.status == "ok" and isinstance(s.output, dict)
+        ]
+        recorded = [o for name, o in outputs if name == "record_user_insight" and "queued" in o]
+        notes = [n for _, o in outputs for n in tool_notes(o) if n not in answer]
+        try:
+            notes += settle_recorded_insights(
+                recorded, self.user_id, self.settings.timezone, self.engine
+            )
+        except Exception:  # the insight stays queued for a worker: say so, never fail the turn
+            log.warning("could not apply the recorded insights now", exc_info=True)
+            notes.append("Your insight is saved in the queue; `agentcal daemon` applies it.")
+        return list(dict.fromkeys(notes))
 
     def _settle(
         self, config: dict[str, Any], messages: list[Any], human_id: str | None,
@@ -410,6 +456,8 @@ def run_interruptibly(
     on_token: Callable[[str], None] | None = None,
     on_cancel: Callable[[], None] | None = None,
     on_wait: Callable[[], None] | None = None,
+    ask: Callable[[str], bool] | None = None,
+    confirm: Callable[[str], bool] | None = None,
 ) -> TurnResult:
     """Run a turn in a worker thread, so that Ctrl-C in this (the main) thread cancels it: the
     turn then stops before its next call and comes back, at once, with what it already did.
@@ -417,8 +465,11 @@ def run_interruptibly(
     A model call cannot be interrupted inside LangGraph's executor, so the turn's guard gives
     up on it instead (agentcal.agent.graph.call_abandonably). A second Ctrl-C stops waiting
     and raises KeyboardInterrupt; the next turn then waits for this one to end (`on_wait` is
-    called first, to say so).
+    called first, to say so). A confirmation the turn needs is put to `ask` on this thread
+    (the REPL's input()), or decided by `confirm` (chat -m --yes); with neither it is refused.
     """
+    import queue
+
     from agentcal.agent.cancel import CancelToken
 
     previous = runner.busy
@@ -430,10 +481,28 @@ def run_interruptibly(
     token = CancelToken()
     outcome: list[Any] = []
     done = threading.Event()
+    questions: queue.SimpleQueue[tuple[str, threading.Event, dict[str, bool]]] = queue.SimpleQueue()
+
+    def put_to_main_thread(question: str) -> bool:
+        reply, box = threading.Event(), {"yes": False}
+        questions.put((question, reply, box))
+        token.wake_on_cancel(reply)
+        reply.wait()
+        token.forget(reply)
+        return box["yes"]
+
+    def answer_questions(asking: Callable[[str], bool] | None) -> None:
+        while not questions.empty():
+            question, reply, box = questions.get()
+            try:
+                box["yes"] = asking(question) if asking is not None else False
+            finally:
+                reply.set()
 
     def work() -> None:
         try:
-            outcome.append(runner.run_turn(text, on_token=on_token, cancel=token))
+            decide = put_to_main_thread if ask is not None else confirm
+            outcome.append(runner.run_turn(text, on_token=on_token, cancel=token, confirm=decide))
         except BaseException as exc:  # handed to the main thread
             outcome.append(exc)
         finally:
@@ -445,17 +514,40 @@ def run_interruptibly(
         # An Event, not Thread.join: a join interrupted by Ctrl-C can mark a live thread as
         # stopped (CPython gh-90882).
         while not done.wait(0.05):
-            pass
+            answer_questions(ask)
     except KeyboardInterrupt:
         token.cancel("cancelled")
+        answer_questions(None)  # a question being asked is a no
         if on_cancel is not None:
             on_cancel()
         while not done.wait(0.05):  # a second Ctrl-C stops waiting
-            pass
+            answer_questions(None)
     result = outcome[0]
     if isinstance(result, BaseException):
         raise result
     return result
+
+
+MAX_TOOL_NOTES = 5
+
+
+def tool_notes(result: Any, depth: int = 0) -> list[str]:
+    """Notes a tool result carries for the user ("note"/"notes" keys, nested up to 3 deep),
+    such as a calendar's "no longer in your Google calendar"."""
+    out: list[str] = []
+    if depth > 3:
+        return out
+    if isinstance(result, dict):
+        for key, value in result.items():
+            if key in ("note", "notes"):
+                items = value if isinstance(value, list) else [value]
+                out += [v for v in items if isinstance(v, str) and v.strip()]
+            else:
+                out += tool_notes(value, depth + 1)
+    elif isinstance(result, list):
+        for item in result:
+            out += tool_notes(item, depth + 1)
+    return out[:MAX_TOOL_NOTES]
 
 
 def _kept_turn(turn: list[Any], recorder: Any) -> list[Any]:

@@ -56,6 +56,15 @@ def chat_command(
     new: Annotated[
         bool, typer.Option("--new", help="Start the session over with an empty conversation.")
     ] = False,
+    yes: Annotated[
+        bool,
+        typer.Option(
+            "--yes",
+            "-y",
+            help="Delete or move several events, or past ones, without asking (chat -m "
+            "otherwise refuses such a turn).",
+        ),
+    ] = False,
     user: UserOption = None,
 ) -> None:
     """Chat with the calendar agent. Every turn is recorded (see `agentcal logs`).
@@ -77,11 +86,11 @@ def chat_command(
             name, fresh = session, new
         else:
             name, fresh = ONE_OFF_SESSION, True
-        _one_turn(message, as_json=as_json, session=name, new=fresh, user=user)
+        _one_turn(message, as_json=as_json, session=name, new=fresh, user=user, yes=yes)
         return
     if as_json:
         raise ValidationError("--json needs --message/-m (one scripted turn)")
-    _repl(session=None if continue_ else session or "default", new=new, user=user)
+    _repl(session=None if continue_ else session or "default", new=new, user=user, yes=yes)
 
 
 def _build_runner(session: str | None, new: bool, user: str | None) -> Any:
@@ -98,18 +107,18 @@ def _build_runner(session: str | None, new: bool, user: str | None) -> Any:
 
 
 def _one_turn(
-    message: str, *, as_json: bool, session: str | None, new: bool, user: str | None
+    message: str, *, as_json: bool, session: str | None, new: bool, user: str | None, yes: bool
 ) -> None:
     from agentcal.agent.runner import run_interruptibly
 
     runner = _build_runner(session, new, user)
-    turn = run_interruptibly(runner, message)
+    turn = run_interruptibly(runner, message, confirm=(lambda _question: True) if yes else None)
     if as_json:
         from agentcal.cli._common import print_json
 
         print_json(turn.record)
-    elif turn.ok:
-        typer.echo(turn.answer)
+    elif turn.ok or turn.notes:
+        typer.echo("\n".join(filter(None, [turn.answer, *turn.notes])))
     if turn.cancelled:
         if not as_json:
             typer.echo(_cancelled_line(turn), err=True)
@@ -220,7 +229,7 @@ def _save_history(state: Any) -> None:
         pass
 
 
-def _repl(*, session: str | None, new: bool, user: str | None) -> None:
+def _repl(*, session: str | None, new: bool, user: str | None, yes: bool = False) -> None:
     history = _setup_readline()
     where = f"session {session!r}" if session is not None else "your last session"
     sys.stdout.write(f"agentcal chat · {where} · /help for commands, /quit to leave\n")
@@ -257,7 +266,7 @@ def _repl(*, session: str | None, new: bool, user: str | None) -> None:
             if line.startswith("/"):
                 _slash(out, runner, line)
                 continue
-            _turn(out, runner, line)
+            _turn(out, runner, line, yes=yes)
     finally:
         _save_history(history)
 
@@ -323,7 +332,7 @@ def _print_insights(out: Any, runner: Any) -> None:
         )
 
 
-def _turn(out: Any, runner: Any, line: str) -> None:
+def _turn(out: Any, runner: Any, line: str, *, yes: bool = False) -> None:
     from agentcal.agent.runner import run_interruptibly
     from agentcal.errors import AgentcalError
 
@@ -345,10 +354,22 @@ def _turn(out: Any, runner: Any, line: str) -> None:
         sys.stdout.write("(waiting for the cancelled turn to end…)\n")
         sys.stdout.flush()
 
+    def ask(question: str) -> bool:
+        if streamed:
+            sys.stdout.write("\n")
+            streamed.clear()
+        try:
+            answer = input(f"{question} [y/N] ")
+        except EOFError:
+            return False
+        _forget_last_history_line()  # a y/n is no command worth recalling
+        return answer.strip().lower() in ("y", "yes")
+
     try:
         turn = run_interruptibly(
-            runner, line, on_token=on_token, on_cancel=on_cancel, on_wait=on_wait
-        )
+            runner, line, on_token=on_token, on_cancel=on_cancel, on_wait=on_wait,
+            ask=None if yes else ask, confirm=(lambda _question: True) if yes else None,
+        )  # fmt: skip
     except AgentcalError as exc:  # the budget refusal
         out.print(f"[red]Error:[/red] {exc}")
         return
@@ -366,7 +387,19 @@ def _turn(out: Any, runner: Any, line: str) -> None:
             out.print(turn.answer, markup=False)
         if not turn.ok:
             out.print(f"[red]Error:[/red] {escape(turn.error or '')}")
+    for note in turn.notes:
+        out.print(f"[cyan]{escape(note)}[/cyan]")
     out.print(f"[dim]{_footer(runner, turn.record)}[/dim]")
+
+
+def _forget_last_history_line() -> None:
+    try:
+        import readline
+    except ImportError:  # pragma: no cover - Windows without pyreadline
+        return
+    length = readline.get_current_history_length()
+    if length:
+        readline.remove_history_item(length - 1)
 
 
 def _footer(runner: Any, row: Any) -> str:

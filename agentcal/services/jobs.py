@@ -236,6 +236,16 @@ class JobQueue(Service):
                 raise NotFoundError(f"no job with id {job_id}")
             return job
 
+    def active_id(self, unique_key: str) -> int | None:
+        """The id of the queued or running job with this unique key, if there is one."""
+        from sqlalchemy import select
+
+        t = _table()
+        with self.transaction() as s:
+            return s.execute(
+                select(t.c.id).where(t.c.unique_key == unique_key, t.c.state.in_(ACTIVE_STATES))
+            ).scalar()
+
     # -- the worker side ------------------------------------------------------------------
 
     def claim(
@@ -256,12 +266,14 @@ class JobQueue(Service):
         limit: int,
         *,
         kinds: tuple[str, ...] | None = None,
+        ids: tuple[int, ...] | None = None,
         lease_seconds: int | None = None,
         now: datetime | None = None,
     ) -> list[ClaimedJob]:
         """Take up to `limit` due jobs in one transaction, each with its own lease token, in
-        claim order (priority, then due time, then id). Every one counts an attempt: a worker
-        that stops before running some must `release` them."""
+        claim order (priority, then due time, then id); with `ids`, only among those jobs.
+        Every one counts an attempt: a worker that stops before running some must `release`
+        them."""
         import json
 
         from agentcal.models import utcnow
@@ -288,6 +300,10 @@ class JobQueue(Service):
             names = [f"k{i}" for i in range(len(kinds))]
             params.update(zip(names, kinds, strict=True))
             kind_filter = f" AND kind IN ({', '.join(':' + n for n in names)})"
+        if ids:
+            names = [f"i{i}" for i in range(len(ids))]
+            params.update(zip(names, (int(i) for i in ids), strict=True))
+            kind_filter += f" AND id IN ({', '.join(':' + n for n in names)})"
         sql = _paramstyle(
             _CLAIM_SQL.format(
                 kinds=kind_filter,

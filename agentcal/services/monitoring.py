@@ -122,6 +122,18 @@ class MonitoringService(Service):
             )
         return [_status(r, now) for r in rows]
 
+    def job_workers_alive(self, *, now: datetime | None = None) -> list[WorkerStatus]:
+        """Job processors that run now: a fresh heartbeat, and on this host a live process."""
+        here = socket.gethostname()
+        return [
+            w
+            for w in self.workers(now=now)
+            if w.kind == "async_job_processor"
+            and w.state == "running"
+            and not w.stale
+            and (w.hostname != here or w.pid is None or _pid_alive(w.pid))
+        ]
+
     # -- the monitor ------------------------------------------------------------------------
 
     def check(self, *, now: datetime | None = None, replacing: tuple[str, ...] = ()) -> list[Alert]:

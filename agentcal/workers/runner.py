@@ -81,6 +81,20 @@ class JobWorker:
             return False
         # A heartbeat per job would double the write transactions of a busy worker.
         self._maybe_beat(current_job_id=job.id)
+        self._process(job)
+        return True
+
+    def run_jobs(self, job_ids: list[int]) -> list[int]:
+        """Claim these due jobs and run them here and now, without heartbeats: this process is
+        no worker (the chat applying an insight it just recorded when no worker runs). Returns
+        the ids that completed."""
+        claimed = self.queue.claim_many(
+            self.worker_id, max(1, len(job_ids)), ids=tuple(job_ids), now=self.clock()
+        )
+        return [job.id for job in claimed if self._process(job)]
+
+    def _process(self, job: ClaimedJob) -> bool:
+        """Run a claimed job and complete it; False when it failed (retried later, or dead)."""
         started_ns = time.time_ns()
         try:
             result = self._run(job)
@@ -90,12 +104,13 @@ class JobWorker:
             raise
         # A span per job run when OTEL_EXPORTER_OTLP_ENDPOINT is set (else a no-op).
         otel.export_job(job, started_ns, time.time_ns(), self._error if result is _FAILED else None)
-        if result is not _FAILED:
-            if self.queue.complete(job, result, now=self.clock()):
-                self.done += 1
-            else:
-                log.warning("job %s: lease lost before completion, result dropped", job.id)
-        return True
+        if result is _FAILED:
+            return False
+        if self.queue.complete(job, result, now=self.clock()):
+            self.done += 1
+            return True
+        log.warning("job %s: lease lost before completion, result dropped", job.id)
+        return False
 
     def _next_job(self) -> ClaimedJob | None:
         if self.batch_size == 1:

@@ -69,7 +69,7 @@ class Evaluator:
             model = OfflineChatModel(timezone=case.zone, fixed_now=case.now)
             self._runners[key] = ChatRunner(
                 model, user_id=USER, settings=Settings(timezone=case.zone),
-                engine=self.engine, persist=False,
+                engine=self.engine, persist=False, clock=lambda now=case.now: now,
             )  # fmt: skip
         return self._runners[key]
 
@@ -105,7 +105,9 @@ class Evaluator:
                     "status": e.status,
                 }
                 for e in s.exec(select(CalendarEvent).where(CalendarEvent.user_id == USER))
-                if e.id is not None
+                # Events the emitter placed for a habit are the insight's consequence (the
+                # chat applies an insight at once when no worker runs), not writes of the turn.
+                if e.id is not None and e.preference_id is None
             }
             jobs = [
                 dict(j.payload)

@@ -1,7 +1,7 @@
 """Job queue and emitter benchmarks.
 
     python bench/bench_jobs.py [--jobs 4000] [--users 1000] [--emit-only] [--profile]
-                               [--baseline GIT_REF] [--repeat K]
+                               [--baseline GIT_REF] [--repeat K] [--zones N]
 
 1. Queue throughput, enqueue + claim + complete with a no-op handler, 1 and 4 worker processes
    on one SQLite file: agentcal's JobQueue, a bare sqlite3 implementation of the same claim
@@ -10,6 +10,9 @@
    Every run checks that no job ran twice. Then the same at twice the jobs.
 2. The emitter: N users x 6 preferences x 7 days, first run and rerun, then 2N users; with
    --baseline, the same at another commit (extracted with `git archive`) in the same run.
+3. With --zones Z: the same N users spread over Z time zones (a profile each, as `agentcal
+   users add` writes it), against all of them in one zone, runs alternating (and against the
+   --baseline commit's single zone, alternating too).
 """
 
 from __future__ import annotations
@@ -209,10 +212,22 @@ def bench_huey(n: int, workers: int, tmp: Path) -> tuple[float, int]:
 # -- emitter ------------------------------------------------------------------------------------
 
 
-def _emit_setup(users: int, tmp: Path) -> tuple[Any, list[str]]:
-    """A fresh store with `users` x 6 auto-scheduled preferences; returns (emitter, user ids)."""
-    os.environ["AGENTCAL_HOME"] = str(tmp / f"emit-{users}")
-    (tmp / f"emit-{users}").mkdir(parents=True, exist_ok=True)
+# Twenty zones: both hemispheres' DST rules, none, half and quarter hours, the date line.
+ZONES = (
+    "Pacific/Auckland", "Australia/Sydney", "Australia/Adelaide", "Asia/Tokyo", "Asia/Shanghai",
+    "Asia/Kathmandu", "Asia/Kolkata", "Asia/Dubai", "Europe/Moscow", "Africa/Cairo",
+    "Europe/Paris", "Europe/London", "Atlantic/Azores", "America/Sao_Paulo", "America/St_Johns",
+    "America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles",
+    "Pacific/Honolulu",
+)  # fmt: skip
+
+
+def _emit_setup(users: int, tmp: Path, zones: int = 0) -> tuple[Any, list[str]]:
+    """A fresh store with `users` x 6 auto-scheduled preferences (spread over `zones` time
+    zones by profile, or all in AGENTCAL_TIMEZONE); returns (emitter, user ids)."""
+    home = tmp / f"emit-{users}-z{zones}"
+    os.environ["AGENTCAL_HOME"] = str(home)
+    home.mkdir(parents=True, exist_ok=True)
     os.environ["AGENTCAL_TIMEZONE"] = "Europe/Paris"
     os.environ["AGENTCAL_USER"] = "nobody-configured"
 
@@ -221,7 +236,26 @@ def _emit_setup(users: int, tmp: Path) -> tuple[Any, list[str]]:
 
     reset_settings()
     dispose_engines()
-    return seed_preferences(get_engine(), users)
+    emitter, ids = seed_preferences(get_engine(), users)
+    if zones:
+        seed_profiles(get_engine(), ids, zones)
+    return emitter, ids
+
+
+def seed_profiles(engine: Any, ids: list[str], zones: int) -> None:
+    """A profile per user, local calendar, in one of the first `zones` ZONES (round robin)."""
+    from sqlalchemy import insert
+
+    from agentcal.models import UserProfile, utcnow
+
+    now = utcnow()
+    rows = [
+        {"user_id": u, "timezone": ZONES[i % zones], "calendar": "local", "created_at": now,
+         "updated_at": now}
+        for i, u in enumerate(ids)
+    ]  # fmt: skip
+    with engine.begin() as conn:
+        conn.execute(insert(UserProfile.__table__), rows)  # type: ignore[attr-defined]
 
 
 def seed_preferences(engine: Any, users: int) -> tuple[Any, list[str]]:
@@ -247,24 +281,32 @@ def seed_preferences(engine: Any, users: int) -> tuple[Any, list[str]]:
     return emitter, emitter.all_user_ids()
 
 
-def bench_emit(users: int, tmp: Path) -> tuple[float, float, int]:
-    return time_emit(*_emit_setup(users, tmp))
+def bench_emit(users: int, tmp: Path, zones: int = 0) -> tuple[float, float, int]:
+    return time_emit(*_emit_setup(users, tmp, zones))
 
 
 def time_emit(emitter: Any, ids: list[str]) -> tuple[float, float, int]:
     """(first run s, rerun s, events created) of emitting 7 days for `ids`; the rerun must
     change nothing. Disposes the engines afterwards."""
+    return time_emit_cpu(emitter, ids)[:3]  # type: ignore[return-value]
+
+
+def time_emit_cpu(emitter: Any, ids: list[str]) -> tuple[float, float, int, float, float]:
+    """`time_emit`, plus the CPU seconds of this process for the first run and the rerun (the
+    steadier figure when other processes share the CPUs; SQLite works in-process)."""
     from agentcal.db import dispose_engines
 
-    t0 = time.perf_counter()
-    first = emitter.process_users(ids, 7, backend=_NoBusy())
-    t1 = time.perf_counter()
-    again = emitter.process_users(ids, 7, backend=_NoBusy())
-    t2 = time.perf_counter()
+    # No backend given: each user's own, as `emit --all-users` does (local users' busy time is
+    # in the store; the configured user is none of them).
+    t0, c0 = time.perf_counter(), time.process_time()
+    first = emitter.process_users(ids, 7)
+    t1, c1 = time.perf_counter(), time.process_time()
+    again = emitter.process_users(ids, 7)
+    t2, c2 = time.perf_counter(), time.process_time()
     created = sum(len(r.changes) for r in first)
     assert sum(len(r.changes) for r in again) == 0
     dispose_engines()
-    return t1 - t0, t2 - t1, created
+    return t1 - t0, t2 - t1, created, c1 - c0, c2 - c1
 
 
 def profile_emit(users: int, tmp: Path) -> None:
@@ -277,7 +319,7 @@ def profile_emit(users: int, tmp: Path) -> None:
     for name in ("first run", "rerun"):
         prof = cProfile.Profile()
         t0 = time.perf_counter()
-        prof.runcall(emitter.process_users, ids, 7, backend=_NoBusy())
+        prof.runcall(emitter.process_users, ids, 7)
         print(f"## {name}: {time.perf_counter() - t0:.2f} s under cProfile")
         pstats.Stats(prof).sort_stats("tottime").print_stats(25)
     dispose_engines()
@@ -291,28 +333,63 @@ def best_emit(users: int, tmp: Path, repeat: int) -> tuple[float, float, int]:
     return min(r[0] for r in runs), min(r[1] for r in runs), runs[0][2]
 
 
-def baseline_emit(ref: str, users: int, repeat: int, tmp: Path) -> list[tuple[float, float, int]]:
-    """The emit bench on `ref`'s code: `git archive` it into tmp, run this file there."""
+def baseline_emit(
+    ref: str, users: int, repeat: int, tmp: Path, *, one_size: bool = False
+) -> list[tuple[float, float, int]]:
+    """The emit bench on `ref`'s code: `git archive` it into tmp (once), run this file there."""
     import json
     import shutil
 
     from _baseline import extract
 
-    tree = extract(ref, tmp / "baseline")
+    tree = tmp / "baseline"
+    if not tree.exists():
+        extract(ref, tree)
     shutil.copy(__file__, tree / "bench" / "bench_jobs.py")
     out = subprocess.run(
         [sys.executable, str(tree / "bench" / "bench_jobs.py"), "--emit-json", "--users",
-         str(users), "--repeat", str(repeat)],
+         str(users), "--repeat", str(repeat), *(["--one-size"] if one_size else [])],
         check=True, capture_output=True, text=True, cwd=tree,
     ).stdout  # fmt: skip
     return [tuple(json.loads(line)) for line in out.splitlines() if line.startswith("[")]  # type: ignore[misc]
 
 
-class _NoBusy:
-    name = "none"
-
-    def busy_times(self, start, end):  # type: ignore[no-untyped-def]
-        return []
+def zones_section(users: int, zones: int, repeat: int, ref: str | None, tmp: Path) -> list[str]:
+    """`users` in `zones` time zones against all in one zone (and against `ref`'s code in one
+    zone): runs alternate, best of `repeat` each, so the machine's load hits all alike."""
+    runs: dict[str, list[Any]] = {"base": [], "one": [], "many": []}
+    time_emit_cpu(*_emit_setup(20, tmp / "warm-up", zones))  # imports, first queries
+    for i in range(repeat):
+        if ref:
+            runs["base"] += baseline_emit(ref, users, 1, tmp, one_size=True)
+        runs["one"].append(time_emit_cpu(*_emit_setup(users, tmp / f"zr{i}")))
+        runs["many"].append(time_emit_cpu(*_emit_setup(users, tmp / f"zr{i}", zones)))
+        print(f"zones run {i + 1}/{repeat} (wall first/rerun, cpu first/rerun): " + ", ".join(
+            f"{k} {v[-1][0]:.2f}/{v[-1][1]:.2f} {v[-1][3]:.2f}/{v[-1][4]:.2f}"
+            for k, v in runs.items() if v), flush=True)  # fmt: skip
+    # Best of the runs, each figure on its own; events differ a little between zones (a day's
+    # blocks that already began locally are not planned).
+    best = {k: [min(r[j] for r in v) for j in range(5)] for k, v in runs.items() if v}
+    created = {k: v[0][2] for k, v in runs.items() if v}
+    head = ("| users × 6 prefs × 7 days | code | zones | events | first run s | rerun s "
+            "| first run CPU s | rerun CPU s |")  # fmt: skip
+    rule = "|---:|---|---:|---:|---:|---:|---:|---:|"
+    labels = {"base": (ref, 1), "one": ("this", 1), "many": ("this", zones)}
+    rows = [
+        f"| {users} | {labels[k][0]} | {labels[k][1]} | {created[k]:,} | {b[0]:.2f} | {b[1]:.2f} "
+        f"| {b[3]:.2f} | {b[4]:.2f} |"
+        for k, b in best.items()
+    ]
+    ratios = []
+    for k, against in (("many", "one"), ("many", "base"), ("one", "base")):
+        if k in best and against in best:
+            a, b = best[k], best[against]
+            ratios.append(
+                f"{labels[k][0]} {labels[k][1]} zone(s) / {labels[against][0]} 1 zone: wall "
+                f"{a[0] / b[0]:.2f} first, {a[1] / b[1]:.2f} rerun; CPU {a[3] / b[3]:.2f} first, "
+                f"{a[4] / b[4]:.2f} rerun"
+            )
+    return [head, rule, *rows, "", *ratios]
 
 
 # -- report -------------------------------------------------------------------------------------
@@ -330,6 +407,11 @@ def main() -> None:
         "--repeat", type=int, default=1, help="emit: best of K runs (each on a fresh store)"
     )
     parser.add_argument("--emit-json", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--one-size", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--zones", type=int, default=0, metavar="Z",
+        help="only the time-zone comparison: N users over Z zones (at most 20) vs one zone",
+    )  # fmt: skip
     parser.add_argument(
         "--profile", action="store_true", help="cProfile one emit first run and rerun (top 25)"
     )
@@ -338,8 +420,19 @@ def main() -> None:
         import json
 
         with tempfile.TemporaryDirectory() as d:
+            if args.one_size:  # one run, warmed up like zones_section's, with CPU times
+                time_emit_cpu(*_emit_setup(20, Path(d) / "warm-up"))
+                print(json.dumps(time_emit_cpu(*_emit_setup(args.users, Path(d)))), flush=True)
+                return
             for users in (args.users, 2 * args.users):
                 print(json.dumps(best_emit(users, Path(d), args.repeat)), flush=True)
+        return
+    if args.zones:
+        with tempfile.TemporaryDirectory() as d:
+            lines = zones_section(
+                args.users, min(args.zones, len(ZONES)), args.repeat, args.baseline, Path(d)
+            )
+        print("\n".join([f"Machine: {machine()}", "", *lines]))
         return
     if args.profile:
         with tempfile.TemporaryDirectory() as d:

@@ -277,3 +277,65 @@ def test_status_shows_each_failing_persons_calendar_and_last_success(household, 
     sync_health.record("gina", "caldav")
     report = json.loads(cli("status", "--json").stdout)
     assert {f["user_id"] for f in report["sync_failures"]} == {"hank"}
+
+
+def test_batches_by_zone_give_each_user_what_planning_them_alone_gives(monkeypatch):
+    """The emitter batches users by their zone's UTC offset (a batch reads one zone-wide window
+    of events); small batches mixing Honolulu with Auckland, Kolkata with St John's: each
+    user's result comes back in the caller's order and is what planning that user alone
+    gives, in their own zone, around their own busy time (a 06:00-06:30 dentist moves the
+    flexible gym on one local day only)."""
+    from agentcal.services import calendar_event_emitter as emitter_module
+    from agentcal.services.calendar_events import calendar_events_service
+
+    zones = {
+        "alice": "Europe/Paris",  # the configured user, no profile
+        "zed": "Pacific/Honolulu",
+        "yuki": "Asia/Tokyo",
+        "xavi": "America/St_Johns",
+        "wiremu": "Pacific/Auckland",
+        "vik": "Asia/Kolkata",
+        "uma": "America/Los_Angeles",
+        "tom": "Pacific/Honolulu",
+    }
+    now = datetime(2026, 3, 27, 20, 0, tzinfo=UTC)
+    for user, zone in zones.items():
+        if user != "alice":
+            user_profiles_service.add(user, timezone=zone)
+        calendar_preferences_service.create_preference(
+            user_id=user, preference_type="gym", start_time="06:00", duration_minutes=60,
+            is_flexible=True,
+        )  # fmt: skip
+        dentist_day = now.astimezone(ZoneInfo(zone)).date() + timedelta(days=2)
+        start = datetime.combine(dentist_day, time(6, 0), ZoneInfo(zone))
+        calendar_events_service.create_event(
+            user_id=user, title="Dentist", start=start, duration_minutes=30, sync=False
+        )
+    alone = {
+        u: calendar_event_emitter.process_user_preferences(u, 7, now=now, dry_run=True)
+        for u in zones
+    }
+    callers_order = list(zones)  # neither alphabetical nor by offset
+    monkeypatch.setattr(emitter_module, "USERS_PER_BATCH", 3)
+    results = calendar_event_emitter.process_users(callers_order, 7, now=now)
+
+    def decisions(r):  # type: ignore[no-untyped-def]
+        return [(p.outcome, p.local_date, p.start, p.moved_minutes) for p in r.placements]
+
+    assert [r.user_id for r in results] == callers_order
+    for r in results:
+        zone = ZoneInfo(zones[r.user_id])
+        assert r.timezone == zones[r.user_id] and not r.dry_run
+        assert decisions(r) == decisions(alone[r.user_id])
+        placed = {p.local_date: p.start.astimezone(zone) for p in r.of("planned", "moved")}
+        days = [r.first_day + timedelta(days=i) for i in range(7)]
+        ahead = {d for d in days if datetime.combine(d, time(6, 0), zone) > now}
+        assert set(placed) == ahead and len(ahead) >= 6  # Tokyo's 06:00 is still to come
+        dentist_day = r.first_day + timedelta(days=2)
+        for day, start in placed.items():
+            assert start.date() == day
+            assert start.time() == (time(6, 30) if day == dentist_day else time(6, 0))
+    with session_scope() as s:
+        gyms = s.exec(select(CalendarEvent).where(CalendarEvent.title != "Dentist")).all()
+    assert {(e.user_id, e.timezone) for e in gyms} == set(zones.items())
+    assert len(gyms) == sum(len(r.of("planned", "moved")) for r in results)

@@ -118,6 +118,17 @@ class EmitResult:
         return out
 
 
+@lru_cache(maxsize=512)
+def _offset_cached(zone: str, hour: datetime) -> timedelta:
+    offset = hour.astimezone(ZoneInfo(zone)).utcoffset()
+    return offset if offset is not None else timedelta(0)
+
+
+def _offset(zone: str, now: datetime) -> timedelta:
+    """The zone's UTC offset at `now` (to the hour)."""
+    return _offset_cached(zone, now.replace(minute=0, second=0, microsecond=0))
+
+
 @dataclass(frozen=True)
 class _Frame:
     """The days one time zone plans, and the window of events read around them."""
@@ -227,11 +238,16 @@ class CalendarEventEmitter(Service):
         now = now or utcnow()
         flex = timedelta(minutes=settings.flex_window_minutes)
         frames: dict[str, _Frame] = {}  # one per time zone
+        profiles = user_profiles_service.profiles_for(user_ids, session=session)
+        # Batches of neighbouring zones: a batch reads the events of the union of its users'
+        # windows, which stays about one zone's wide instead of spanning the whole globe.
+        order = sorted(
+            dict.fromkeys(user_ids), key=lambda u: (_offset(profiles[u].timezone, now), u)
+        )
 
         results: list[EmitResult] = []
-        for i in range(0, len(user_ids), USERS_PER_BATCH):
-            batch = user_ids[i : i + USERS_PER_BATCH]
-            profiles = user_profiles_service.profiles_for(batch, session=session)
+        for i in range(0, len(order), USERS_PER_BATCH):
+            batch = order[i : i + USERS_PER_BATCH]
             batch_frames = {}
             for u in batch:
                 zone = profiles[u].timezone
@@ -266,7 +282,8 @@ class CalendarEventEmitter(Service):
             results.extend(batch_results)
             if progress is not None:
                 progress(len(batch))
-        return results
+        by_user = {r.user_id: r for r in results}
+        return [by_user[u] for u in user_ids]
 
     def all_user_ids(self) -> list[str]:
         """Every user with preferences or insights."""

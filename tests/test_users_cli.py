@@ -195,6 +195,72 @@ def test_remove_refuses_with_data_and_purge_deletes_only_that_users_rows_and_fil
     assert user_profiles_service.data_counts("alice")["preferences"] == 1
 
 
+def test_purge_says_how_many_of_each_kind_it_deleted_and_touches_no_one_else(cli):
+    """Insights (and their history), preferences, events, jobs, chat sessions, agent calls (and
+    their steps): `--purge` counts each kind it deletes; the same rows of alice stay."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import func
+
+    from agentcal.models import AgentObservability, AgentStep, UserInsight, UserInsightHistory
+    from agentcal.services.agent_observability import agent_observability_service
+    from agentcal.services.chat_sessions import chat_sessions_service
+    from agentcal.services.user_insights import user_insights_service
+
+    user_profiles_service.add("bob", timezone="Pacific/Auckland")
+    step = {"step_type": "llm", "name": "model", "started_at": datetime.now(UTC)}
+    for user in ("alice", "bob"):
+        for key, minutes in (("gym_time", 60), ("gym_time", 45), ("wake_time", 0)):
+            user_insights_service.create_insight(
+                user_id=user, insight_type="preference", category="health", key=key,
+                value={"minutes": minutes}, confidence=0.9,
+            )  # fmt: skip
+        calendar_preferences_service.create_preference(
+            user_id=user, preference_type="gym", start_time="06:00", duration_minutes=30
+        )
+        for n in range(3):
+            agent_observability_service.log_agent_call(
+                user_id=user, agent_action="chat", user_message=f"hello {n}", steps=[step, step]
+            )
+        chat_sessions_service.open_session(user, "default")
+        chat_sessions_service.open_session(user, "work")
+
+    def rows(model, user=None):  # type: ignore[no-untyped-def]
+        with session_scope() as s:
+            stmt = select(func.count()).select_from(model)
+            if user is not None:
+                stmt = stmt.where(model.user_id == user)
+            return s.exec(stmt).one()
+
+    before = user_profiles_service.data_counts("bob")
+    assert before["insights"] == 2 and before["agent calls"] == 3
+    assert before["chat sessions"] == 2 and before["preferences"] == 1
+    alice_before = user_profiles_service.data_counts("alice")
+    assert rows(AgentStep) == 12 and rows(UserInsightHistory) >= 2
+
+    result = cli("users", "remove", "bob", "--purge")
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    for kind, n in before.items():
+        if n:
+            assert f"{n} {kind}" in said, (kind, said)
+    assert "1 profile" in said
+    assert user_profiles_service.data_counts("bob") == dict.fromkeys(before, 0)
+    assert user_profiles_service.data_counts("alice") == alice_before
+    assert rows(AgentStep) == 6  # bob's steps went with his calls
+    with session_scope() as s:
+        orphans = s.exec(
+            select(func.count())
+            .select_from(UserInsightHistory)
+            .where(
+                UserInsightHistory.insight_id.not_in(select(UserInsight.id))  # type: ignore[attr-defined]
+            )
+        ).one()
+        assert orphans == 0
+    assert user_profiles_service.get_row("bob") is None
+    assert rows(AgentObservability, "alice") == 3
+
+
 def test_changing_the_calendar_sends_future_events_to_the_new_one(cli):
     user_profiles_service.add("bob")
     calendar_preferences_service.create_preference(

@@ -195,8 +195,8 @@ def mask_json(value: Any) -> Any:
     return value
 
 
-# ((id of the settings object, data dir mtime), its secrets)
-_cached: tuple[tuple[int, int], tuple[str, ...]] | None = None
+# (the settings object, the data dir's mtime, its secrets)
+_cached: tuple[Any, int, tuple[str, ...]] | None = None
 
 
 def secret_values() -> tuple[str, ...]:
@@ -209,10 +209,12 @@ def secret_values() -> tuple[str, ...]:
     except Exception:  # unusable settings: read the raw environment instead
         return _by_length(_env_secret_values())
     # The data dir's change time too: `users edit` may add a person's password file meanwhile.
-    key = (id(settings), _mtime(settings.data_dir))
-    if _cached is None or _cached[0] != key:
-        _cached = (key, _by_length(_settings_secret_values(settings)))
-    return _cached[1]
+    # The settings object itself, not its id(): a new one after reset_settings() may reuse the
+    # freed one's id, and would then be given the old settings' secrets.
+    mtime = _mtime(settings.data_dir)
+    if _cached is None or _cached[0] is not settings or _cached[1] != mtime:
+        _cached = (settings, mtime, _by_length(_settings_secret_values(settings)))
+    return _cached[2]
 
 
 def _mtime(path: Any) -> int:

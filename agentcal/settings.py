@@ -139,6 +139,12 @@ class Settings(BaseSettings):
     caldav_calendar: str | None = Field(
         None, description="CalDAV calendar name (default: the first)."
     )
+    calendar_timeout: float = Field(
+        5.0,
+        gt=0,
+        le=120,
+        description="Seconds to wait for the calendar server to connect or answer a request.",
+    )
 
     # Habits and scheduling
     auto_schedule_threshold: float = Field(

@@ -92,6 +92,7 @@ def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def agentcal_home(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
 ) -> Iterator[Path]:
+    from agentcal.calendars import outages
     from agentcal.db import dispose_engines
     from agentcal.settings import reset_settings
 
@@ -114,6 +115,7 @@ def agentcal_home(
     monkeypatch.chdir(tmp_path)  # no stray .env from the checkout
     reset_settings()
     dispose_engines()
+    outages.clear()  # a calendar server one test took down is not down for the next
     yield home
     dispose_engines()
     reset_settings()

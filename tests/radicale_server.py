@@ -34,8 +34,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def radicale_server(storage: Path) -> Iterator[str]:
-    """Run Radicale with its collections under `storage`; yields its base URL."""
+def radicale_server(storage: Path, *options: str) -> Iterator[str]:
+    """Run Radicale with its collections under `storage` (and more command-line `options`);
+    yields its base URL."""
     port = free_port()
     log = (storage / "radicale.log").open("wb")
     proc = subprocess.Popen(
@@ -51,6 +52,7 @@ def radicale_server(storage: Path) -> Iterator[str]:
             str(storage / "collections"),
             "--logging-level",
             "warning",
+            *options,
         ],
         stdout=log,
         stderr=subprocess.STDOUT,

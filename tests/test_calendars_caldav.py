@@ -174,7 +174,7 @@ def test_missing_url_is_a_clear_failure_not_a_crash(monkeypatch):
 
     [result] = CalDAVCalendar(get_settings()).sync_many([make_event()])
 
-    assert not result.ok and not result.retryable and "AGENTCAL_CALDAV_URL" in result.error
+    assert not result.ok and result.outage and "AGENTCAL_CALDAV_URL" in result.error
 
 
 def test_password_never_printed_by_config_show(cli, monkeypatch):
@@ -242,3 +242,114 @@ def test_a_change_with_nothing_of_agentcals_to_update_writes_nothing(settings):
     backend.upsert(make_event(revision=2, backend_event_id=first.backend_event_id))
 
     assert backend.calendar.get_event_by_uid(make_event().uid).data == before
+
+
+# -- which calendar, and failing clearly ----------------------------------------------------
+
+
+def test_a_tasks_only_list_is_never_where_events_go(settings):
+    import caldav
+
+    client = caldav.DAVClient(
+        url=settings.caldav_url, username=settings.caldav_username, password="x"
+    )
+    client.principal().make_calendar(name="Tasks", supported_calendar_component_set=["VTODO"])
+    backend = CalDAVCalendar(settings)
+
+    result = backend.upsert(make_event())
+
+    assert result.ok, result.error
+    chosen = backend.collection()
+    assert chosen.name == "agentcal" and "VEVENT" in chosen.components
+    assert "/agentcal/" in result.backend_event_id
+
+
+def test_a_named_calendar_that_holds_only_tasks_is_refused_clearly(settings, monkeypatch):
+    import caldav
+
+    client = caldav.DAVClient(
+        url=settings.caldav_url, username=settings.caldav_username, password="x"
+    )
+    client.principal().make_calendar(name="Tasks", supported_calendar_component_set=["VTODO"])
+    monkeypatch.setenv("AGENTCAL_CALDAV_CALENDAR", "Tasks")
+    reset_settings()
+
+    [result] = CalDAVCalendar(get_settings()).sync_many([make_event()])
+
+    assert not result.ok and result.outage
+    assert "'Tasks' holds only VTODO" in result.error
+
+
+def test_a_wrong_path_is_a_403_and_a_wrong_password_says_so(tmp_path, monkeypatch):
+    import caldav
+
+    from tests.radicale_server import radicale_server
+
+    (tmp_path / "users").write_text("me:my-pass\nsomeone-else:their-pass\n")
+    with radicale_server(
+        tmp_path, "--auth-type", "htpasswd", "--auth-htpasswd-filename", str(tmp_path / "users"),
+        "--auth-htpasswd-encryption", "plain", "--rights-type", "owner_only",
+    ) as url:  # fmt: skip
+        caldav.DAVClient(url=url, username="someone-else", password="their-pass").principal()
+        monkeypatch.setenv("AGENTCAL_CALDAV_URL", url + "someone-else/")
+        monkeypatch.setenv("AGENTCAL_CALDAV_USERNAME", "me")
+        monkeypatch.setenv("AGENTCAL_CALDAV_PASSWORD", "my-pass")
+        reset_settings()
+        [forbidden] = CalDAVCalendar(get_settings()).sync_many([make_event()])
+        monkeypatch.setenv("AGENTCAL_CALDAV_URL", url)
+        monkeypatch.setenv("AGENTCAL_CALDAV_PASSWORD", "not-my-pass")
+        reset_settings()
+        [refused] = CalDAVCalendar(get_settings()).sync_many([make_event()])
+
+    assert not forbidden.ok and forbidden.outage
+    assert forbidden.error == (
+        "the CalDAV server refused access to /someone-else/ (403 Forbidden): check that "
+        "AGENTCAL_CALDAV_URL points at your own account or calendar"
+    )
+    assert not refused.ok and refused.outage
+    assert refused.error == f"the CalDAV server at {url} refused the user name or password"
+
+
+@pytest.mark.parametrize("server", ["closed", "html"])
+def test_an_unreachable_or_non_caldav_server_gets_one_clear_line(monkeypatch, server):
+    from tests.dead_servers import HtmlServer, closed_port
+
+    html = HtmlServer()
+    url = html.__enter__() if server == "html" else closed_port()
+    try:
+        monkeypatch.setenv("AGENTCAL_CALDAV_URL", url)
+        reset_settings()
+        backend = CalDAVCalendar(get_settings())
+
+        results = backend.sync_many([make_event(1), make_event(2), make_event(3)])
+    finally:
+        if server == "html":
+            html.__exit__()
+
+    assert [r.error for r in results] == [results[0].error] * 3
+    error = results[0].error
+    assert all(r.outage for r in results) and "\n" not in error
+    assert "HTTPConnection" not in error and "0x" not in error and "<html" not in error
+    if server == "closed":
+        assert error == f"cannot reach the CalDAV server at {url} (connection refused)"
+    else:
+        assert error == (
+            f"{url} is not a CalDAV server (it answered 200 text/html to a calendar query): "
+            "check AGENTCAL_CALDAV_URL"
+        )
+    assert backend.http_requests == 1  # the first failure stopped the other events' requests
+
+
+def test_a_create_is_one_put_and_a_lost_result_does_not_duplicate(settings):
+    backend = CalDAVCalendar(settings)
+    backend.collection()
+    before = backend.http_requests
+
+    first = backend.sync_many([make_event(n) for n in (1, 2, 3)])
+    assert backend.http_requests - before == 3
+
+    again = backend.upsert(make_event(1))  # its first result was lost: If-None-Match says 412
+
+    assert all(r.ok for r in [*first, again])
+    assert again.backend_event_id == first[0].backend_event_id
+    assert sorted(server_events(backend)) == sorted(make_event(n).uid for n in (1, 2, 3))

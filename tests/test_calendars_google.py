@@ -241,7 +241,7 @@ def test_quota_exceeded_stops_the_sync_without_retrying(settings, fake):
 
     assert results[0].ok
     for r in results[1:]:
-        assert not r.ok and r.quota_exhausted and "quota exhausted" in r.error
+        assert not r.ok and r.outage and "quota exhausted" in r.error
     assert fake.http_requests == 1  # the second batch was never sent
     assert sleeps == []
 

@@ -66,8 +66,10 @@ class SyncResult:
     error: str | None = None
     retryable: bool = False
     skipped: bool = False  # e.g. the user deleted it in the calendar app: not fought over
-    retry_after: float | None = None  # seconds the server asked us to wait (retryable only)
-    quota_exhausted: bool = False  # the backend's quota is used up: alert, don't hammer
+    retry_after: float | None = None  # seconds to wait before trying again (retryable only)
+    # The backend as a whole is unusable now (unreachable, quota used up, sign-in refused): the
+    # job waits `retry_after` without using up its attempts, and one alert says so.
+    outage: bool = False
 
 
 class CalendarBackend(Protocol):

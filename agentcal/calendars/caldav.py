@@ -12,13 +12,18 @@ must not be readable by group or others). It is never printed.
 
 from __future__ import annotations
 
-import contextlib
+import random
 import stat
+import time as time_module
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urljoin, urlsplit
+from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
-from agentcal.calendars import owned
+from agentcal.calendars import outages, owned
 from agentcal.calendars.base import EventData, Interval, SyncResult
 from agentcal.errors import ConfigError, ExternalServiceError
 
@@ -27,15 +32,57 @@ if TYPE_CHECKING:
 
 TAG = "X-AGENTCAL"
 DEFAULT_CALENDAR_NAME = "agentcal"
+RETRIES = 3  # 429/5xx: tries after the first, with randomised exponential backoff
+RETRY_BASE_SECONDS = 0.5
+MAX_RETRY_DELAY_SECONDS = 30.0
 
 
-class CalDAVUnavailable(ExternalServiceError):
-    """The server could not be used just now (rate limit, 5xx, network): worth retrying."""
+DAV = "{DAV:}"
+CAL = "{urn:ietf:params:xml:ns:caldav}"
+PROPFIND = (
+    '<?xml version="1.0" encoding="utf-8"?>'
+    '<d:propfind xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:prop>'
+    "<d:resourcetype/><d:displayname/><d:current-user-principal/>"
+    "<c:calendar-home-set/><c:supported-calendar-component-set/>"
+    "</d:prop></d:propfind>"
+)
+MKCALENDAR = (
+    '<?xml version="1.0" encoding="utf-8"?>'
+    '<c:mkcalendar xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:set><d:prop>'
+    "<d:displayname>{name}</d:displayname>"
+    '<c:supported-calendar-component-set><c:comp name="VEVENT"/></c:supported-calendar-component-set>'
+    "</d:prop></d:set></c:mkcalendar>"
+)
 
 
-def _one_line(exc: BaseException) -> str:
-    # caldav's messages embed the server's response body, newlines included
-    return " ".join(str(exc).split())
+class _Failure(Exception):
+    """A CalDAV call that did not work, as one line for the user."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        outage: bool = False,
+        retryable: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.outage = outage
+        self.retryable = retryable or outage
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class Collection:
+    """A calendar collection on the server, as a PROPFIND describes it."""
+
+    url: str
+    name: str
+    components: frozenset[str]  # empty: the server did not say, which means all (RFC 4791)
+
+    @property
+    def holds_events(self) -> bool:
+        return not self.components or "VEVENT" in self.components
 
 
 def read_password(settings: Settings) -> str | None:
@@ -184,79 +231,292 @@ def user_changed(vevent: Any) -> str | None:
 
 
 class CalDAVCalendar:
-    """Pushes agentcal's events to one CalDAV calendar."""
+    """Pushes agentcal's events to one CalDAV calendar collection.
+
+    Discovery (three PROPFINDs, once per backend object): the URL itself if it is a calendar
+    that holds events, else the user's calendar home, then the calendar named by
+    AGENTCAL_CALDAV_CALENDAR or the first one that supports VEVENT (a tasks-only list is never
+    picked), else a new one. Each event is then one request when nothing conflicts: a create is
+    `PUT If-None-Match: *`, a delete a `DELETE`; an update reads the object (GET), merges the
+    fields agentcal owns and writes it back with `If-Match` on the ETag it read.
+    """
 
     name = "caldav"
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, sleep: Callable[[float], None] = time_module.sleep):
         self.settings = settings
+        self._sleep = sleep
+        self.url = settings.caldav_url or ""
+        # The key of this server's outages, per account (one refused password is not another's)
+        self.server = f"caldav {self.url} {settings.caldav_username or ''}"
+        self.timeout = settings.calendar_timeout
+        self._client: Any = None
+        self._collection: Collection | None = None
         self._calendar: Any = None
+        self.http_requests = 0  # requests sent (the benchmark reads it)
+
+    # -- talking to the server ----------------------------------------------------------------
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            import caldav
+
+            if not self.url:
+                raise _Failure(
+                    "set AGENTCAL_CALDAV_URL to your CalDAV server or calendar URL",
+                    outage=True,
+                    retry_after=outages.AUTH_RETRY_SECONDS,
+                )
+            try:
+                password = read_password(self.settings)
+            except ConfigError as exc:
+                raise _Failure(
+                    str(exc), outage=True, retry_after=outages.AUTH_RETRY_SECONDS
+                ) from None
+            self._client = caldav.DAVClient(  # type: ignore[operator]
+                url=self.url,
+                username=self.settings.caldav_username,
+                password=password,
+                timeout=self.timeout,
+                enable_rfc6764=False,
+            )
+        return self._client
+
+    def _stop(self, failure: _Failure) -> _Failure:
+        """An outage: this backend, and for a while every one talking to this server, stops."""
+        if failure.outage:
+            outages.record(self.server, str(failure), failure.retry_after or 60.0)
+        return failure
+
+    def _check_server(self) -> None:
+        """Fail at once while an outage of this server is recorded (by this backend or another
+        in this process); once it expired or was cleared, try again."""
+        known = outages.current(self.server)
+        if known is not None:
+            raise _Failure(known.message, outage=True, retry_after=known.retry_after)
+
+    def _request(
+        self, url: str, method: str, body: str = "", headers: dict[str, str] | None = None
+    ) -> Any:
+        """One HTTP request, retried with backoff on 429/5xx (at least the server's
+        Retry-After); still failing after RETRIES, or unreachable, or credentials refused:
+        an outage."""
+        for attempt in range(RETRIES + 1):
+            try:
+                answer = self._request_once(url, method, body, headers)
+            except _Failure as exc:
+                if not exc.retryable or exc.outage:
+                    raise
+                status, wait = str(exc), exc.retry_after or 0.0
+            else:
+                if answer.status < 500:
+                    return answer
+                status, wait = f"the CalDAV server answered {answer.status}", 0.0
+            delay = max(RETRY_BASE_SECONDS * 2**attempt * (0.5 + random.random() / 2), wait)
+            if attempt == RETRIES or delay > MAX_RETRY_DELAY_SECONDS:
+                break
+            self._sleep(delay)
+        raise self._stop(
+            _Failure(
+                f"{status} (still failing after {attempt + 1} tries)",
+                outage=True,
+                retry_after=max(wait, outages.UNREACHABLE_RETRY_SECONDS),
+            )
+        )
+
+    def _request_once(
+        self, url: str, method: str, body: str = "", headers: dict[str, str] | None = None
+    ) -> Any:
+        from caldav.lib import error as dav_error
+
+        self._check_server()
+        self.http_requests += 1
+        try:
+            return self.client.request(url, method, body, headers or {})
+        except dav_error.AuthorizationError as exc:
+            if exc.status == 403:
+                raise self._stop(
+                    _Failure(
+                        f"the CalDAV server refused access to {_path(url)} (403 Forbidden): "
+                        "check that AGENTCAL_CALDAV_URL points at your own account or calendar",
+                        outage=True,
+                        retry_after=outages.AUTH_RETRY_SECONDS,
+                    )
+                ) from None
+            raise self._stop(
+                _Failure(
+                    f"the CalDAV server at {self.url} refused the user name or password",
+                    outage=True,
+                    retry_after=outages.AUTH_RETRY_SECONDS,
+                )
+            ) from None
+        except dav_error.RateLimitError as exc:
+            raise _Failure(
+                f"the CalDAV server answered {exc.status or 429} (slow down)",
+                retryable=True,
+                retry_after=exc.retry_after_seconds,
+            ) from None
+        except (dav_error.DAVError, OSError) as exc:
+            problem = outages.network_problem(exc, self.timeout)
+            raise self._stop(
+                _Failure(
+                    f"cannot reach the CalDAV server at {self.url} ({problem})",
+                    outage=True,
+                    retry_after=outages.UNREACHABLE_RETRY_SECONDS,
+                )
+            ) from None
+
+    def _propfind(self, url: str, depth: str) -> list[tuple[str, dict[str, Any]]]:
+        """(href, {property tag: element}) per resource; a clear failure if the server does
+        not speak WebDAV/CalDAV there."""
+        answer = self._request(
+            url, "PROPFIND", PROPFIND, {"Depth": depth, "Content-Type": "application/xml"}
+        )
+        if answer.status == 404:
+            raise self._stop(
+                _Failure(
+                    f"nothing at {url} (404 Not Found): check AGENTCAL_CALDAV_URL",
+                    outage=True,
+                    retry_after=outages.AUTH_RETRY_SECONDS,
+                )
+            )
+        tree = getattr(answer, "tree", None)
+        if answer.status != 207 or tree is None or tree.tag != DAV + "multistatus":
+            kind = str(answer.headers.get("Content-Type", "")).split(";")[0] or "no content type"
+            raise self._stop(
+                _Failure(
+                    f"{url} is not a CalDAV server (it answered {answer.status} {kind} to "
+                    "a calendar query): check AGENTCAL_CALDAV_URL",
+                    outage=True,
+                    retry_after=outages.AUTH_RETRY_SECONDS,
+                )
+            )
+        out = []
+        for response in tree.findall(DAV + "response"):
+            href = response.findtext(DAV + "href") or ""
+            props: dict[str, Any] = {}
+            for propstat in response.findall(DAV + "propstat"):
+                if " 200 " in (propstat.findtext(DAV + "status") or " 200 "):
+                    for prop in propstat.findall(DAV + "prop"):
+                        props.update({child.tag: child for child in prop})
+            out.append((urljoin(url, href), props))
+        return out
+
+    # -- which calendar -----------------------------------------------------------------------
+
+    @staticmethod
+    def _as_collection(url: str, props: dict[str, Any]) -> Collection | None:
+        kind = props.get(DAV + "resourcetype")
+        if kind is None or kind.find(CAL + "calendar") is None:
+            return None
+        comps = props.get(CAL + "supported-calendar-component-set")
+        names = frozenset(
+            str(c.get("name", "")).upper() for c in (comps if comps is not None else [])
+        )
+        name = (
+            props.get(DAV + "displayname") is not None and props[DAV + "displayname"].text
+        ) or ""
+        return Collection(url if url.endswith("/") else url + "/", name, names)
+
+    def collection(self) -> Collection:
+        """The calendar collection events go to (found once, then remembered)."""
+        if self._collection is None:
+            self._collection = self._discover()
+        return self._collection
+
+    def _discover(self) -> Collection:
+        wanted = self.settings.caldav_calendar
+        [(url, props)] = self._propfind(self.url, "0")[:1] or [(self.url, {})]
+        here = self._as_collection(url, props)
+        if here is not None and here.holds_events and not wanted:
+            return here
+        home = self._home(url, props)
+        calendars = [
+            c
+            for u, p in self._propfind(home, "1")
+            if (c := self._as_collection(u, p)) is not None and u.rstrip("/") != home.rstrip("/")
+        ]
+        if here is not None and here.holds_events and wanted in (here.name, _slug(here.url)):
+            return here
+        if wanted:
+            named = [c for c in calendars if wanted in (c.name, _slug(c.url))]
+            if named and not named[0].holds_events:
+                raise self._stop(
+                    _Failure(
+                        f"the CalDAV calendar {wanted!r} holds only "
+                        f"{', '.join(sorted(named[0].components))} (no events): set "
+                        "AGENTCAL_CALDAV_CALENDAR to a calendar for events, or to a new name",
+                        outage=True,
+                        retry_after=outages.AUTH_RETRY_SECONDS,
+                    )
+                )
+            return named[0] if named else self._make(home, wanted)
+        for c in calendars:
+            if c.holds_events:
+                return c
+        return self._make(home, DEFAULT_CALENDAR_NAME)
+
+    def _home(self, url: str, props: dict[str, Any]) -> str:
+        """The user's calendar home: from the URL's properties, else via the principal."""
+        for tag in (CAL + "calendar-home-set", DAV + "current-user-principal"):
+            element = props.get(tag)
+            href = element.findtext(DAV + "href") if element is not None else None
+            if href and tag == CAL + "calendar-home-set":
+                return urljoin(url, href)
+            if href:
+                [(_, principal)] = self._propfind(urljoin(url, href), "0")[:1] or [("", {})]
+                return self._home(urljoin(url, href), {
+                    k: v for k, v in principal.items() if k == CAL + "calendar-home-set"
+                })  # fmt: skip
+        raise self._stop(
+            _Failure(
+                f"{self.url} did not say where your calendars are (no calendar-home-set): "
+                "set AGENTCAL_CALDAV_URL to the calendar's own URL",
+                outage=True,
+                retry_after=outages.AUTH_RETRY_SECONDS,
+            )
+        )
+
+    def _make(self, home: str, name: str) -> Collection:
+        url = urljoin(home if home.endswith("/") else home + "/", quote(_slugify(name)) + "/")
+        answer = self._request(
+            url,
+            "MKCALENDAR",
+            MKCALENDAR.format(name=escape(name)),
+            {"Content-Type": "application/xml"},
+        )
+        if answer.status not in (200, 201):
+            raise self._stop(
+                _Failure(
+                    f"cannot create the CalDAV calendar {name!r} at {url} ({answer.status})",
+                    outage=True,
+                    retry_after=outages.AUTH_RETRY_SECONDS,
+                )
+            )
+        return Collection(url, name, frozenset({"VEVENT"}))
 
     @property
     def calendar(self) -> Any:
+        """The collection as a `caldav.Calendar` (time-range searches; tests read through it)."""
         if self._calendar is None:
-            self._calendar = self._connect()
+            import caldav
+
+            self._calendar = caldav.Calendar(  # type: ignore[operator]
+                client=self.client, url=self.collection().url
+            )
         return self._calendar
 
-    def _connect(self) -> Any:
-        import caldav
-        from caldav.lib import error as dav_error
-        from requests.exceptions import RequestException
+    # -- events -------------------------------------------------------------------------------
 
-        url = self.settings.caldav_url
-        if not url:
-            raise ConfigError("set AGENTCAL_CALDAV_URL to your CalDAV server or calendar URL")
-        client = caldav.DAVClient(  # type: ignore[operator]
-            url=url,
-            username=self.settings.caldav_username,
-            password=read_password(self.settings),
-            timeout=30,
-        )
-        wanted = self.settings.caldav_calendar
-        try:
-            principal = client.principal()
-            calendars = principal.calendars()
-            for cal in calendars:
-                if str(cal.url).rstrip("/") == url.rstrip("/"):
-                    return cal
-            if wanted:
-                for cal in calendars:
-                    if wanted in (cal.name, str(cal.url).rstrip("/").rsplit("/", 1)[-1]):
-                        return cal
-                return principal.make_calendar(name=wanted)
-            if calendars:
-                return calendars[0]
-            return principal.make_calendar(name=DEFAULT_CALENDAR_NAME)
-        except dav_error.AuthorizationError:
-            raise ExternalServiceError(
-                f"the CalDAV server at {url} refused the user name or password"
-            ) from None
-        except (dav_error.DAVError, RequestException, OSError) as exc:
-            raise CalDAVUnavailable(
-                f"cannot use the CalDAV server at {url}: {_one_line(exc)}"
-            ) from None
-
-    def _find(self, event: EventData) -> Any:
-        """The event's calendar object, fetched by URL (None: not there).
-
-        agentcal names each object after its UID, so one GET finds it: a search by UID (a
-        REPORT) makes the server read the whole calendar, which made each sync slower as the
-        calendar grew (Radicale: 0.1 s per event at 50 events, 0.5 s at 300). The URL the
-        server gave last time (if in this calendar) is tried first.
-        """
-        from urllib.parse import quote
-
-        from caldav.lib import error as dav_error
-
-        base = str(self.calendar.url)
-        own = str(self.calendar.url.join(quote(event.uid, safe="") + ".ics"))
+    def object_url(self, event: EventData) -> str:
+        """Where the event's object lives: the URL the server gave (if in this collection),
+        else the collection plus the UID (agentcal names each object after its UID)."""
+        base = self.collection().url
         known = event.backend_event_id
-        for url in dict.fromkeys((known, own) if known and known.startswith(base) else (own,)):
-            try:
-                return self.calendar.event_by_url(url)
-            except dav_error.NotFoundError:
-                continue
-        return None
+        if known and known.startswith(base):
+            return known
+        return base + quote(event.uid, safe="") + ".ics"
 
     def upsert(self, event: EventData) -> SyncResult:
         return self._guarded(event, self._upsert)
@@ -265,68 +525,71 @@ class CalDAVCalendar:
         return self._guarded(event, self._delete)
 
     def sync_many(self, events: list[EventData]) -> list[SyncResult]:
-        """One event at a time (CalDAV has no batch); each result stands on its own."""
+        """One request per event when nothing conflicts (CalDAV has no batch)."""
         return [self.delete(e) if e.cancelled else self.upsert(e) for e in events]
 
     def _guarded(self, event: EventData, action: Any) -> SyncResult:
-        from caldav.lib import error as dav_error
-        from requests.exceptions import RequestException
-
         try:
             result: SyncResult = action(event)
             return result
-        except CalDAVUnavailable as exc:
-            return SyncResult(
-                event.id, event.backend_event_id, ok=False, error=str(exc), retryable=True
-            )
-        except (ConfigError, ExternalServiceError) as exc:
-            return SyncResult(event.id, event.backend_event_id, ok=False, error=str(exc))
-        except dav_error.AuthorizationError:
+        except _Failure as exc:
             return SyncResult(
                 event.id,
                 event.backend_event_id,
                 ok=False,
-                error="the CalDAV server refused the user name or password",
-            )
-        except (dav_error.DAVError, RequestException, OSError) as exc:
-            return SyncResult(
-                event.id,
-                event.backend_event_id,
-                ok=False,
-                error=f"CalDAV call failed: {_one_line(exc)}",
-                retryable=True,
+                error=str(exc),
+                retryable=exc.retryable,
+                retry_after=exc.retry_after,
+                outage=exc.outage,
             )
 
     def _upsert(self, event: EventData) -> SyncResult:
-        existing = self._find(event)
-        if existing is None and event.backend_event_id is not None:
-            return SyncResult(
-                event.id,
-                event.backend_event_id,
-                ok=True,
-                skipped=True,
-                error="deleted in the calendar by the user; left deleted",
-            )
-        if existing is not None:
-            cal = existing.icalendar_instance
+        url = self.object_url(event)
+        if event.backend_event_id is None:
+            body = to_ical(event).decode()
+            answer = self._put(url, body, {"If-None-Match": "*"})
+            if answer.status != 412:
+                return SyncResult(event.id, url, ok=True)
+            # 412: it is there already (an earlier attempt got through): update it instead.
+        for _ in range(3):  # an ETag race with the user's app: read again, merge again
+            answer = self._request(url, "GET")
+            if answer.status == 404:
+                return SyncResult(
+                    event.id, url, ok=True, skipped=True,
+                    error="deleted in the calendar by the user; left deleted",
+                )  # fmt: skip
+            _check(answer, url, "GET")
+            from icalendar import Calendar
+
+            try:
+                cal = Calendar.from_ical(answer.raw)
+            except ValueError:
+                raise _Failure(f"{_path(url)} is not an iCalendar object") from None
             vevents = cal.walk("VEVENT")
-            why = user_changed(vevents[0]) if vevents else None
+            why = user_changed(vevents[0]) if vevents else "not an event; left alone"
             if why is not None:
-                return SyncResult(event.id, str(existing.url), ok=True, skipped=True, error=why)
-            if merge_owned(cal, vevents[0], event):
-                existing.data = cal.to_ical().decode()
-                existing.save(increase_seqno=False)
-            return SyncResult(event.id, str(existing.url), ok=True)
-        saved = self.calendar.add_event(to_ical(event).decode(), increase_seqno=False)
-        return SyncResult(event.id, str(saved.url), ok=True)
+                return SyncResult(event.id, url, ok=True, skipped=True, error=why)
+            if not merge_owned(cal, vevents[0], event):
+                return SyncResult(event.id, url, ok=True)
+            etag = answer.headers.get("ETag")
+            put = self._put(url, cal.to_ical().decode(), {"If-Match": etag} if etag else {})
+            if put.status != 412:
+                return SyncResult(event.id, url, ok=True)
+        raise _Failure(f"{_path(url)} keeps changing on the server", retryable=True)
+
+    def _put(self, url: str, body: str, headers: dict[str, str]) -> Any:
+        answer = self._request(
+            url, "PUT", body, {"Content-Type": "text/calendar; charset=utf-8", **headers}
+        )
+        if answer.status != 412:
+            _check(answer, url, "PUT")
+        return answer
 
     def _delete(self, event: EventData) -> SyncResult:
-        from caldav.lib import error as dav_error
-
-        existing = self._find(event)
-        if existing is not None:
-            with contextlib.suppress(dav_error.NotFoundError):  # gone already: fine
-                existing.delete()
+        url = self.object_url(event)
+        answer = self._request(url, "DELETE")
+        if answer.status not in (404, 410):  # gone already: fine
+            _check(answer, url, "DELETE")
         return SyncResult(event.id, None, ok=True)
 
     def busy_times(self, start: datetime, end: datetime) -> list[Interval]:
@@ -337,9 +600,13 @@ class CalDAVCalendar:
 
         tz = ZoneInfo(self.settings.timezone)
         try:
+            self._check_server()
             found = self.calendar.search(start=start, end=end, event=True, expand=True)
-        except dav_error.DAVError as exc:
-            raise ExternalServiceError(f"cannot read busy times over CalDAV: {exc}") from None
+        except _Failure as exc:
+            raise ExternalServiceError(str(exc)) from None
+        except (dav_error.DAVError, OSError) as exc:
+            problem = outages.network_problem(exc, self.timeout)
+            raise ExternalServiceError(f"cannot read busy times over CalDAV ({problem})") from None
         spans: list[Interval] = []
         for obj in found:
             for vevent in _vevents(obj):
@@ -362,3 +629,28 @@ class CalDAVCalendar:
                 if a < b:
                     spans.append((a, b))
         return merge_intervals(spans)
+
+
+def _check(answer: Any, url: str, method: str) -> None:
+    """A failed request on one object: 5xx is worth retrying, 4xx is not."""
+    if 200 <= answer.status < 300:
+        return
+    reason = getattr(answer, "reason", "") or ""
+    raise _Failure(
+        f"the CalDAV server answered {answer.status} {reason} to {method} {_path(url)}".rstrip(),
+        retryable=answer.status >= 500,
+    )
+
+
+def _path(url: str) -> str:
+    return urlsplit(url).path or url
+
+
+def _slug(url: str) -> str:
+    return url.rstrip("/").rsplit("/", 1)[-1]
+
+
+def _slugify(name: str) -> str:
+    import re
+
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-").lower() or DEFAULT_CALENDAR_NAME

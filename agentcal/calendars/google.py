@@ -11,10 +11,13 @@ skipped, one they moved is left where they put it. agentcal remembers in the eve
 An update patches only the fields agentcal owns (calendars/owned.py): the location, attendees,
 reminders, colour and description text the user added stay.
 
-Batching: up to 50 calls per HTTP request. Calls that fail with 429, 5xx, 403 rate limits or
-a network error are re-batched and retried with randomised exponential backoff (at least the
-server's Retry-After). 403 quotaExceeded stops the sync: a non-retryable failure with
-`quota_exhausted`, which the job layer dead-letters and alerts on.
+Batching: up to 50 calls per HTTP request. Calls that fail with 429, 5xx or 403 rate limits
+are re-batched and retried with randomised exponential backoff (at least the server's
+Retry-After). Outages stop the sync at once, for this command and (calendars/outages.py) for a
+while for the whole process: Google unreachable (refused, no answer within
+AGENTCAL_CALENDAR_TIMEOUT: never retried in a loop), 403 quotaExceeded, the sign-in refused,
+or 429/5xx still failing after the retries. Their results carry `outage`: the job layer defers
+the syncs without using up their attempts, raises one alert, and resumes by itself.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from agentcal.calendars import owned
+from agentcal.calendars import outages, owned
 from agentcal.calendars.base import EventData, Interval, SyncResult
 from agentcal.errors import ConfigError, ExternalServiceError
 
@@ -43,8 +46,8 @@ BATCH_SIZE = 50
 RATE_LIMIT_REASONS = {"rateLimitExceeded", "userRateLimitExceeded"}
 QUOTA_REASONS = {"quotaExceeded", "dailyLimitExceeded", "dailyLimitExceededUnreg"}
 QUOTA_MESSAGE = (
-    "Google Calendar API quota exhausted ({reason}); sync stopped instead of retrying. "
-    "Quotas refill over hours: retry later or raise the quota in the Google Cloud console"
+    "Google Calendar API quota exhausted ({reason}); syncs wait and resume by themselves "
+    "(quotas refill over hours; or raise the quota in the Google Cloud console)"
 )
 AUTH_MESSAGE = (
     "Google refused the saved sign-in ({detail}): run `agentcal auth google` again "
@@ -187,7 +190,7 @@ class _Outcome:
     message: str = ""
     retryable: bool = False
     retry_after: float | None = None
-    quota: bool = False
+    outage: bool = False  # Google as a whole is unusable now (unreachable, quota, sign-in)
 
     @property
     def ok(self) -> bool:
@@ -232,8 +235,14 @@ def _from_http_error(exc: Any) -> _Outcome:
         reason=reason,
         message=message,
         retryable=retryable,
-        retry_after=_retry_after(exc.resp.get("retry-after")) if retryable else None,
-        quota=quota,
+        retry_after=(
+            outages.QUOTA_RETRY_SECONDS
+            if quota
+            else _retry_after(exc.resp.get("retry-after"))
+            if retryable
+            else None
+        ),
+        outage=quota,
     )
 
 
@@ -277,8 +286,12 @@ class GoogleCalendar:
         self._service: Any = None
         self._credentials: Any = None
         self._token_seen: str | None = None
-        self._stopped: _Outcome | None = None  # quota or sign-in failure: send nothing more
+        self._stopped: _Outcome | None = None  # an outage: send nothing more
         self.base_url, self.batch_uri = _resolve_endpoints(settings.google_api_endpoint)
+        # The key of this server's outages, per sign-in (one user's refused token or used-up
+        # quota is not another's).
+        self.server = f"google {self.base_url} {settings.google_token_path}"
+        self.timeout = settings.calendar_timeout
         self.http_requests = 0  # HTTP requests sent for calendar calls (the benchmark reads it)
 
     # -- client -------------------------------------------------------------------------------
@@ -295,7 +308,7 @@ class GoogleCalendar:
             self._credentials = load_credentials(self.settings)
             self._token_seen = self._credentials.token
             http = AuthorizedHttp(
-                self._credentials, http=self._transport or httplib2.Http(timeout=60)
+                self._credentials, http=self._transport or httplib2.Http(timeout=self.timeout)
             )
             self._service = build(
                 "calendar",
@@ -316,6 +329,23 @@ class GoogleCalendar:
             self._token_seen = creds.token
 
     # -- sending calls with batching and retries ----------------------------------------------
+
+    def _outage(self, message: str, retry_after: float) -> _Outcome:
+        """Stop sending: this command's remaining calls, and (for `retry_after` seconds) every
+        backend in this process talking to the same server, fail at once with `message`."""
+        outages.record(self.server, message, retry_after)
+        self._stopped = _Outcome(message=message, retry_after=retry_after, outage=True)
+        return self._stopped
+
+    def _check_server(self) -> None:
+        """Stop while an outage of this server is recorded (by this backend or another in this
+        process); once it expired or was cleared, send again."""
+        known = outages.current(self.server)
+        self._stopped = (
+            None
+            if known is None
+            else _Outcome(message=known.message, retry_after=known.retry_after, outage=True)
+        )
 
     def _send(self, calls: list[_Call]) -> dict[str, _Outcome]:
         from google.auth.exceptions import RefreshError, TransportError
@@ -350,12 +380,16 @@ class GoogleCalendar:
             whole = _from_http_error(exc)
             out = {c.key: whole for c in calls}
         except RefreshError as exc:
-            self._stopped = _Outcome(
-                message=AUTH_MESSAGE.format(detail=exc.args[0] if exc.args else exc)
-            )
-            out = {c.key: self._stopped for c in calls}
+            detail = exc.args[0] if exc.args else exc
+            failure = self._outage(AUTH_MESSAGE.format(detail=detail), outages.AUTH_RETRY_SECONDS)
+            out = {c.key: failure for c in calls}
         except (HttpLib2Error, OSError, TransportError) as exc:
-            failure = _Outcome(message=f"cannot reach Google Calendar: {exc}", retryable=True)
+            # Refused, timed out, no route: no retry loop here (each try would cost a timeout);
+            # the job layer tries again later.
+            problem = outages.network_problem(exc, self.timeout)
+            failure = self._outage(
+                f"cannot reach Google Calendar ({problem})", outages.UNREACHABLE_RETRY_SECONDS
+            )
             out = {c.key: failure for c in calls}
         except (BatchError, ValueError, IndexError) as exc:  # a garbled batch answer
             failure = _Outcome(message=f"unreadable answer from Google: {exc}", retryable=True)
@@ -364,6 +398,8 @@ class GoogleCalendar:
             out.setdefault(
                 call.key, _Outcome(message="no answer for this call in the batch", retryable=True)
             )
+        if any(o.ok for o in out.values()):
+            outages.clear(self.server)
         return out
 
     def _run(self, calls: list[_Call]) -> dict[str, _Outcome]:
@@ -372,6 +408,7 @@ class GoogleCalendar:
         pending = calls
         attempt = 0
         while pending:
+            self._check_server()
             round_out: dict[str, _Outcome] = {}
             for i in range(0, len(pending), self.batch_size):
                 chunk = pending[i : i + self.batch_size]
@@ -380,9 +417,9 @@ class GoogleCalendar:
                     continue
                 sent = self._send(chunk)
                 round_out.update(sent)
-                quota = next((o for o in sent.values() if o.quota), None)
-                if quota is not None:
-                    self._stopped = quota
+                quota = next((o for o in sent.values() if o.outage), None)
+                if quota is not None and self._stopped is None:
+                    self._outage(quota.message, quota.retry_after or 0.0)
             retry = [c for c in pending if round_out[c.key].retryable and self._stopped is None]
             results.update({c.key: round_out[c.key] for c in pending})
             if not retry:
@@ -390,7 +427,14 @@ class GoogleCalendar:
             asked = max((round_out[c.key].retry_after or 0.0) for c in retry)
             delay = max(self.base_delay * 2**attempt * (0.5 + self._rand() / 2), asked)
             if attempt >= self.max_retries or delay > self.max_delay:
-                break  # leave them failed-but-retryable: the job layer tries again later
+                # Google keeps failing: an outage (one alert; the syncs wait and resume).
+                last = round_out[retry[0].key]
+                failure = self._outage(
+                    f"{last.message} (still failing after {attempt + 1} tries)",
+                    max(asked, outages.UNREACHABLE_RETRY_SECONDS),
+                )
+                results.update({c.key: failure for c in retry})
+                break
             self._sleep(delay)
             attempt += 1
             pending = retry
@@ -408,8 +452,11 @@ class GoogleCalendar:
         """Insert, patch or delete each event; one batch per phase (<= 50 calls each)."""
         try:
             return self._sync(events)
-        except ConfigError as exc:  # not signed in, unreadable token: no retry will help
-            return [SyncResult(e.id, e.backend_event_id, ok=False, error=str(exc)) for e in events]
+        except ConfigError as exc:  # not signed in, unreadable token: wait for `auth google`
+            failure = _Outcome(
+                message=str(exc), retry_after=outages.AUTH_RETRY_SECONDS, outage=True
+            )
+            return [self._fail(e, failure) for e in events]
         finally:
             self._save_refreshed_token()
 
@@ -419,12 +466,15 @@ class GoogleCalendar:
             event.backend_event_id,
             ok=False,
             error=outcome.message,
-            retryable=outcome.retryable,
+            retryable=outcome.retryable or outcome.outage,
             retry_after=outcome.retry_after,
-            quota_exhausted=outcome.quota,
+            outage=outcome.outage,
         )
 
     def _sync(self, events: list[EventData]) -> list[SyncResult]:
+        self._check_server()
+        if self._stopped is not None:  # known to be down: not even a connection attempt
+            return [self._fail(e, self._stopped) for e in events]
         events_api = self.service.events()
         cal = self.calendar_id
         results: dict[int, SyncResult] = {}
@@ -539,6 +589,9 @@ class GoogleCalendar:
         from agentcal.services.calendar_events import merge_intervals
 
         try:
+            self._check_server()
+            if self._stopped is not None:
+                raise ExternalServiceError(self._stopped.message)
             events_api = self.service.events()
             spans: list[Interval] = []
             page: str | None = None

@@ -8,11 +8,12 @@ or a read scope) and cannot tell agentcal's own events from the user's.
 
 from __future__ import annotations
 
+import errno
 import json
 import stat
 from typing import TYPE_CHECKING, Any
 
-from agentcal.errors import ConfigError
+from agentcal.errors import ConfigError, ExternalServiceError
 
 if TYPE_CHECKING:
     from google.oauth2.credentials import Credentials
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 
 SCOPES = ("https://www.googleapis.com/auth/calendar.events",)
 DEFAULT_TUNNEL_PORT = 8765
+SIGN_IN_TIMEOUT_SECONDS = 600
 
 
 def load_credentials(settings: Settings) -> Credentials:
@@ -81,6 +83,9 @@ def sign_in(
         raise ConfigError(f"the Google client secrets file {secrets} does not exist")
     from google_auth_oauthlib.flow import InstalledAppFlow
 
+    if open_browser and not _have_browser():
+        open_browser = False  # say so, print the URL, and wait as with --no-browser
+        print("No web browser found on this machine: open the URL below in any browser.")
     if port is None:
         port = 0 if open_browser else DEFAULT_TUNNEL_PORT
     try:
@@ -97,17 +102,51 @@ def sign_in(
             "then open the URL there; Google redirects to localhost, which reaches this process.\n"
         )
     )
-    creds = flow.run_local_server(
-        host="localhost",
-        port=port,
-        open_browser=open_browser,
-        authorization_prompt_message=prompt,
-        success_message="agentcal is signed in to Google Calendar. You can close this tab.",
-        access_type="offline",
-        prompt="consent",
-    )
+    try:
+        creds = flow.run_local_server(
+            host="localhost",
+            port=port,
+            open_browser=open_browser,
+            authorization_prompt_message=prompt,
+            success_message="agentcal is signed in to Google Calendar. You can close this tab.",
+            access_type="offline",
+            prompt="consent",
+            timeout_seconds=SIGN_IN_TIMEOUT_SECONDS,
+        )
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise ConfigError(
+                f"port {port} is already in use on this machine: pass --port with a free one "
+                "(and forward that port instead)"
+            ) from None
+        raise ExternalServiceError(f"the Google sign-in did not complete: {exc}") from None
+    except Exception as exc:  # oauthlib's errors (access denied, bad state), the timeout...
+        raise ExternalServiceError(_sign_in_problem(exc)) from None
     save_credentials(settings, creds)  # type: ignore[arg-type]
     return creds  # type: ignore[return-value]
+
+
+def _have_browser() -> bool:
+    import webbrowser
+
+    try:
+        webbrowser.get()
+    except webbrowser.Error:
+        return False
+    return True
+
+
+def _sign_in_problem(exc: Exception) -> str:
+    name = type(exc).__name__
+    if name == "WSGITimeoutError":
+        minutes = SIGN_IN_TIMEOUT_SECONDS // 60
+        return (
+            f"no answer from the browser within {minutes} minutes: run `agentcal auth google` again"
+        )
+    if name == "AccessDeniedError":
+        return "access was not granted in the browser: nothing was saved"
+    detail = " ".join(str(exc).split()) or name
+    return f"the Google sign-in did not complete ({detail}): run `agentcal auth google` again"
 
 
 def token_status(settings: Settings) -> dict[str, Any]:

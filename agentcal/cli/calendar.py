@@ -40,19 +40,30 @@ def calendar_sync(user: UserOption = None, as_json: JsonOption = False) -> None:
     from agentcal.services.calendar_push import calendar_push_service
 
     outcomes = calendar_push_service.push_pending(resolve_user(user))
+    failed = sum(1 for o in outcomes if not o.ok)
     if as_json:
         print_json(outcomes)
+        if failed:
+            raise typer.Exit(1)
         return
     out = console()
     if not outcomes:
         out.print("nothing to sync: the calendar backend is up to date")
         return
+    down = [o for o in outcomes if o.outage]
     for o in outcomes:
+        if o.outage:
+            continue  # the calendar as a whole is down: one line below, not one per event
         state = "skipped" if o.skipped else ("ok" if o.ok else "failed")
         note = f" ({escape(o.error)})" if o.error else ""
         out.print(f"#{o.event_id} {o.action} {escape(o.title)}: {state}{note}")
-    failed = sum(1 for o in outcomes if not o.ok)
     out.print(f"{len(outcomes) - failed} synced, {failed} failed")
+    if down:
+        typer.echo(
+            f"Error: {len(down)} event(s) not synced: {down[0].error}. They wait and are "
+            "retried by the daemon, or run `agentcal calendar sync` again.",
+            err=True,
+        )
     if failed:
         raise typer.Exit(1)
 

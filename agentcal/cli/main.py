@@ -133,8 +133,18 @@ def _root(
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
     ),
+    verbose: int = typer.Option(
+        0,
+        "--verbose",
+        "-v",
+        count=True,
+        help="Show log lines of the libraries too (-v: info and tracebacks, -vv: debug).",
+    ),
 ) -> None:
     """agentcal: chat with a calendar agent that learns your habits."""
+    from agentcal.log_setup import configure_logging
+
+    configure_logging(verbose)
 
 
 def main() -> None:

@@ -16,22 +16,29 @@ def daemon(
         bool, typer.Option("--once", help="One emitter pass and every due job, then exit (cron).")
     ] = False,
 ) -> None:
-    """Run the job processor and the preference emitter until SIGTERM or Ctrl-C."""
+    """Run the job processor and the preference emitter until SIGTERM or Ctrl-C.
+
+    With --once the exit code is 1 when the emitter or any job failed in this run."""
+    from agentcal.db import get_engine
     from agentcal.settings import get_settings
-    from agentcal.workers.runner import configure_logging
 
     get_settings()  # unusable settings: one line now, not a failed heartbeat per worker
-    configure_logging()
+    get_engine()  # an unusable store (damaged, newer): likewise
     if once:
         from agentcal.workers.daemon import run_once
 
-        result = run_once()
+        result = run_once()  # quiet by default (cron mails what it prints): failures only
         e = result.emit
-        console().print(
-            f"emitter: {e.users} user(s), {e.created} new, {e.changed} changed, {e.unplaced} "
-            f"unplaced, {e.patterns} pattern(s); jobs run: {result.jobs_run}"
-        )
+        if e is not None:
+            console().print(
+                f"emitter: {e.users} user(s), {e.created} new, {e.changed} changed, {e.unplaced} "
+                f"unplaced, {e.patterns} pattern(s); jobs run: {result.jobs_run}"
+            )
+        _report_failures(result)
         return
+    from agentcal.workers.runner import configure_logging
+
+    configure_logging()  # a long-running service: agentcal's INFO lines too
     import threading
 
     from agentcal.workers.daemon import run_daemon
@@ -40,6 +47,28 @@ def daemon(
     stop = threading.Event()
     install_stop_signals(stop)
     run_daemon(stop)
+
+
+def _report_failures(result: Any) -> None:
+    """One line per kind of failure on stderr, and exit code 1, when the run had any."""
+    if result.emit_error:
+        typer.echo(f"Error: the emitter pass failed: {result.emit_error}", err=True)
+    if result.jobs_failed:
+        parts = []
+        if result.jobs_waiting:
+            parts.append(f"{result.jobs_waiting} waiting for the calendar to answer again")
+        if result.jobs_dead:
+            parts.append(f"{result.jobs_dead} dead (agentcal jobs list --state dead)")
+        retried = result.jobs_failed - result.jobs_waiting - result.jobs_dead
+        if retried:
+            parts.append(f"{retried} to be retried")
+        typer.echo(
+            f"Error: {result.jobs_failed} job(s) failed in this run: {', '.join(parts)} "
+            "(see `agentcal status`)",
+            err=True,
+        )
+    if not result.ok:
+        raise typer.Exit(1)
 
 
 def _age(seconds: float | None) -> str:
@@ -60,7 +89,7 @@ def status(as_json: JsonOption = False) -> None:
     from agentcal.services.monitoring import monitoring_service
     from agentcal.workers.runner import check_workers
 
-    check_workers()
+    check_workers(survive_store_failure=False)  # an unusable store: its one error line only
     report = monitoring_service.health()
     if as_json:
         print_json(report)

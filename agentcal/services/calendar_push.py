@@ -3,10 +3,17 @@
 The queued `calendar_sync` jobs do the same one event at a time; both record the result on the
 event (backend, backend_event_id, synced_revision), and a job for a revision already synced
 does nothing. No transaction is held while the backend talks to the outside.
+
+Outages (the backend unreachable, its quota used up, the sign-in refused) raise one alert per
+user's backend (source `calendar`, subject `calendar:<backend>:<user>`), however many events
+wait; the first successful sync afterwards resolves it.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -21,6 +28,10 @@ if TYPE_CHECKING:
     from agentcal.models import CalendarEvent
 
 
+log = logging.getLogger(__name__)
+RECHECK_SECONDS = 60.0  # how long "no open outage alert" is believed without asking the store
+
+
 @dataclass(frozen=True)
 class PushOutcome:
     event_id: int
@@ -30,6 +41,31 @@ class PushOutcome:
     skipped: bool
     backend_event_id: str | None
     error: str | None
+    outage: bool = False
+
+
+class _OutageAlerts:
+    """Whether this process knows of an open outage alert per backend, so that a successful
+    sync costs a query only now and then, not every time."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._state: dict[str, tuple[bool, float]] = {}  # backend -> (open?, when learned)
+
+    def set(self, backend: str, is_open: bool) -> None:
+        with self._lock:
+            self._state[backend] = (is_open, time.monotonic())
+
+    def maybe_open(self, backend: str) -> bool | None:
+        """True/False when known recently; None: ask the store."""
+        with self._lock:
+            known = self._state.get(backend)
+        if known is None or (not known[0] and time.monotonic() - known[1] > RECHECK_SECONDS):
+            return None
+        return known[0]
+
+
+_alerts = _OutageAlerts()
 
 
 class CalendarPushService(Service):
@@ -103,9 +139,42 @@ class CalendarPushService(Service):
                     skipped=result.skipped,
                     backend_event_id=result.backend_event_id,
                     error=None if result.error is None else mask(result.error),
+                    outage=result.outage,
                 )
             )
+        down = next((r for r in results if r.outage), None)
+        if down is not None:
+            self.note_outage(backend.name, user_id, down.error or "unusable")
+        elif any(r.ok for r in results):
+            self.note_recovered(backend.name, user_id)
         return out
+
+    # -- outages: one alert per backend, resolved by the next success ---------------------------
+
+    def note_outage(self, backend_name: str, user_id: str, message: str) -> None:
+        """Raise the outage alert of the user's backend unless one is open already."""
+        from agentcal.services.monitoring import monitoring_service
+
+        subject = f"calendar:{backend_name}:{user_id}"
+        monitoring_service.raise_alert(
+            f"the {backend_name} calendar of {user_id} is unusable: {message}. Waiting syncs "
+            "resume by themselves once it answers again.",
+            source="calendar",
+            subject=subject,
+        )
+        _alerts.set(subject, True)
+
+    def note_recovered(self, backend_name: str, user_id: str) -> None:
+        """A sync went through: resolve the outage alert of the user's backend, if open."""
+        from agentcal.services.monitoring import monitoring_service
+
+        subject = f"calendar:{backend_name}:{user_id}"
+        is_open = _alerts.maybe_open(subject)
+        if is_open is None:
+            is_open = subject in monitoring_service.open_subjects(subject)
+        if is_open and monitoring_service.resolve_subject(subject):
+            log.info("the %s calendar of %s answers again: alert resolved", backend_name, user_id)
+        _alerts.set(subject, False)
 
     def busy(
         self, user_id: str, start: datetime, end: datetime, backend: CalendarBackend | None = None

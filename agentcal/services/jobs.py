@@ -430,7 +430,23 @@ class JobQueue(Service):
             return FailOutcome("lost")
         return FailOutcome(str(values["state"]), retry_at)
 
-    def release(self, job: ClaimedJob, *, now: datetime | None = None) -> bool:
+    def defer(
+        self, job: ClaimedJob, error: str, seconds: float, *, now: datetime | None = None
+    ) -> bool:
+        """Put a job back to run in `seconds` without using up an attempt: what it needs is
+        down (the calendar server, its quota), not broken. False when the lease was gone."""
+        from agentcal.masking import mask
+        from agentcal.models import utcnow
+
+        now = now or utcnow()
+        return self.release(
+            job,
+            now=now,
+            last_error=mask(error)[:MAX_ERROR_CHARS],
+            run_at=now + timedelta(seconds=max(seconds, 1.0)),
+        )
+
+    def release(self, job: ClaimedJob, *, now: datetime | None = None, **also: Any) -> bool:
         """Give a claimed job back untouched (the worker is stopping): the attempt is not counted."""
         from agentcal.models import utcnow
 
@@ -443,6 +459,7 @@ class JobQueue(Service):
             "locked_by": None,
             "locked_until": None,
             "updated_at": now,
+            **also,
         }
         return self._update_leased(job, values) == 1
 

@@ -173,10 +173,12 @@ class MonitoringService(Service):
                     select(Job).where(Job.state == "running", col(Job.locked_until) < now)
                 )
             }
-            open_alerts = list(
+            open_alerts = list(  # the monitor's own subjects (calendar outages are not)
                 s.exec(
                     select(Alert).where(
-                        col(Alert.subject).is_not(None), col(Alert.acknowledged_at).is_(None)
+                        col(Alert.subject).startswith("process:")
+                        | col(Alert.subject).startswith("lease:"),
+                        col(Alert.acknowledged_at).is_(None),
                     )
                 )
             )
@@ -249,6 +251,34 @@ class MonitoringService(Service):
             s.flush()
         deliver_alert(alert)
         return alert
+
+    def resolve_subject(self, subject: str) -> int:
+        """Acknowledge the open alerts about `subject` (what they reported is over); how many."""
+        from sqlalchemy import update
+
+        from agentcal.models import Alert, utcnow
+
+        with self.transaction() as s:
+            result = s.execute(
+                update(Alert)
+                .where(Alert.subject == subject, Alert.acknowledged_at.is_(None))  # type: ignore[arg-type,union-attr]
+                .values(acknowledged_at=utcnow())
+            )
+            return int(result.rowcount)  # type: ignore[attr-defined]
+
+    def open_subjects(self, prefix: str) -> set[str]:
+        """The subjects starting with `prefix` that have an open alert."""
+        from sqlmodel import col, select
+
+        from agentcal.models import Alert
+
+        with self.transaction() as s:
+            rows = s.exec(
+                select(Alert.subject)
+                .where(col(Alert.subject).startswith(prefix), col(Alert.acknowledged_at).is_(None))
+                .distinct()
+            )
+            return {r for r in rows if r}
 
     def list_alerts(self, *, include_acknowledged: bool = False, limit: int = 50) -> list[Alert]:
         from sqlmodel import col, select

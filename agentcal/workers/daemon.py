@@ -33,7 +33,15 @@ MAX_DRAIN_SECONDS = 50.0
 @dataclass
 class OnceResult:
     jobs_run: int
-    emit: Any
+    emit: Any  # the emitter pass's PassResult; None when it failed
+    jobs_failed: int = 0  # jobs that failed in this run (retried later, or dead)
+    jobs_waiting: int = 0  # of those, jobs waiting for their calendar to answer again
+    jobs_dead: int = 0  # of those, jobs that will not run again
+    emit_error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.emit_error is None and self.jobs_failed == 0
 
 
 @dataclass(frozen=True)
@@ -112,18 +120,34 @@ class Daemon:
 
 def run_once() -> OnceResult:
     """One emitter pass, then every due job (including the syncs that pass queued), then the
-    monitor."""
+    monitor. A failed emitter pass (already alerted) does not stop the jobs; both show in the
+    result."""
+    from agentcal.errors import AgentcalError
+    from agentcal.services.monitoring import monitoring_service
+    from agentcal.storecheck import describe_failure
     from agentcal.workers.preference_emitter_worker import EmitterWorker
     from agentcal.workers.runner import JobWorker, check_workers, default_worker_id
 
     emitter = EmitterWorker(worker_id=default_worker_id("daemon-emitter"))
-    emit = emitter.run_once()
+    # The store takes writes, or this one-shot run stops now with that one error (a full disk,
+    # a read-only store), instead of a warning per heartbeat and then the error.
+    monitoring_service.heartbeat(
+        emitter.worker_id, emitter.kind, interval=emitter.heartbeat_seconds, now=emitter.clock()
+    )
+    emit, emit_error = None, None
+    try:
+        emit = emitter.run_once()
+    except Exception as exc:
+        if isinstance(exc, AgentcalError) or describe_failure(exc) is not None:
+            raise  # the settings or the store are unusable: nothing else can run either
+        emit_error = f"{type(exc).__name__}: {exc}"  # one line; the traceback with -v
+        log.info("emitter pass traceback", exc_info=True)
     emitter._beat("stopped")
     worker = JobWorker("async_job_processor", worker_id=default_worker_id("daemon-jobs"))
     ran = worker.run_once()
     worker.finish()
     check_workers()
-    return OnceResult(ran, emit)
+    return OnceResult(ran, emit, worker.failed, worker.deferred, worker.dead, emit_error)
 
 
 def _warm_up() -> None:

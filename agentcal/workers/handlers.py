@@ -26,6 +26,16 @@ class RetryableJobError(Exception):
     """A temporary failure (rate limit, network): retry with backoff."""
 
 
+class BackendOutage(RetryableJobError):
+    """What the job needs is down as a whole (the calendar server unreachable, its quota used
+    up, the sign-in refused): the job waits `retry_after` seconds and runs again, without using
+    up its attempts, so queued syncs resume by themselves when the backend is back."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 @dataclass
 class JobContext:
     """What handlers share within one worker: each user's calendar backend, made on first use.
@@ -167,6 +177,7 @@ def calendar_sync(job: ClaimedJob, ctx: JobContext) -> dict[str, Any]:
     from agentcal.calendars.base import EventData
     from agentcal.db import session_scope
     from agentcal.models import CalendarEvent
+    from agentcal.services.calendar_push import calendar_push_service
     from agentcal.services.sync_health import sync_health
 
     payload = _payload(job)
@@ -215,10 +226,14 @@ def calendar_sync(job: ClaimedJob, ctx: JobContext) -> dict[str, Any]:
         outcome = "nothing to delete"  # never reached the calendar
     elif not own.ok:
         message = f"{backend.name} calendar: {own.error or 'sync failed'}"
+        if own.outage:
+            calendar_push_service.note_outage(backend.name, batch[0].user_id, own.error or "")
+            raise BackendOutage(message, own.retry_after or 60.0)
         if own.retryable:
             raise RetryableJobError(message)
         raise PermanentJobError(message)
     else:
+        calendar_push_service.note_recovered(backend.name, batch[0].user_id)
         outcome = "skipped by the calendar" if own.skipped else "synced"
     return {
         "outcome": outcome,

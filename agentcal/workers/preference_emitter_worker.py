@@ -106,8 +106,9 @@ class EmitterWorker:
                 try:
                     result = self.run_once()
                     log.info("emitter pass: %s", result)
-                except Exception:
-                    log.exception("emitter pass failed")
+                except Exception as exc:  # one line; the traceback with -v
+                    log.warning("emitter pass failed: %s: %s", type(exc).__name__, exc)
+                    log.info("emitter pass traceback", exc_info=True)
                 self.stop.wait(every)
         finally:
             beats.stop()

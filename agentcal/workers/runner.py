@@ -20,7 +20,14 @@ from typing import TYPE_CHECKING, Any
 
 from agentcal import otel
 from agentcal.errors import AgentcalError, ValidationError
-from agentcal.workers.handlers import HANDLERS, Handler, JobContext, PermanentJobError
+from agentcal.workers.handlers import (
+    HANDLERS,
+    BackendOutage,
+    Handler,
+    JobContext,
+    PermanentJobError,
+    RetryableJobError,
+)
 
 if TYPE_CHECKING:
     from agentcal.services.jobs import ClaimedJob, JobQueue
@@ -67,6 +74,9 @@ class JobWorker:
         self._claimed_at = 0.0
         self.done = 0
         self.failed = 0
+        self.deferred = 0  # of the failed: jobs waiting for their backend to answer again
+        self.dead = 0  # of the failed: jobs that will not run again
+        self._last_outage = ""
         self._last_beat = 0.0
         self._last_reap = 0.0
         self._started = False
@@ -135,8 +145,8 @@ class JobWorker:
             job = self._claimed.popleft()
             try:
                 self.queue.release(job)
-            except Exception:  # the reaper re-queues it when the lease expires
-                log.warning("job %s: could not release it", job.id, exc_info=True)
+            except Exception as exc:  # the reaper re-queues it when the lease expires
+                log.warning("job %s: could not release it: %s", job.id, exc)
 
     def _run(self, job: ClaimedJob) -> Any:
         handler = self.handlers.get(job.kind)
@@ -144,14 +154,32 @@ class JobWorker:
             if handler is None:
                 raise PermanentJobError(f"no handler for job kind {job.kind!r}")
             return handler(job, self.context)
+        except BackendOutage as exc:
+            self._deferred(job, str(exc), exc.retry_after)
         except (PermanentJobError, ValidationError) as exc:
+            log.warning("job %s (%s) failed: %s", job.id, job.kind, exc)
             self._failed(job, f"{exc}", permanent=True)
+        except RetryableJobError as exc:
+            log.warning("job %s (%s) failed, will retry: %s", job.id, job.kind, exc)
+            self._failed(job, f"{exc}", permanent=False)
         except (KeyboardInterrupt, SystemExit):
             raise
-        except Exception as exc:
-            log.warning("job %s (%s) failed: %s", job.id, job.kind, exc, exc_info=True)
+        except Exception as exc:  # a bug or a store error: one line; the traceback with -v
+            log.warning("job %s (%s) failed: %s: %s", job.id, job.kind, type(exc).__name__, exc)
+            log.info("job %s traceback", job.id, exc_info=True)
             self._failed(job, f"{type(exc).__name__}: {exc}", permanent=False)
         return _FAILED
+
+    def _deferred(self, job: ClaimedJob, error: str, seconds: float) -> None:
+        """The job's backend is down: it waits and runs again (its attempt is not counted)."""
+        self.failed += 1
+        self.deferred += 1
+        self._error = error
+        # The same outage for job after job: one warning, then quiet (shown with -v).
+        level = logging.INFO if error == self._last_outage else logging.WARNING
+        self._last_outage = error
+        log.log(level, "job %s (%s) waits %.0f s: %s", job.id, job.kind, seconds, error)
+        self.queue.defer(job, error, seconds, now=self.clock())
 
     def _failed(self, job: ClaimedJob, error: str, *, permanent: bool) -> None:
         from agentcal.services.monitoring import monitoring_service
@@ -160,6 +188,7 @@ class JobWorker:
         self._error = error
         outcome = self.queue.fail(job, error, permanent=permanent, now=self.clock())
         if outcome.state == "dead":
+            self.dead += 1
             monitoring_service.raise_alert(
                 f"job {job.id} ({job.kind}) is dead after {job.attempts} attempt(s): {error}",
                 source="jobs",
@@ -202,8 +231,9 @@ class JobWorker:
                     self._maybe_beat()
                 except (KeyboardInterrupt, SystemExit):
                     raise
-                except Exception:  # the store hiccuped: log, wait, carry on
-                    log.exception("worker %s: queue error", self.worker_id)
+                except Exception as exc:  # the store hiccuped: log, wait, carry on
+                    log.warning("worker %s: queue error: %s", self.worker_id, exc)
+                    log.info("queue error traceback", exc_info=True)
                     busy = False
                 if not busy:
                     self.stop.wait(poll)
@@ -232,7 +262,9 @@ class JobWorker:
         if self._started:
             return
         self._started = True
-        check_workers(self.clock(), replacing=replacing)
+        # At start a store the monitor cannot read stops the worker with that one error
+        # (everything after would fail the same way), instead of a warning, then the error.
+        check_workers(self.clock(), replacing=replacing, survive_store_failure=False)
         self.beat()
 
     def _maybe_beat(self, current_job_id: int | None = None) -> None:
@@ -286,13 +318,24 @@ class Heartbeat:
         self._thread.join(timeout=10)
 
 
-def check_workers(now: datetime | None = None, *, replacing: tuple[str, ...] = ()) -> None:
-    """Run the monitor (lost workers, overrun leases); a failure is logged, never raised."""
+def check_workers(
+    now: datetime | None = None,
+    *,
+    replacing: tuple[str, ...] = (),
+    survive_store_failure: bool = True,
+) -> None:
+    """Run the monitor (lost workers, overrun leases); a failure is logged, never raised
+    (except an unusable store when `survive_store_failure` is off)."""
     from agentcal.services.monitoring import monitoring_service
+    from agentcal.storecheck import describe_failure
 
     try:
         monitoring_service.check(now=now, replacing=replacing)
     except Exception as exc:
+        if not survive_store_failure and (
+            isinstance(exc, AgentcalError) or describe_failure(exc) is not None
+        ):
+            raise
         log_failure("worker monitor failed", exc)
 
 
@@ -304,8 +347,9 @@ def log_failure(what: str, exc: BaseException) -> None:
     known = str(exc) if isinstance(exc, AgentcalError) else describe_failure(exc)
     if known is not None:
         log.warning("%s: %s", what, known)
-    else:
-        log.warning("%s: %s", what, exc, exc_info=True)
+    else:  # one line too; the traceback with -v
+        log.warning("%s: %s: %s", what, type(exc).__name__, exc)
+        log.info("%s: traceback", what, exc_info=True)
 
 
 def install_stop_signals(stop: threading.Event) -> None:
@@ -348,11 +392,7 @@ def worker_main(body: Callable[[threading.Event], object]) -> int:
 
 
 def configure_logging() -> None:
-    from agentcal.masking import install_log_masking
+    """Workers log agentcal's INFO lines by default (see agentcal.log_setup)."""
+    from agentcal.log_setup import configure_logging as configure
 
-    install_log_masking()
-    level = os.environ.get("AGENTCAL_LOG_LEVEL", "INFO").upper()
-    logging.basicConfig(
-        level=getattr(logging, level, logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure(default_level="INFO")

@@ -1,5 +1,6 @@
-"""Faults at the boundaries: a calendar server that answers 30% of calls with 429/5xx, and an
-LLM server that times out, rate-limits, fails or sends broken tool arguments.
+"""Faults at the boundaries: a calendar server that answers 30% of calls with 429/5xx (then
+all of them, for a while), and an LLM server that times out, rate-limits, fails or sends broken
+tool arguments.
 
 The calendar is a real Radicale server behind tests/faultproxy.py (seeded, so the run is
 repeatable). The LLM is tests/openai_loopback.py.
@@ -45,19 +46,28 @@ def faulty_calendar(radicale, monkeypatch):  # type: ignore[no-untyped-def]
     monkeypatch.setenv("AGENTCAL_JOB_MAX_ATTEMPTS", str(MAX_ATTEMPTS))
     # Retries are due at once: the test is about outcomes, not about waiting.
     monkeypatch.setattr("agentcal.services.jobs.BACKOFF_BASE_SECONDS", 0.0)
+    monkeypatch.setattr("agentcal.calendars.caldav.RETRY_BASE_SECONDS", 0.0)
     reset_settings()
     yield proxy, user
     proxy.stop()
 
 
 def _drain(worker) -> None:  # type: ignore[no-untyped-def]
-    """Run the job processor until nothing is queued or running (bounded)."""
+    """Run the job processor until nothing is queued or running (bounded). Jobs waiting for
+    the calendar are made due at once, and the process forgets the outage, as if their wait
+    had passed."""
+    from sqlalchemy import update
+
+    from agentcal.calendars import outages
+
     for _ in range(50):
         worker.run_once()
         with session_scope() as s:
             active = s.exec(select(Job).where(Job.state.in_(("queued", "running")))).all()
-        if not active:
-            return
+            if not active:
+                return
+            s.execute(update(Job).where(Job.state == "queued").values(run_at=T0))
+        outages.clear()
     raise AssertionError("the queue did not drain")
 
 
@@ -81,53 +91,42 @@ def _create_events(first: int, count: int) -> None:
             )
 
 
-def _check_dead_jobs_have_one_alert_each(jobs: list[Job]) -> list[Job]:
-    dead = [j for j in jobs if j.state == "dead"]
-    for job in dead:
-        assert job.attempts == MAX_ATTEMPTS, job  # died of exhaustion, not of a permanent error
-        assert job.last_error.startswith("RetryableJobError: caldav calendar:"), job.last_error
-        assert "\n" not in job.last_error
+def _open_alerts() -> list[Alert]:
     with session_scope() as s:
-        alerts = list(s.exec(select(Alert)))
-    assert Counter(a.job_id for a in alerts) == Counter(j.id for j in dead)
-    return dead
+        return list(s.exec(select(Alert).where(Alert.acknowledged_at.is_(None))))  # type: ignore[union-attr]
 
 
-def test_calendar_faults_everything_synced_and_only_exhausted_jobs_die(radicale, faulty_calendar):
-    from agentcal.services.jobs import job_queue
+def test_calendar_faults_everything_synced_one_alert_per_outage_no_job_dies(
+    radicale, faulty_calendar
+):
     from agentcal.workers.runner import JobWorker
 
     proxy, user = faulty_calendar
-    assert get_settings().job_max_attempts == MAX_ATTEMPTS
     worker = JobWorker("async_job_processor")  # keeps its calendar connection between passes
 
-    # 1. 30% of calls fail: jobs retry; any job that dies has used all its attempts.
+    # 1. 30% of calls fail with 429/5xx: retried with backoff; everything gets through.
     _create_events(0, EVENTS)
     _drain(worker)
     assert sum(proxy.faults.values()) > 0 and set(proxy.faults) <= {429, 500, 502, 503}
-    jobs = _jobs()
-    dead = _check_dead_jobs_have_one_alert_each(jobs)
-    assert Counter(j.state for j in jobs) == Counter(done=EVENTS - len(dead), dead=len(dead))
+    assert Counter(j.state for j in _jobs()) == Counter(done=EVENTS)
 
-    # 2. The calendar fails every call for a while: these jobs exhaust their attempts and die,
-    # each with one alert.
+    # 2. The calendar fails every call for a while: an outage. The jobs wait (no attempt used
+    # up, none dead) and one alert says so, however many events wait.
     proxy.fault_rate = 1.0
     _create_events(EVENTS, OUTAGE_EVENTS)
-    _drain(worker)
-    jobs = _jobs()
-    dead = _check_dead_jobs_have_one_alert_each(jobs)
-    assert len(dead) >= OUTAGE_EVENTS
+    for _ in range(3):
+        worker.run_once()
+    waiting = [j for j in _jobs() if j.state != "done"]
+    assert len(waiting) == OUTAGE_EVENTS and {j.state for j in waiting} == {"queued"}
+    assert all(j.attempts == 0 and "still failing" in j.last_error for j in waiting)
+    assert [a.subject for a in _open_alerts()] == ["calendar:caldav:alice"]
 
-    # 3. Back to 30%: an operator retries the dead jobs (`agentcal jobs retry --dead`) until
-    # everything got through.
+    # 3. Back to 30%: the waiting syncs resume by themselves (no operator), the alert clears.
     proxy.fault_rate = 0.3
-    for _ in range(10):
-        if not job_queue.retry_dead("calendar_sync"):
-            break
-        _drain(worker)
+    _drain(worker)
     total = EVENTS + OUTAGE_EVENTS
     assert Counter(j.state for j in _jobs()) == Counter(done=total)
-
+    assert _open_alerts() == []
     with session_scope() as s:
         events = list(s.exec(select(CalendarEvent)))
     assert len(events) == total
@@ -136,8 +135,8 @@ def test_calendar_faults_everything_synced_and_only_exhausted_jobs_die(radicale,
     assert on_server == Counter({e.uid: 1 for e in events})
 
 
-def test_caldav_connect_failure_is_retryable(radicale, monkeypatch):
-    """A 429/5xx while discovering the calendar is temporary, like one during the sync."""
+def test_caldav_connect_failure_is_an_outage_on_one_line(radicale, monkeypatch):
+    """429/5xx on every try while discovering the calendar: an outage, retried later."""
     from agentcal.calendars.base import EventData
     from agentcal.calendars.caldav import CalDAVCalendar
 
@@ -150,11 +149,13 @@ def test_caldav_connect_failure_is_retryable(radicale, monkeypatch):
             id=1, uid="x@agentcal", user_id="alice", title="x", start=T0,
             end=T0 + timedelta(hours=1), timezone="UTC", revision=1,
         )  # fmt: skip
-        result = CalDAVCalendar(get_settings()).upsert(event)
+        result = CalDAVCalendar(get_settings(), sleep=lambda s: None).upsert(event)
     finally:
         proxy.stop()
-    assert not result.ok and result.retryable
-    assert result.error and "\n" not in result.error
+    assert not result.ok and result.retryable and result.outage
+    assert (
+        result.error and "\n" not in result.error and "still failing after 4 tries" in result.error
+    )
 
 
 # -- the LLM server ------------------------------------------------------------------------

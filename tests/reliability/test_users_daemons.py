@@ -48,6 +48,8 @@ def test_two_daemons_sync_each_person_to_their_own_calendar(database, tmp_path, 
             AGENTCAL_CALDAV_USERNAME=principals["alice"],
             AGENTCAL_CALDAV_PASSWORD="alice-secret",
             AGENTCAL_LOG_LEVEL="WARNING",
+            # Radicale is slow on a loaded machine: a 5 s answer must not count as an outage.
+            AGENTCAL_CALENDAR_TIMEOUT="30",
         )
         for name, value in env.items():
             monkeypatch.setenv(name, value)
@@ -80,7 +82,10 @@ def test_two_daemons_sync_each_person_to_their_own_calendar(database, tmp_path, 
                 procs.append(proc)
         for proc, log in zip(procs, logs, strict=True):
             proc.wait(timeout=300)
-            assert proc.returncode == 0, log.read_text()[-3000:]
+            text = log.read_text()
+            # gina's calendar is down: a daemon that met her syncs says so and exits 1.
+            waiting_only = "waiting for the calendar" in text and "dead" not in text
+            assert proc.returncode == 0 or waiting_only, text[-3000:]
         found = {u: count_by_uid(url, principals[u]) for u in ("alice", "bob", "carol")}
 
     with session_scope() as s:

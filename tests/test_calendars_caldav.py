@@ -353,3 +353,19 @@ def test_a_create_is_one_put_and_a_lost_result_does_not_duplicate(settings):
     assert all(r.ok for r in [*first, again])
     assert again.backend_event_id == first[0].backend_event_id
     assert sorted(server_events(backend)) == sorted(make_event(n).uid for n in (1, 2, 3))
+
+
+def test_two_processes_making_the_calendar_at_once_share_it(settings):
+    """Two daemons found no calendar and both make "agentcal": the second's MKCALENDAR is
+    refused (the name is taken) and it uses the one the first made, not an outage."""
+    first, second = CalDAVCalendar(settings), CalDAVCalendar(settings)
+    assert first.upsert(make_event(1)).ok  # no calendar yet: made it
+    [(url, props)] = second._propfind(second.url, "0")
+    home = second._home(url, props)
+
+    made = second._make(home, "agentcal")  # what its discovery did a moment too late
+
+    assert made == first.collection()
+    result = second.upsert(make_event(2))
+    assert result.ok, result.error
+    assert sorted(server_events(first)) == sorted(make_event(n).uid for n in (1, 2))

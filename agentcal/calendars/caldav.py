@@ -486,6 +486,12 @@ class CalDAVCalendar:
             MKCALENDAR.format(name=escape(name)),
             {"Content-Type": "application/xml"},
         )
+        if answer.status in (405, 409):
+            # Another agentcal process (a second daemon) made it meanwhile: use theirs.
+            for u, p in self._propfind(home, "1"):
+                made = self._as_collection(u, p)
+                if made is not None and made.url == url and made.holds_events:
+                    return made
         if answer.status not in (200, 201):
             raise self._stop(
                 _Failure(

@@ -1,9 +1,11 @@
 """A scripted OpenAI-compatible server on 127.0.0.1 for tests: speaks /v1/chat/completions.
 
 Each request takes the next scripted reply: a text answer, tool calls (arguments as JSON text,
-possibly broken), an HTTP error status, or a stall; once the script is used up, a `responder`
-function may answer (tests/scripted_model.py). Streaming requests get SSE chunks and, when
-`stream_options.include_usage` is set, a final usage chunk, then `data: [DONE]`.
+possibly broken), an HTTP error status, a stall of some seconds, or a hold (the reply waits
+until the test releases it: a slow model whose answer cannot come early, whatever the load);
+once the script is used up, a `responder` function may answer (tests/scripted_model.py).
+Streaming requests get SSE chunks and, when `stream_options.include_usage` is set, a final
+usage chunk, then `data: [DONE]`.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 MODEL = "gpt-4o-mini-2024-07-18"
+HOLD_LIMIT = 60.0
 
 
 @dataclass
@@ -31,6 +34,10 @@ class Reply:
     model: str = MODEL
     status: int = 200
     stall: float = 0.0
+    # Sent only once the test sets this event (or after HOLD_LIMIT seconds, so a broken client
+    # cannot hang the suite): "the model has not answered yet" for as long as the test needs.
+    hold: threading.Event | None = None
+    sent: bool = False  # set by the server once this reply has gone out (or the client left)
 
     def usage(self) -> dict[str, Any]:
         return {
@@ -114,9 +121,12 @@ class LoopbackOpenAI:
                 reply = server._next(body, {k.lower(): v for k, v in self.headers.items()})
                 if reply.stall:
                     time.sleep(reply.stall)
+                if reply.hold is not None:
+                    reply.hold.wait(HOLD_LIMIT)
                 # The client may have given up already (a timeout test).
                 with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     self._respond(body, reply)
+                reply.sent = True
 
             def _respond(self, body: dict[str, Any], reply: Reply) -> None:
                 if reply.status != 200:

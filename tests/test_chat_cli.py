@@ -289,22 +289,34 @@ def test_ctrl_c_before_and_after_the_tool_call_in_a_real_terminal(agentcal_home)
 
 
 def test_one_shot_ctrl_c_exits_130_and_says_what_is_done(agentcal_home):
+    """Ctrl-C while the model's answer is held back: only the cancel can end the turn."""
     import signal
+    import threading
 
     from agentcal.services.calendar_events import calendar_events_service
 
     args, when = _lunch()
-    with LoopbackOpenAI([call("create_event", args), Reply(content="late", stall=5)]) as srv:
+    release = threading.Event()
+    with LoopbackOpenAI([call("create_event", args), Reply(content="late", hold=release)]) as srv:
         env = subprocess_env(OPENAI_BASE_URL=srv.base_url, AGENTCAL_LLM_MAX_RETRIES="0")
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "agentcal", "chat", "-m", "Add lunch at noon"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-        )  # fmt: skip
+        # A test run started in the background by a non-interactive shell (`pytest &`, some CI
+        # runners) ignores SIGINT, and a child inherits that: Python then never raises
+        # KeyboardInterrupt, so the turn would run to its end (exit 0). Handled, not ignored,
+        # while the child starts: exec gives it SIGINT's default, as a terminal would.
+        previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+        try:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "agentcal", "chat", "-m", "Add lunch at noon"],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+            )  # fmt: skip
+        finally:
+            signal.signal(signal.SIGINT, previous)
         try:
             _wait_requests(srv, 2, proc=proc)
             proc.send_signal(signal.SIGINT)
             out, err = proc.communicate(timeout=60)  # exit itself is slow on a loaded machine
         finally:
+            release.set()
             proc.kill()
     (event,) = calendar_events_service.list_events("alice")
     assert proc.returncode == 130 and out == ""

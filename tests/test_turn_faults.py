@@ -21,9 +21,9 @@ from tests.openai_loopback import LoopbackOpenAI, Reply, call, error, text
 from tests.test_agent_loopback import assert_well_formed, events, make_runner
 
 TZ = ZoneInfo("Europe/Paris")
-# A slow model answers after STALL seconds; a stopped turn must come back well before
-# (QUICK leaves room for a loaded machine).
-STALL, QUICK = 6.0, 4.0
+# The deadline test's AGENTCAL_TURN_TIMEOUT: a warm turn reaches its second model call in about
+# 0.1 s here (0.5 s for a process's first turn), so 2 s leaves room for a loaded machine.
+DEADLINE = 2.0
 FAULTS = {
     "500": [error(500)],
     "429": [error(429)],
@@ -128,21 +128,34 @@ def _cancel_after(server: LoopbackOpenAI, requests: int, token) -> threading.Thr
     return thread
 
 
+def _after_reply(reply: Reply, settle: float = 0.5) -> None:
+    """Until the server has sent `reply`, then `settle` s more: time for any call it would
+    wrongly set off."""
+    deadline = time.monotonic() + 30
+    while not reply.sent:
+        assert time.monotonic() < deadline, "the held reply was never sent"
+        time.sleep(0.01)
+    time.sleep(settle)
+
+
 def test_cancel_while_the_model_thinks_before_the_tool_call(monkeypatch, server):
     from agentcal.agent.cancel import CancelToken
 
     runner = make_runner(monkeypatch, server.base_url)
-    # The model would create the event, but answers only after 3 s: Ctrl-C comes first.
-    server.add(Reply(tool_calls=[("create_event", json.dumps(lunch_args()))], stall=STALL),
-               text("never asked for"))  # fmt: skip
+    # The model would create the event, but its answer is held back: Ctrl-C comes first.
+    release = threading.Event()
+    slow = Reply(tool_calls=[("create_event", json.dumps(lunch_args()))], hold=release)
+    server.add(slow, text("never asked for"))
     token = CancelToken()
     _cancel_after(server, 1, token)
-    t0 = time.monotonic()
-    turn = runner.run_turn("Add lunch in two days at noon", cancel=token)
-    assert time.monotonic() - t0 < QUICK  # did not wait for the model
+    try:
+        turn = runner.run_turn("Add lunch in two days at noon", cancel=token)
+        assert not slow.sent  # did not wait for the model
+    finally:
+        release.set()
     assert turn.cancelled and turn.status == "error" and turn.error == "cancelled"
     assert turn.done == [] and turn.record.error == "cancelled"
-    time.sleep(max(0.0, t0 + STALL + 0.5 - time.monotonic()))  # the abandoned call ends...
+    _after_reply(slow)  # the abandoned call ends...
     assert events() == [] and len(server.requests) == 1  # ...and nothing followed it
 
     server.add(text("Hi."))
@@ -155,12 +168,16 @@ def test_cancel_after_the_tool_call_reports_what_is_done(monkeypatch, server):
     from agentcal.services.agent_observability import agent_observability_service
 
     runner = make_runner(monkeypatch, server.base_url)
-    server.add(call("create_event", lunch_args()), Reply(content="Done!", stall=STALL), text("x"))
+    release = threading.Event()
+    slow = Reply(content="Done!", hold=release)
+    server.add(call("create_event", lunch_args()), slow, text("x"))
     token = CancelToken()
     _cancel_after(server, 2, token)
-    t0 = time.monotonic()
-    turn = runner.run_turn("Add lunch in two days at noon", cancel=token)
-    assert time.monotonic() - t0 < QUICK
+    try:
+        turn = runner.run_turn("Add lunch in two days at noon", cancel=token)
+        assert not slow.sent  # did not wait for the model
+    finally:
+        release.set()
     (lunch,) = events()
     assert turn.cancelled and turn.done == [lunch_text(lunch)]
     assert turn.error == f"cancelled. Already done: {lunch_text(lunch)}"
@@ -174,7 +191,7 @@ def test_cancel_after_the_tool_call_reports_what_is_done(monkeypatch, server):
         ("llm", "error"),
     ]
     assert steps[2].error == "abandoned: cancelled"
-    time.sleep(max(0.0, t0 + STALL + 0.5 - time.monotonic()))
+    _after_reply(slow)
     assert len(server.requests) == 2  # no model call after the cancel
 
     server.add(text("Yes, lunch is booked."))
@@ -185,15 +202,23 @@ def test_cancel_after_the_tool_call_reports_what_is_done(monkeypatch, server):
 
 
 def test_the_turn_deadline_stops_a_slow_turn(monkeypatch, server):
-    runner = make_runner(monkeypatch, server.base_url, AGENTCAL_TURN_TIMEOUT="1")
-    server.add(call("create_event", lunch_args()), Reply(content="late", stall=STALL))
-    t0 = time.monotonic()
-    turn = runner.run_turn("Add lunch in two days at noon")
-    assert time.monotonic() - t0 < QUICK
+    """The slow answer is held until the turn is back, so only the deadline can end the turn:
+    no wall-clock bound that a loaded machine's slow setup and teardown could break."""
+    runner = make_runner(monkeypatch, server.base_url, AGENTCAL_TURN_TIMEOUT=str(DEADLINE))
+    server.add(text("Hello."))  # the first call of a process is the slow one: not timed here
+    assert runner.run_turn("hi").ok
+    release = threading.Event()
+    slow = Reply(content="late", hold=release)
+    server.add(call("create_event", lunch_args()), slow)
+    try:
+        turn = runner.run_turn("Add lunch in two days at noon")
+        assert not slow.sent  # the turn did not wait for the slow answer
+    finally:
+        release.set()
     (lunch,) = events()
     assert not turn.cancelled and turn.status == "error"
     assert turn.error == (
-        "the turn took longer than AGENTCAL_TURN_TIMEOUT (1 s); stopped. "
+        f"the turn took longer than AGENTCAL_TURN_TIMEOUT ({DEADLINE:g} s); stopped. "
         f"Already done: {lunch_text(lunch)}"
     )
 

@@ -283,12 +283,11 @@ def test_status_shows_each_failing_persons_calendar_and_last_success(household, 
     assert {f["user_id"] for f in report["sync_failures"]} == {"hank"}
 
 
-def test_batches_by_zone_give_each_user_what_planning_them_alone_gives(monkeypatch):
-    """The emitter batches users by their zone's UTC offset (a batch reads one zone-wide window
-    of events); small batches mixing Honolulu with Auckland, Kolkata with St John's: each
-    user's result comes back in the caller's order and is what planning that user alone
-    gives, in their own zone, around their own busy time (a 06:00-06:30 dentist moves the
-    flexible gym on one local day only)."""
+def test_batches_mixing_zones_give_each_user_what_planning_them_alone_gives(monkeypatch):
+    """Small batches mixing Honolulu with Auckland, Kolkata with St John's (a batch reads its
+    events over the union of its users' windows): each user's result comes back in the
+    caller's order and is what planning that user alone gives, in their own zone, around their
+    own busy time (a 06:00-06:30 dentist moves the flexible gym on one local day only)."""
     from agentcal.services import calendar_event_emitter as emitter_module
     from agentcal.services.calendar_events import calendar_events_service
 

@@ -77,11 +77,16 @@ class Intent:
 
     def span(self, tz: Any) -> tuple[datetime, datetime]:
         """Start and end of a `create` intent in `tz` (an end before the start is the next day)."""
+        from agentcal.errors import ValidationError
+        from agentcal.services.calendar_events import MAX_EVENT_MINUTES
+
         assert self.day is not None and self.at is not None
         start = datetime.combine(self.day, self.at, tzinfo=tz)
         if self.end_at is not None:
             end = datetime.combine(self.day, self.end_at, tzinfo=tz)
             return start, end if end > start else end + timedelta(days=1)
+        if (self.duration or 0) > MAX_EVENT_MINUTES:  # before the date arithmetic overflows
+            raise ValidationError(f"an event may last at most 7 days, not {self.duration} minutes")
         return start, start + timedelta(minutes=self.duration or DEFAULT_MINUTES)
 
 

@@ -75,6 +75,8 @@ def err_console():  # type: ignore[no-untyped-def]
 def parse_json_option(text: str, field: str) -> Any:
     try:
         return json.loads(text)
+    except RecursionError:
+        raise ValidationError(f"{field} is nested too deep") from None
     except json.JSONDecodeError as exc:
         raise ValidationError(
             f"{field} is not valid JSON: {exc.msg} at column {exc.colno}"

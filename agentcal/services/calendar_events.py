@@ -38,6 +38,14 @@ def _span(start: datetime, end: datetime | None, duration_minutes: int | None) -
             raise ValidationError("give an end time or a duration")
         if isinstance(duration_minutes, bool) or not isinstance(duration_minutes, int):
             raise ValidationError("duration must be a whole number of minutes")
+        if duration_minutes <= 0:
+            raise ValidationError(
+                "an event must end after it starts (duration of 1 minute or more)"
+            )
+        if duration_minutes > MAX_EVENT_MINUTES:  # before the date arithmetic overflows
+            raise ValidationError(
+                f"an event may last at most 7 days, not {duration_minutes} minutes"
+            )
         end = start + timedelta(minutes=duration_minutes)
     end = _aware(end, "end")
     minutes = (end - start).total_seconds() / 60

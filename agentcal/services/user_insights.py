@@ -60,7 +60,7 @@ class InsightBody:
             insight_type=v.one_of(data["insight_type"], INSIGHT_TYPES, "insight_type"),
             category=v.one_of(data["category"], INSIGHT_CATEGORIES, "category"),
             key=v.non_empty(data["key"], "key"),
-            value=v.json_value(data["value"]),
+            value=v.insight_value(data["value"]),
             confidence=v.confidence(data["confidence"]),
         )
 

@@ -14,7 +14,8 @@ from typing import Any
 
 from agentcal.errors import ValidationError
 
-_HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+# ASCII digits only: `\d` would take "06:0٥" (an Arabic-Indic five) and int() would read it.
+_HHMM = re.compile(r"^([01]?[0-9]|2[0-3]):([0-5][0-9])$")
 _DAY_NAMES = {
     "mon": 1, "monday": 1, "tue": 2, "tues": 2, "tuesday": 2, "wed": 3, "wednesday": 3,
     "thu": 4, "thur": 4, "thurs": 4, "thursday": 4, "fri": 5, "friday": 5,
@@ -31,6 +32,7 @@ MAX_TITLE_LENGTH = 200
 MAX_VALUE_BYTES = 64 * 1024
 MAX_USER_ID_LENGTH = 128  # leaves room in file names (agentcal.user_files)
 MAX_INTERVAL_WEEKS = 52
+MAX_JSON_DEPTH = 20
 
 
 def one_of(value: Any, allowed: tuple[str, ...], field: str) -> str:
@@ -45,9 +47,21 @@ def non_empty(value: Any, field: str, max_length: int = MAX_KEY_LENGTH) -> str:
     value = value.strip()
     if len(value) > max_length:
         raise ValidationError(f"{field} is longer than {max_length} characters")
-    if any(ord(c) < 32 for c in value):
+    if any(ord(c) < 32 or 127 <= ord(c) < 160 for c in value):
         raise ValidationError(f"{field} must not contain control characters")
+    if not is_text(value):
+        raise ValidationError(f"{field} is not valid text (it holds a lone surrogate)")
     return value
+
+
+def is_text(value: str) -> bool:
+    """Whether `value` can be written out as UTF-8 (no lone surrogate: what Python makes of
+    bytes that were not UTF-8 in argv or a file)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def user_id(value: Any) -> str:
@@ -70,20 +84,38 @@ def json_value(value: Any, field: str = "value") -> Any:
 
 
 def json_text(value: Any, field: str = "value") -> str:
-    """The JSON text (sorted keys) of a value `json_value` accepts, for writing it raw."""
+    """The JSON text (sorted keys) of a value `json_value` accepts, for writing it raw: JSON
+    types only, finite numbers, at most MAX_JSON_DEPTH levels, text that is valid UTF-8."""
+    _check_json(value, field, 0)
     try:
         text = json.dumps(value, allow_nan=False, sort_keys=True)
-    except (TypeError, ValueError) as exc:
-        raise ValidationError(f"{field} must be JSON: {exc}") from None
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise ValidationError(f"{field} must be JSON: {str(exc)[:100]}") from None
     if len(text.encode()) > MAX_VALUE_BYTES:
         raise ValidationError(f"{field} is larger than {MAX_VALUE_BYTES // 1024} KiB")
     return text
 
 
+def _check_json(value: Any, field: str, depth: int) -> None:
+    if depth > MAX_JSON_DEPTH:
+        raise ValidationError(f"{field} is nested deeper than {MAX_JSON_DEPTH} levels")
+    if isinstance(value, str):
+        if not is_text(value):
+            raise ValidationError(f"{field} holds text that is not valid text (a lone surrogate)")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str) and not is_text(key):
+                raise ValidationError(f"{field} has a key that is not valid text")
+            _check_json(item, field, depth + 1)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _check_json(item, field, depth + 1)
+
+
 def parse_json_text(text: str, field: str = "value") -> Any:
     """Parse JSON typed by a user (the CLI's --value); bare words become strings."""
     try:
-        return json_value(json.loads(text), field)
+        return json_value(load_json(text, field), field)
     except json.JSONDecodeError as exc:
         stripped = text.strip()
         if stripped and stripped[0] not in '{["' and not stripped[0].isdigit():
@@ -91,6 +123,43 @@ def parse_json_text(text: str, field: str = "value") -> Any:
         raise ValidationError(
             f"{field} is not valid JSON: {exc.msg} at column {exc.colno}"
         ) from None
+
+
+def load_json(text: str, field: str) -> Any:
+    """`json.loads`, with nesting too deep for the parser as a ValidationError."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValidationError(f"{field} is nested deeper than {MAX_JSON_DEPTH} levels") from None
+
+
+def insight_value(value: Any) -> Any:
+    """An insight's value: any JSON value, whose scheduling fields, when present, are what the
+    emitter needs (the same rules as `insight_preferences.spec_from_insight` applies later):
+    time and end HH:MM, duration or duration_minutes 1..1440, days 1..7 or a phrase, title,
+    priority 1..10, flexible/is_flexible true or false, a known preference_type."""
+    from agentcal.vocab import PREFERENCE_TYPES
+
+    value = json_value(value)
+    if not isinstance(value, dict):
+        return value
+    checks: dict[str, Any] = {
+        "time": lambda x: hhmm(x, "time"),
+        "end": lambda x: hhmm(x, "end"),
+        "duration": lambda x: duration_minutes(x, "duration"),
+        "duration_minutes": lambda x: duration_minutes(x, "duration_minutes"),
+        "days": days,
+        "title": lambda x: non_empty(x, "title", MAX_TITLE_LENGTH),
+        "priority": priority,
+        "preference_type": lambda x: one_of(x, (*PREFERENCE_TYPES, "none"), "preference_type"),
+    }
+    for name, check in checks.items():
+        if name in value:
+            check(value[name])
+    for name in ("flexible", "is_flexible"):
+        if name in value and not isinstance(value[name], bool):
+            raise ValidationError(f"{name} must be true or false (got {value[name]!r})")
+    return value
 
 
 def hhmm(value: Any, field: str = "start_time") -> str:
@@ -101,14 +170,12 @@ def hhmm(value: Any, field: str = "start_time") -> str:
 
 
 def duration_minutes(value: Any, field: str = "duration_minutes") -> int:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not math.isfinite(value)
-        or value != int(value)
-    ):
+    whole = isinstance(value, int) or (
+        isinstance(value, float) and math.isfinite(value) and value.is_integer()
+    )
+    if isinstance(value, bool) or not whole:
         raise ValidationError(f"{field} must be a whole number of minutes (got {value!r})")
-    value = int(value)
+    value = int(value)  # an int of any size compares fine below; a float is whole
     if not 1 <= value <= 1440:
         raise ValidationError(f"{field} must be between 1 and 1440 minutes (got {value})")
     return value
@@ -184,7 +251,7 @@ def parse_days(text: str) -> list[int] | None:
 
 
 def _day_number(word: str) -> int:
-    if word.isdigit() and 1 <= int(word) <= 7:
+    if word.isascii() and word.isdigit() and 1 <= int(word) <= 7:
         return int(word)
     if word in _DAY_NAMES:
         return _DAY_NAMES[word]

@@ -147,6 +147,8 @@ def emit_preference_events(job: ClaimedJob, ctx: JobContext) -> dict[str, Any]:
     payload = _payload(job)
     user = v.user_id(payload.get("user_id"))
     days = payload.get("days_ahead", get_settings().emit_days)
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 90:
+        raise ValidationError(f"emit_preference_events days_ahead must be 1..90 (got {days!r})")
     result = calendar_event_emitter.process_user_preferences(
         user, days, backend=_optional_backend(ctx, user)
     )

@@ -32,6 +32,13 @@ def parse_when(
     text: str, *, tz: ZoneInfo, now: datetime | None = None, end: bool = False
 ) -> datetime:
     """`text` as an aware UTC datetime; `end=True` makes whole days inclusive upper bounds."""
+    try:
+        return _parse_when(text, tz=tz, now=now, end=end)
+    except OverflowError:  # 999999w ago, the day after 9999-12-31, 0001-01-01 east of UTC
+        raise ValidationError(f"{text!r} is outside the years 1 to 9999") from None
+
+
+def _parse_when(text: str, *, tz: ZoneInfo, now: datetime | None, end: bool) -> datetime:
     now = (now or datetime.now(UTC)).astimezone(UTC)
     raw = text.strip().lower()
     if not raw:

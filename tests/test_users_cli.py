@@ -88,6 +88,14 @@ def test_the_password_prompt_stores_it_in_the_users_file(cli):
     assert user_files.caldav_password_path(get_settings(), "bob").read_text() == SECRET
 
 
+def test_the_password_prompt_at_end_of_input_is_one_line_and_adds_no_one(cli, agentcal_home):
+    result = cli("users", "add", "bob", "--caldav-password-prompt", input="")
+    assert result.exit_code == 1
+    assert result.stderr == "Error: no CalDAV password was given; nothing was changed\n"
+    assert "bob" not in {p.user_id for p in user_profiles_service.list_profiles()}
+    assert not user_files.caldav_password_path(get_settings(), "bob").exists()
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -10,6 +10,7 @@ from agentcal.cli._common import JsonOption, console, escape, print_json
 from agentcal.vocab import JOB_KINDS, JOB_STATES
 
 app = typer.Typer(help="Inspect, retry and purge background jobs.", no_args_is_help=True)
+MAX_PURGE_DAYS = 36_500  # a century: beyond it the cut-off date does not exist
 
 StateOpt = Annotated[
     str | None, typer.Option("--state", "-s", help=f"Only this state: {', '.join(JOB_STATES)}.")
@@ -130,7 +131,7 @@ def jobs_purge(
     from agentcal.errors import ValidationError
     from agentcal.services.jobs import job_queue
 
-    if older_than < 0:
-        raise ValidationError("--older-than must be zero or more days")
+    if not 0 <= older_than <= MAX_PURGE_DAYS:
+        raise ValidationError(f"--older-than must be 0 to {MAX_PURGE_DAYS} days (got {older_than})")
     n = job_queue.purge(states=tuple(state or ("done",)), older_than=timedelta(days=older_than))
     console().print(f"purged {n} job(s)")

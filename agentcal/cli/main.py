@@ -37,9 +37,13 @@ class AgentcalGroup(TyperGroup):
     named with their fix (`storecheck.describe_failure`), anything else as an internal error
     (AGENTCAL_DEBUG=1 lets it through with its traceback)."""
 
-    def make_context(self, *args: Any, **kwargs: Any) -> Any:
+    def make_context(self, info_name: Any, args: list[str], *rest: Any, **kwargs: Any) -> Any:
+        from agentcal.cli._guard import check_arguments, guard_numbers
+
         with one_line_errors():
-            return super().make_context(*args, **kwargs)
+            check_arguments(args)  # what no command accepts (the door: cli/_guard.py)
+            guard_numbers(self)
+            return super().make_context(info_name, args, *rest, **kwargs)
 
     def invoke(self, ctx: Any) -> Any:
         from agentcal.masking import install_log_masking

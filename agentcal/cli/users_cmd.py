@@ -65,7 +65,10 @@ def _password(path: Path | None, prompt: bool) -> str | None:
     if path is not None:
         return read_private_file(path, "CalDAV password file")
     if prompt:
-        return str(typer.prompt("CalDAV password", hide_input=True))
+        try:
+            return str(typer.prompt("CalDAV password", hide_input=True))
+        except typer.Abort:  # end of input or Ctrl-C: click would print a bare "Aborted!"
+            raise ValidationError("no CalDAV password was given; nothing was changed") from None
     return None
 
 

@@ -157,8 +157,12 @@ class SpanWriter:
                 links=links, start_time=start_ns,
             )  # fmt: skip
         if error is not None:
+            from agentcal.masking import mask  # an error leaving for a trace receiver
+
             span.set_attribute("error.type", error_type)
-            span.set_status(Status(StatusCode.ERROR, error.splitlines()[0] if error else None))
+            span.set_status(
+                Status(StatusCode.ERROR, mask(error.splitlines()[0]) if error else None)
+            )
         span.end(end_time=max(end_ns, start_ns))
         return span.get_span_context()
 

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from agentcal.models import AgentObservability, AgentStep
 
 MAX_LIMIT = 10_000
+MAX_QUERY_BYTES = 1_000
 
 
 @dataclass
@@ -84,6 +85,8 @@ class CallLogService(Service):
             stmt = stmt.where(col(Obs.created_at) >= since)
         if until is not None:
             stmt = stmt.where(col(Obs.created_at) < until)
+        if query and len(query.encode()) > MAX_QUERY_BYTES:  # SQLite's LIKE stops at 50,000
+            raise ValidationError(f"--query is longer than {MAX_QUERY_BYTES} bytes")
         if query:
             pattern = (
                 "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

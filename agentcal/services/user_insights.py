@@ -307,8 +307,9 @@ class UserInsightsService(Service):
 
         user = v.user_id(user_id)
         with self.transaction(session) as s:
-            if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
-                row = s.get(UserInsight, int(ref))
+            if isinstance(ref, int) or (isinstance(ref, str) and ref.isascii() and ref.isdigit()):
+                number = int(ref)
+                row = s.get(UserInsight, number) if 0 < number < 2**63 else None
                 if row is not None and row.user_id == user:
                     return row
             else:

@@ -104,7 +104,7 @@ def test_the_password_prompt_at_end_of_input_is_one_line_and_adds_no_one(cli, ag
         (("users", "add", ""), "user must be a non-empty string"),
         (("users", "add", "x" * 129), "user is longer than 128 characters"),
         (("users", "add", "bob", "--calendar", "caldav"), "no CalDAV URL is set"),
-        (("users", "add", "bob", "--budget", "nan"), "budget must be a number"),
+        (("users", "add", "bob", "--budget", "-1"), "budget must not be negative"),
         (
             ("users", "add", "bob", "--caldav-url", "https://bob:hunter22@dav.example.com/"),
             "the CalDAV URL holds a password",

@@ -2,7 +2,8 @@
 
 - an argument that is not valid text: a lone surrogate (Python's stand-in for bytes that are
   not UTF-8), a control character other than tab and newline, more than 64 Ki characters;
-- a whole number outside 64 bits (no store column holds it), a number that is not finite or
+- a whole number outside 32 bits (the store's integer columns, ids included, are 32-bit on
+  PostgreSQL; no count, limit or duration here comes near), a number that is not finite or
   beyond 10^15 (no quantity here is that large).
 
 Both are usage errors (exit 2) raised before the command runs, so nothing is written.
@@ -16,7 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 MAX_ARGUMENT_CHARS = 65_536
-INT64 = 2**63
+INT32 = 2**31
 MAX_NUMBER = 1e15
 
 
@@ -67,9 +68,9 @@ def _check_number(name: str, value: Any) -> None:
     option = "--" + name.replace("_", "-")
     if isinstance(value, bool):
         return
-    if isinstance(value, int) and not -INT64 <= value < INT64:
+    if isinstance(value, int) and not -INT32 <= value < INT32:
         digits = str(value)
         shown = digits if len(digits) <= 24 else f"{digits[:12]}...({len(digits)} digits)"
-        raise _bad(f"{option}: {shown} is out of range (at most 64 bits)")
+        raise _bad(f"{option}: {shown} is out of range (at most 32 bits: 2147483647)")
     if isinstance(value, float) and not (math.isfinite(value) and abs(value) <= MAX_NUMBER):
         raise _bad(f"{option}: {value} is not a usable number")

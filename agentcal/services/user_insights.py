@@ -309,7 +309,7 @@ class UserInsightsService(Service):
         with self.transaction(session) as s:
             if isinstance(ref, int) or (isinstance(ref, str) and ref.isascii() and ref.isdigit()):
                 number = int(ref)
-                row = s.get(UserInsight, number) if 0 < number < 2**63 else None
+                row = s.get(UserInsight, number) if 0 < number < 2**31 else None  # int32 on PG
                 if row is not None and row.user_id == user:
                     return row
             else:

@@ -391,6 +391,9 @@ ISSUE_CASES = [
     (("calendar", "export", "x" * 300 + ".ics"), 1),
     (("logs", "list", "-q", "x" * 131_072), 2),
     (("logs", "list", "-q", "x" * 2_000), 1),
+    # Beyond PostgreSQL's 32-bit integer columns (the fuzzer found these there).
+    (("jobs", "show", "2147483648"), 2),
+    (("insights", "show", "2147483648"), 1),
 ]
 
 

@@ -331,6 +331,8 @@ class AgentcalMCP:
                         elapsed_ms,
                     )
                 )
+                if call_id is not None:  # a changing call: the ICS file shows it now
+                    await anyio.to_thread.run_sync(_write_local_calendars)
 
     def _log(
         self, ctx: ServerRequestContext[Any, Any], call_id: int | None, run_id: str, session: str,
@@ -470,3 +472,12 @@ def serve(user_id: str, *, http_port: int | None = None) -> None:
     else:
         check_port(http_port)
         anyio.run(lambda: app.server.run_streamable_http_async(host="127.0.0.1", port=http_port))
+
+
+def _write_local_calendars() -> None:
+    import logging
+
+    from agentcal.services.calendar_push import write_local_calendars
+
+    for problem in write_local_calendars():
+        logging.getLogger(__name__).warning("%s", problem)

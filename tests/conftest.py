@@ -94,6 +94,7 @@ def agentcal_home(
 ) -> Iterator[Path]:
     from agentcal.calendars import outages
     from agentcal.db import dispose_engines
+    from agentcal.services import calendar_push
     from agentcal.settings import reset_settings
 
     for name in list(os.environ):
@@ -116,6 +117,7 @@ def agentcal_home(
     reset_settings()
     dispose_engines()
     outages.clear()  # a calendar server one test took down is not down for the next
+    calendar_push.forget_changes()  # another test's users have no calendar file here
     yield home
     dispose_engines()
     reset_settings()

@@ -506,6 +506,7 @@ def run_interruptibly(
         except BaseException as exc:  # handed to the main thread
             outcome.append(exc)
         finally:
+            _write_local_calendars()
             done.set()
 
     runner.busy = done
@@ -615,3 +616,11 @@ def open_checkpointer(settings: Settings) -> Any:
     path = settings.checkpoint_path
     create_private(path, what="the chat checkpoint store", fix="remove the link")
     return SqliteSaver(sqlite3.connect(path, check_same_thread=False))
+
+
+def _write_local_calendars() -> None:
+    """The ICS file shows what the turn changed before the answer is printed."""
+    from agentcal.services.calendar_push import write_local_calendars
+
+    for problem in write_local_calendars():
+        log.warning("%s", problem)

@@ -49,8 +49,31 @@ class AgentcalGroup(TyperGroup):
         from agentcal.masking import install_log_masking
 
         install_log_masking()
+        _local_calendars(write=False)  # only what this command changes
         with one_line_errors():
-            return super().invoke(ctx)
+            try:
+                result = super().invoke(ctx)
+            except (typer.Exit, typer.Abort, KeyboardInterrupt):
+                _local_calendars(write=True)  # what it did before it stopped
+                raise
+            except BaseException:
+                _local_calendars(write=False)  # a broken store, a bug: the jobs write it later
+                raise
+            _local_calendars(write=True)
+            return result
+
+
+def _local_calendars(*, write: bool) -> None:
+    """The local calendar files are current when a command returns (chat, prefs, emit,
+    events...); a file that cannot be written is one warning line."""
+    module = sys.modules.get("agentcal.services.calendar_push")
+    if module is None:
+        return  # nothing this command did can have changed an event
+    if not write:
+        module.forget_changes()
+        return
+    for problem in module.write_local_calendars():
+        typer.echo(f"Warning: {problem}", err=True)
 
 
 @contextmanager

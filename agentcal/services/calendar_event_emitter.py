@@ -696,7 +696,11 @@ class CalendarEventEmitter(Service):
                 sets = ", ".join(f"{c} = {db.mark}" for c in (*columns, "revision", "updated_at"))
                 db.executemany(f"UPDATE calendar_events SET {sets} WHERE id = {db.mark}", rows)
         if syncs:
+            from agentcal.services.calendar_push import note_changed
+
             job_queue.enqueue_many(syncs, session=s)
+            for user in {job["user_id"] for job in syncs}:
+                note_changed(user, s)
         return new_ids
 
     def _insert_events(self, db: _Db, creates: list[dict[str, Any]], now: Any) -> list[int]:

@@ -248,6 +248,7 @@ class CalendarEventsService(Service):
 
     def queue_sync(self, event: CalendarEvent, session: Session | None = None) -> None:
         """Queue a `calendar_sync` job for the event's current revision."""
+        from agentcal.services.calendar_push import note_changed
         from agentcal.services.jobs import job_queue
 
         job_queue.enqueue(
@@ -258,6 +259,7 @@ class CalendarEventsService(Service):
             priority=50,
             session=session,
         )
+        note_changed(event.user_id, session)
 
     def busy_intervals(
         self,

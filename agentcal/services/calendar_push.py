@@ -67,6 +67,74 @@ class _OutageAlerts:
 
 _alerts = _OutageAlerts()
 
+# Users whose events changed in this process since the last write_local_calendars().
+_changed: set[str] = set()
+_changed_lock = threading.Lock()
+
+
+def note_changed(user_id: str, session: Session | None = None) -> None:
+    """An event of `user_id` changed (its sync job is queued): write_local_calendars() brings
+    the user's ICS file up to date before the command returns. Inside `session`, it counts once
+    the transaction commits (a rolled-back one, such as emit --dry-run, changed nothing)."""
+    if session is None:
+        with _changed_lock:
+            _changed.add(user_id)
+        return
+    if not session.info.get("agentcal_watched"):
+        from sqlalchemy import event
+
+        session.info["agentcal_watched"] = True
+        event.listen(session, "after_commit", _committed)
+        event.listen(session, "after_rollback", _rolled_back)
+    session.info.setdefault("agentcal_changed", set()).add(user_id)
+
+
+def _committed(session: Session) -> None:
+    users = session.info.pop("agentcal_changed", set())
+    with _changed_lock:
+        _changed.update(users)
+
+
+def _rolled_back(session: Session) -> None:
+    session.info.pop("agentcal_changed", None)
+
+
+def forget_changes() -> None:
+    """Drop the changes noted so far (tests start from a clean process state)."""
+    with _changed_lock:
+        _changed.clear()
+
+
+def write_local_calendars() -> list[str]:
+    """Rewrite the ICS file of every user whose events changed in this process and whose
+    calendar is the local one, now (the queued jobs then find their revisions synced).
+
+    Called when a command, a chat turn or an MCP call ends; the changes are committed by then.
+    Never raises: returns one line per user whose file could not be written (their queued jobs
+    retry it)."""
+    with _changed_lock:
+        users = sorted(_changed)
+        _changed.clear()
+    problems: list[str] = []
+    for user in users:
+        try:
+            from agentcal.calendars import get_backend
+            from agentcal.services.user_profiles import user_profiles_service
+
+            settings = user_profiles_service.settings_for(user)
+            if settings.calendar != "local":
+                continue  # remote calendars are the job processor's: no network in a command
+            outcomes = calendar_push_service.push_pending(user, get_backend(settings))
+        except Exception as exc:
+            from agentcal.masking import mask
+
+            problems.append(f"the calendar file of {user} is not updated yet: {mask(exc)}")
+            continue
+        failed = next((o for o in outcomes if not o.ok), None)
+        if failed is not None:
+            problems.append(f"the calendar file of {user} is not updated yet: {failed.error}")
+    return problems
+
 
 class CalendarPushService(Service):
     """Find what the backend has not seen yet, push it in one batch, record the results."""

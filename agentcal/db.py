@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 # The newest migration. A database already at this revision skips Alembic entirely (fast
 # start); tests/test_migrations.py checks that this matches the migrations' head.
-SCHEMA_HEAD = "0006_user_sync_health"
+SCHEMA_HEAD = "0007_event_sync_note"
 
 _engines: dict[str, Engine] = {}
 _upgraded: set[str] = set()

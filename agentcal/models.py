@@ -262,6 +262,9 @@ class CalendarEvent(SQLModel, table=True):
     backend_event_id: str | None = Field(default=None, max_length=1024)
     revision: int = 0
     synced_revision: int | None = None
+    # What the calendar did with it, when the user changed it there ("deleted in Google",
+    # "moved in CalDAV"): agentcal left it so. Cleared by the next sync that goes through.
+    sync_note: str | None = Field(default=None, max_length=200)
     created_at: datetime = _time_col()
     updated_at: datetime = _time_col()
 

@@ -108,6 +108,22 @@ def event_dict(event: Any, tz: str) -> dict[str, Any]:
     }
 
 
+def calendar_note(event: Any, *, cancelling: bool = False) -> dict[str, str]:
+    """A note for the answer when the user deleted or moved the event in their calendar app:
+    agentcal's change stays in agentcal and the calendar keeps what the user did there."""
+    note = getattr(event, "sync_note", None) or ""
+    kind, _, where = note.partition(" in ")
+    if kind == "deleted":
+        rest = "nothing to remove" if cancelling else "I left it deleted there"
+        return {"note": f"“{event.title}” is no longer in your {where} calendar: {rest}."}
+    if kind == "moved" and not cancelling:
+        return {
+            "note": f"“{event.title}” was moved in your {where} calendar: I left it where you "
+            "put it there; this change is in agentcal only."
+        }
+    return {}
+
+
 def _events(ctx: AgentContext):  # type: ignore[no-untyped-def]
     from agentcal.services.calendar_events import CalendarEventsService
 
@@ -169,12 +185,12 @@ def update_event(
         end=parse_time(end, ctx.timezone, "end") if end else None,
         duration_minutes=duration_minutes, location=location,
     )  # fmt: skip
-    return {"updated": event_dict(event, ctx.timezone)}
+    return {"updated": event_dict(event, ctx.timezone), **calendar_note(event)}
 
 
 def delete_event(ctx: AgentContext, event_id: int) -> dict[str, Any]:
     event = _events(ctx).cancel_event(ctx.user_id, event_id)
-    return {"deleted": event_dict(event, ctx.timezone)}
+    return {"deleted": event_dict(event, ctx.timezone), **calendar_note(event, cancelling=True)}
 
 
 def move_event(
@@ -209,7 +225,11 @@ def cancel_events(
         events = [service.get_event(ctx.user_id, i, session=s) for i in ids]
         require_confirmation(events, confirmed=confirmed, verb="cancelling", now=utcnow())
         done = [service.cancel_event(ctx.user_id, i, session=s) for i in ids]
-        return {"cancelled": [event_dict(e, ctx.timezone) for e in done]}
+        notes = [n["note"] for e in done if (n := calendar_note(e, cancelling=True))]
+        return {
+            "cancelled": [event_dict(e, ctx.timezone) for e in done],
+            **({"notes": notes} if notes else {}),
+        }
 
 
 def find_free_time(

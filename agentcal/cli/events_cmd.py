@@ -62,6 +62,8 @@ def events_list(
         synced = (
             "yes" if e.synced_revision is not None and e.synced_revision >= e.revision else "no"
         )
+        if e.sync_note:  # the user deleted or moved it in the calendar: agentcal left it so
+            synced = f"[yellow]{escape(e.sync_note)}[/yellow]"
         table.add_row(
             str(e.id), local_time(e.start_at, e.timezone, "%a %d %b"),
             local_time(e.start_at, e.timezone, "%H:%M") + "–" + local_time(e.end_at, e.timezone, "%H:%M"),

@@ -136,6 +136,24 @@ def write_local_calendars() -> list[str]:
     return problems
 
 
+BACKEND_LABELS = {"google": "Google", "caldav": "CalDAV", "local": "the ICS file"}
+
+
+def divergence_note(backend_name: str, result: SyncResult) -> str | None:
+    """What the calendar did with an event that agentcal therefore left alone ("deleted in
+    Google", "moved in CalDAV"), for `events list` and the chat; None when the sync went
+    through."""
+    if not (result.ok and result.skipped):
+        return None
+    label = BACKEND_LABELS.get(backend_name, backend_name)
+    why = (result.error or "").lower()
+    if "deleted" in why:
+        return f"deleted in {label}"
+    if "moved" in why:
+        return f"moved in {label}"
+    return f"left alone in {label}: {result.error or 'changed there'}"[:200]
+
+
 class CalendarPushService(Service):
     """Find what the backend has not seen yet, push it in one batch, record the results."""
 
@@ -178,6 +196,7 @@ class CalendarPushService(Service):
                 return
             event.backend = backend_name
             event.backend_event_id = result.backend_event_id
+            event.sync_note = divergence_note(backend_name, result)
             if event.synced_revision is None or event.synced_revision < snapshot.revision:
                 event.synced_revision = snapshot.revision
             s.add(event)

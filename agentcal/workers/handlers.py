@@ -7,11 +7,14 @@ the message as the job's error; anything else -> retried with backoff.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from agentcal.errors import ValidationError
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from agentcal.calendars.base import CalendarBackend
@@ -179,7 +182,7 @@ def calendar_sync(job: ClaimedJob, ctx: JobContext) -> dict[str, Any]:
     from agentcal.calendars.base import EventData
     from agentcal.db import session_scope
     from agentcal.models import CalendarEvent
-    from agentcal.services.calendar_push import calendar_push_service
+    from agentcal.services.calendar_push import calendar_push_service, divergence_note
     from agentcal.services.sync_health import sync_health
 
     payload = _payload(job)
@@ -219,6 +222,13 @@ def calendar_sync(job: ClaimedJob, ctx: JobContext) -> dict[str, Any]:
             row.backend_event_id = (
                 None if data.cancelled or result is None else result.backend_event_id
             )
+            note = None if result is None else divergence_note(backend.name, result)
+            if note is not None and note != row.sync_note:  # said once, not at every sync
+                log.warning(
+                    "“%s” of %s (event %s, %s): %s; agentcal left it so (agentcal events list)",
+                    " ".join(row.title.split()), row.user_id, row.id, _when(row), note,
+                )  # fmt: skip
+            row.sync_note = note
             row.synced_revision = data.revision
             s.add(row)  # updated_at stays: it dates the event's content, not its sync
         if own is not None:
@@ -243,6 +253,14 @@ def calendar_sync(job: ClaimedJob, ctx: JobContext) -> dict[str, Any]:
         "backend": backend.name,
         "batched": len(to_push),
     }
+
+
+def _when(event: Any) -> str:
+    from zoneinfo import ZoneInfo
+
+    if event.start_at is None:
+        return "unplaced"
+    return f"{event.start_at.astimezone(ZoneInfo(event.timezone)):%a %d %b %H:%M}"
 
 
 def _other_unsynced(s: Any, event: Any, limit: int) -> list[Any]:

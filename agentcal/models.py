@@ -265,6 +265,9 @@ class CalendarEvent(SQLModel, table=True):
     # What the calendar did with it, when the user changed it there ("deleted in Google",
     # "moved in CalDAV"): agentcal left it so. Cleared by the next sync that goes through.
     sync_note: str | None = Field(default=None, max_length=200)
+    # CalDAV: the ETag of the object as agentcal last wrote it whole (nothing of the user's in
+    # it), so the next update is one PUT If-Match; None: read it first.
+    backend_etag: str | None = Field(default=None, max_length=200)
     created_at: datetime = _time_col()
     updated_at: datetime = _time_col()
 

@@ -115,13 +115,19 @@ def test_event_the_user_deleted_or_moved_is_left_alone(settings):
     vevent["DTEND"].dt = vevent.decoded("DTEND") + timedelta(hours=2)
     obj.save()
 
-    r1 = backend.upsert(
-        make_event(1, revision=2, title="x", backend_event_id=kept.backend_event_id)
-    )
-    r2 = backend.upsert(make_event(2, revision=2, backend_event_id=deleted.backend_event_id))
+    # With the ETags stored at creation (If-Match: 412, then read) and without (read first).
+    for etags in (True, False):
+        r1 = backend.upsert(
+            make_event(1, revision=2, title="x", backend_event_id=kept.backend_event_id,
+                       backend_etag=kept.etag if etags else None)
+        )  # fmt: skip
+        r2 = backend.upsert(
+            make_event(2, revision=2, backend_event_id=deleted.backend_event_id,
+                       backend_etag=deleted.etag if etags else None)
+        )  # fmt: skip
+        assert r1.ok and r1.skipped and "moved" in r1.error and r1.etag is None
+        assert r2.ok and r2.skipped and "deleted" in r2.error and r2.etag is None
 
-    assert r1.ok and r1.skipped and "moved" in r1.error
-    assert r2.ok and r2.skipped and "deleted" in r2.error
     stored = server_events(backend)
     assert list(stored) == [make_event(1).uid]
     assert stored[make_event(1).uid].decoded("DTSTART").hour == 8
@@ -215,10 +221,13 @@ def test_an_agentcal_change_keeps_everything_the_user_added(settings):
 
     result = backend.upsert(
         make_event(revision=2, title="Gym (later)", start=later, end=later + timedelta(hours=1),
-                   backend_event_id=first.backend_event_id, note="moved +1:00 h to avoid “Standup”")
+                   backend_event_id=first.backend_event_id, backend_etag=first.etag,
+                   note="moved +1:00 h to avoid “Standup”")
     )  # fmt: skip
 
-    assert result.ok and not result.skipped
+    # The stored ETag no longer matches (412): read, merge, write; the user's things are in it
+    # now, so no ETag is kept for a whole-object write next time.
+    assert result.ok and not result.skipped and first.etag and result.etag is None
     vevent = server_events(backend)[event.uid]
     assert str(vevent["SUMMARY"]) == "Gym (later)"
     assert vevent.decoded("DTSTART").hour == 7
@@ -239,7 +248,9 @@ def test_a_change_with_nothing_of_agentcals_to_update_writes_nothing(settings):
     user_edits(backend, make_event().uid, lambda v: v.add("LOCATION", "Gym on 5th"))
     before = backend.calendar.get_event_by_uid(make_event().uid).data
 
-    backend.upsert(make_event(revision=2, backend_event_id=first.backend_event_id))
+    backend.upsert(
+        make_event(revision=2, backend_event_id=first.backend_event_id, backend_etag=first.etag)
+    )
 
     assert backend.calendar.get_event_by_uid(make_event().uid).data == before
 
@@ -369,3 +380,57 @@ def test_two_processes_making_the_calendar_at_once_share_it(settings):
     result = second.upsert(make_event(2))
     assert result.ok, result.error
     assert sorted(server_events(first)) == sorted(make_event(n).uid for n in (1, 2))
+
+
+def test_an_untouched_event_is_updated_with_one_conditional_put(settings):
+    """Created with If-None-Match: *, updated with If-Match on the ETag stored then: one
+    request per event; the ETag of each write is kept for the next."""
+    backend = CalDAVCalendar(settings)
+    backend.collection()
+    created = backend.sync_many([make_event(n) for n in (1, 2, 3)])
+    assert all(r.ok and r.etag for r in created)
+    before = backend.http_requests
+
+    moved = backend.sync_many(
+        [
+            make_event(n, revision=2, title=f"Gym {n} (later)", start=T0 + timedelta(days=n),
+                       end=T0 + timedelta(days=n, hours=1), backend_event_id=r.backend_event_id,
+                       backend_etag=r.etag)
+            for n, r in zip((1, 2, 3), created, strict=True)
+        ]
+    )  # fmt: skip
+
+    assert backend.http_requests - before == 3
+    assert all(r.ok and not r.skipped and r.etag for r in moved)
+    assert {r.etag for r in moved}.isdisjoint(r.etag for r in created)
+    stored = server_events(backend)
+    assert str(stored[make_event(2).uid]["SUMMARY"]) == "Gym 2 (later)"
+    assert stored[make_event(2).uid].decoded("DTSTART").date() == (T0 + timedelta(days=2)).date()
+    # A stale ETag (the write was lost, say) is a 412: read, then write.
+    before = backend.http_requests
+    again = backend.upsert(
+        make_event(1, revision=3, title="Gym 1 (again)", backend_event_id=created[0].backend_event_id,
+                   backend_etag=created[0].etag)
+    )  # fmt: skip
+    assert again.ok and backend.http_requests - before == 3  # PUT 412, GET, PUT
+    assert str(server_events(backend)[make_event(1).uid]["SUMMARY"]) == "Gym 1 (again)"
+
+
+def test_a_sync_job_stores_the_etag_and_the_next_change_is_one_request(settings):
+    from agentcal.calendars.base import EventData
+    from agentcal.services.calendar_events import calendar_events_service as events
+    from agentcal.workers.runner import JobWorker
+
+    event = events.create_event(user_id="alice", title="Dentist", start=T0, duration_minutes=30)
+    JobWorker().run_once()
+    stored = events.get_event("alice", event.id)
+    assert stored.backend_etag and stored.synced_revision == 1
+    changed = events.update_event("alice", event.id, title="Dentist checkup")
+    backend = CalDAVCalendar(settings)
+    backend.collection()
+    before = backend.http_requests
+
+    (result,) = backend.sync_many([EventData.from_event(changed)])
+
+    assert result.ok and backend.http_requests - before == 1
+    assert str(server_events(backend)[event.uid]["SUMMARY"]) == "Dentist checkup"

@@ -33,6 +33,7 @@ class EventData:
     backend_event_id: str | None = None  # what the backend returned last time, if any
     cancelled: bool = False
     note: str | None = None  # why the event sits where it does (goes into agentcal's block)
+    backend_etag: str | None = None  # CalDAV: the object's ETag when agentcal wrote it whole
 
     @classmethod
     def from_event(cls, event: CalendarEvent) -> EventData:
@@ -53,6 +54,7 @@ class EventData:
             backend_event_id=event.backend_event_id,
             cancelled=event.status in ("cancelled", "unplaced"),
             note=event.placement_note,
+            backend_etag=event.backend_etag,
         )
 
 
@@ -70,6 +72,9 @@ class SyncResult:
     # The backend as a whole is unusable now (unreachable, quota used up, sign-in refused): the
     # job waits `retry_after` without using up its attempts, and one alert says so.
     outage: bool = False
+    # CalDAV: the ETag of the object just written, when it holds only what agentcal wrote (the
+    # next update can then be one PUT If-Match); None otherwise.
+    etag: str | None = None
 
 
 class CalendarBackend(Protocol):

@@ -237,8 +237,10 @@ class CalDAVCalendar:
     that holds events, else the user's calendar home, then the calendar named by
     AGENTCAL_CALDAV_CALENDAR or the first one that supports VEVENT (a tasks-only list is never
     picked), else a new one. Each event is then one request when nothing conflicts: a create is
-    `PUT If-None-Match: *`, a delete a `DELETE`; an update reads the object (GET), merges the
-    fields agentcal owns and writes it back with `If-Match` on the ETag it read.
+    `PUT If-None-Match: *`, a delete a `DELETE`, an update of an object nobody touched since
+    agentcal wrote it whole a `PUT If-Match` on the ETag stored then. Otherwise (a 412, or the
+    object holds something of the user's) an update reads the object (GET), merges the fields
+    agentcal owns and writes it back with `If-Match` on the ETag it read.
     """
 
     name = "caldav"
@@ -555,8 +557,15 @@ class CalDAVCalendar:
             body = to_ical(event).decode()
             answer = self._put(url, body, {"If-None-Match": "*"})
             if answer.status != 412:
-                return SyncResult(event.id, url, ok=True)
+                return SyncResult(event.id, url, ok=True, etag=_etag(answer))
             # 412: it is there already (an earlier attempt got through): update it instead.
+        elif event.backend_etag and url == event.backend_event_id:
+            # Unchanged since agentcal wrote it whole: nothing of the user's to keep, so one
+            # PUT of the whole object. 412: the user (or anyone) changed it: read, merge.
+            body = to_ical(event).decode()
+            answer = self._put(url, body, {"If-Match": event.backend_etag})
+            if answer.status != 412:
+                return SyncResult(event.id, url, ok=True, etag=_etag(answer))
         for _ in range(3):  # an ETag race with the user's app: read again, merge again
             answer = self._request(url, "GET")
             if answer.status == 404:
@@ -635,6 +644,13 @@ class CalDAVCalendar:
                 if a < b:
                     spans.append((a, b))
         return merge_intervals(spans)
+
+
+def _etag(answer: Any) -> str | None:
+    """The ETag a PUT answered: the server stored exactly the body sent (RFC 4791 5.3.4: no
+    ETag when it changed it)."""
+    value = answer.headers.get("ETag")
+    return str(value)[:200] if value else None
 
 
 def _check(answer: Any, url: str, method: str) -> None:

@@ -197,6 +197,7 @@ class CalendarPushService(Service):
             event.backend = backend_name
             event.backend_event_id = result.backend_event_id
             event.sync_note = divergence_note(backend_name, result)
+            event.backend_etag = result.etag
             if event.synced_revision is None or event.synced_revision < snapshot.revision:
                 event.synced_revision = snapshot.revision
             s.add(event)

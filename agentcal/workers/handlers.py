@@ -229,6 +229,7 @@ def calendar_sync(job: ClaimedJob, ctx: JobContext) -> dict[str, Any]:
                     " ".join(row.title.split()), row.user_id, row.id, _when(row), note,
                 )  # fmt: skip
             row.sync_note = note
+            row.backend_etag = None if result is None else result.etag
             row.synced_revision = data.revision
             s.add(row)  # updated_at stays: it dates the event's content, not its sync
         if own is not None:

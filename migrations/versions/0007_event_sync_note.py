@@ -1,10 +1,11 @@
-"""calendar_events.sync_note: what the calendar did with an event (deleted or moved there)
+"""calendar_events.sync_note (what the calendar did with an event: deleted or moved there) and
+backend_etag (CalDAV: the ETag of the object agentcal last wrote whole)
 
 Revision ID: 0007_event_sync_note
 Revises: 0006_user_sync_health
 Create Date: 2026-12-02 10:30:00
 
-A nullable column only; it fills as calendar syncs run.
+Nullable columns only; they fill as calendar syncs run.
 """
 
 from collections.abc import Sequence
@@ -24,8 +25,13 @@ def upgrade() -> None:
         "calendar_events",
         sa.Column("sync_note", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
     )
+    op.add_column(
+        "calendar_events",
+        sa.Column("backend_etag", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
+    )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("calendar_events") as batch:
+        batch.drop_column("backend_etag")
         batch.drop_column("sync_note")

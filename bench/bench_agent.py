@@ -1,6 +1,7 @@
 """Agent benchmarks: overhead per turn, recording overhead, time to the chat prompt.
 
-    /work/venv/bin/python bench/bench_agent.py [--turns N] [--runs N]
+    /work/venv/bin/python bench/bench_agent.py [--turns N] [--runs N] [--memory-turns N]
+    /work/venv/bin/python bench/bench_agent.py --only memory     # just the 300-turn session
 
 * Agent overhead per turn: a turn through ChatRunner (graph, tools, recorder, the
   observability row) minus the time spent inside the model, with an instant model (the
@@ -8,6 +9,13 @@
   Target: <= 50 ms beyond model time.
 * Recording overhead: the same turns with and without the recorder callback + the
   agent_observability row and its steps.
+* Bounded memory (issue 13): a 300-turn session (one thread, the SQLite checkpointer) through
+  the real ChatOpenAI client against the loopback OpenAI server (tests/openai_loopback.py) and
+  its scripted model (tests/scripted_model.py, which summarises when asked). Tokens sent per
+  turn with the default AGENTCAL_HISTORY_TOKENS against the same session with an unbounded
+  budget (the behaviour before), the agent overhead per turn (turn time minus the model
+  calls' time) in both, and whether the fact of turn 5 is still known after the last turn.
+  Targets: the prompt of turn 300 within 1.2x that of turn 20; overhead <= 50 ms.
 * Time to first prompt of `agentcal chat` in a pseudo-terminal, against `python -c pass`.
   Target: <= 300 ms.
 * OpenTelemetry export: the same turns with export off and on (to an OTLP/HTTP sink in another
@@ -45,6 +53,34 @@ def _setup_home() -> None:
         os.environ.pop(name, None)
 
 
+def seed_profile(user: str = "bench") -> None:
+    """What a user of some weeks has: six calendar blocks, working hours and a dozen insights,
+    so that the per-turn system prompt has its full weight."""
+    from agentcal.services.calendar_preferences import calendar_preferences_service as prefs
+    from agentcal.services.user_insights import user_insights_service as insights
+
+    weekdays = [1, 2, 3, 4, 5]
+    for kind, start, minutes, days, flexible in [
+        ("gym", "06:00", 60, weekdays, False), ("sleep", "23:00", 480, None, False),
+        ("focus", "09:30", 120, weekdays, True), ("meal", "12:30", 45, None, True),
+        ("break", "16:00", 15, weekdays, True), ("meditation", "07:15", 20, [6, 7], False),
+    ]:  # fmt: skip
+        prefs.create_preference(
+            user_id=user, preference_type=kind, start_time=start, duration_minutes=minutes,
+            day_of_week=days, is_flexible=flexible,
+        )  # fmt: skip
+    insights.upsert_insight(
+        user_id=user, insight_type="constraint", category="work", key="working_hours",
+        value={"time": "09:00", "end": "18:00", "days": weekdays}, confidence=1.0,
+        source="explicit",
+    )  # fmt: skip
+    for n in range(12):
+        insights.upsert_insight(
+            user_id=user, insight_type="preference", category="personal", key=f"fact_{n}",
+            value={"note": f"likes thing number {n} in the afternoon"}, confidence=0.6 + n / 40,
+        )  # fmt: skip
+
+
 def bench_turns(turns: int) -> dict[str, dict[str, float]]:
     from agentcal.agent.context import AgentContext
     from agentcal.agent.offline import OfflineChatModel
@@ -61,12 +97,13 @@ def bench_turns(turns: int) -> dict[str, dict[str, float]]:
 
     results: dict[str, dict[str, float]] = {}
     for message in MESSAGES:
-        totals, overheads = [], []
+        totals, overheads, cpu = [], [], []
         for _ in range(turns):
             runner.new_session()  # the same history length every time
-            t0 = time.perf_counter()
+            c0, t0 = time.process_time(), time.perf_counter()
             turn = runner.run_turn(message)
             total = (time.perf_counter() - t0) * 1000
+            cpu.append((time.process_time() - c0) * 1000)  # all threads; the model's is ~0
             steps = agent_observability_service.get_steps(turn.record.id)
             model_ms = sum(s.duration_ms or 0 for s in steps if s.step_type == "llm")
             totals.append(total)
@@ -85,13 +122,130 @@ def bench_turns(turns: int) -> dict[str, dict[str, float]]:
             t0 = time.perf_counter()
             runner.agent.invoke({"messages": [("user", message)]}, config, context=ctx)
             bare.append((time.perf_counter() - t0) * 1000)
+        built = []
+        for _ in range(turns):
+            t0 = time.perf_counter()
+            runner.system_prompt()
+            built.append((time.perf_counter() - t0) * 1000)
         results[message] = {
+            "system_prompt_ms": statistics.median(built),
             "turn_ms": statistics.median(totals),
+            "cpu_ms": statistics.median(cpu),
             "overhead_ms": statistics.median(overheads),
             "bare_graph_ms": statistics.median(bare),
             "recording_ms": statistics.median(totals) - statistics.median(bare),
         }
     return results
+
+
+MEMORY_POINTS = (20, 100, 200, 300)
+
+
+def bench_memory(turns: int, history_tokens: int | None) -> dict[str, object]:
+    """One session of `turns` turns, then "What is my sister's name?" (told at turn 5).
+
+    Per turn: the tokens of its first agent request (what the model is sent to answer: the
+    system prompt, tools and the history; tests/scripted_model.prompt_tokens, ~4 characters a
+    token, as the server reports them), the tokens of all its requests (summaries included),
+    the turn's wall time, the model calls' time (the recorder's LLM steps, which include the
+    summary calls) and agentcal's CPU time (this process, all threads, less what the loopback
+    server's handlers used: far less disturbed by other processes than wall time)."""
+    from agentcal.agent.model import make_chat_model
+    from agentcal.agent.runner import ChatRunner
+    from agentcal.services.agent_observability import agent_observability_service
+    from agentcal.settings import get_settings, reset_settings
+    from tests.openai_loopback import LoopbackOpenAI
+    from tests.scripted_model import ScriptedConversation, prompt_tokens, session_message
+
+    model = ScriptedConversation()
+    saved = dict(os.environ)
+    with LoopbackOpenAI(responder=model) as server:
+        os.environ.update(
+            OPENAI_BASE_URL=server.base_url, OPENAI_API_KEY="sk-bench", AGENTCAL_LLM_MAX_RETRIES="0"
+        )
+        if history_tokens is not None:
+            os.environ["AGENTCAL_HISTORY_TOKENS"] = str(history_tokens)
+        reset_settings()
+        try:
+            settings = get_settings()
+            runner = ChatRunner(
+                make_chat_model(settings), user_id="bench", settings=settings,
+                session_name=f"memory-{history_tokens}", new_session=True,
+            )  # fmt: skip
+            first, sent, wall, model_ms, cpu = [], [], [], [], []
+            for turn in range(1, turns + 1):
+                before = len(server.requests)
+                s0, c0, t0 = server.cpu_seconds, time.process_time(), time.perf_counter()
+                result = runner.run_turn(session_message(turn))
+                wall.append((time.perf_counter() - t0) * 1000)
+                # This process's CPU, all threads, less the loopback server's handlers.
+                cpu.append((time.process_time() - c0 - (server.cpu_seconds - s0)) * 1000)
+                assert result.ok, (turn, result.error)
+                mine = server.requests[before:]
+                first.append(prompt_tokens(next(r for r in mine if r.get("tools"))))
+                sent.append(sum(prompt_tokens(r) for r in mine))
+                steps = agent_observability_service.get_steps(result.record.id)
+                model_ms.append(sum(s.duration_ms or 0 for s in steps if s.step_type == "llm"))
+            recall = runner.run_turn("What is my sister's name?").answer
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+            reset_settings()
+    return {
+        "budget": settings.history_tokens, "first": first, "sent": sent, "wall": wall,
+        "model": model_ms, "cpu": cpu, "summaries": model.summaries, "recall": recall,
+    }  # fmt: skip
+
+
+def _around(values: list[float], turn: int, width: int = 5) -> float:
+    """Median of the turns turn-width+1 .. turn (1-based): one point less noisy."""
+    return statistics.median(values[max(0, turn - width) : turn])
+
+
+def memory_lines(bounded: dict, unbounded: dict, turns: int) -> list[str]:
+    points = [p for p in MEMORY_POINTS if p <= turns]
+    head = " | ".join(f"turn {p}" for p in points)
+    lines = [
+        f"| {turns}-turn session | {head} | turn {points[-1]} / turn {points[0]} |",
+        "|---|" + "---:|" * (len(points) + 1),
+    ]
+    for label, run in (("bounded (default budget)", bounded), ("unbounded (baseline)", unbounded)):
+        budget = f"{run['budget']:,}"
+        for what, key in (("tokens of the answering request", "first"),
+                          ("tokens sent in all (summaries too)", "sent")):  # fmt: skip
+            values = [run[key][p - 1] for p in points]
+            cells = " | ".join(f"{v:,}" for v in values)
+            lines.append(
+                f"| {label}, AGENTCAL_HISTORY_TOKENS={budget}: {what} | {cells} | "
+                f"{values[-1] / values[0]:.2f} |"
+            )
+        overhead = [w - m for w, m in zip(run["wall"], run["model"], strict=True)]
+        cells = " | ".join(f"{_around(overhead, p):.1f}" for p in points)
+        lines.append(
+            f"| {label}: agent overhead ms, wall (median of 5 turns up to it) | {cells} | "
+            f"{_around(overhead, points[-1]) / _around(overhead, points[0]):.2f} |"
+        )
+        cells = " | ".join(f"{_around(run['cpu'], p):.1f}" for p in points)
+        lines.append(
+            f"| {label}: agentcal CPU ms per turn (median of 5 turns up to it) | {cells} | "
+            f"{_around(run['cpu'], points[-1]) / _around(run['cpu'], points[0]):.2f} |"
+        )
+    for label, run in (("bounded", bounded), ("unbounded", unbounded)):
+        overhead = [w - m for w, m in zip(run["wall"], run["model"], strict=True)]
+        lines.append(
+            f"\n{label}: tokens of the answering request over turns 20-{turns}: min "
+            f"{min(run['first'][19:]):,}, max {max(run['first'][19:]):,}, mean "
+            f"{statistics.mean(run['first'][19:]):,.0f}; tokens sent in all per turn, mean "
+            f"{statistics.mean(run['sent'][19:]):,.0f}; summary requests: {run['summaries']}; "
+            "agent overhead "
+            f"(wall) median {statistics.median(overhead):.1f} ms, 90th percentile "
+            f"{statistics.quantiles(overhead, n=10)[-1]:.1f} ms; agentcal CPU per turn median "
+            f"{statistics.median(run['cpu']):.1f} ms, 90th percentile "
+            f"{statistics.quantiles(run['cpu'], n=10)[-1]:.1f} ms; model calls median "
+            f"{statistics.median(run['model']):.1f} ms; after turn {turns}, "
+            f'"What is my sister\'s name?" (turn 5): {run["recall"]!r}'
+        )
+    return lines
 
 
 SINK = """
@@ -207,6 +361,9 @@ def bench_prompt(runs: int) -> dict[str, float]:
     return {"prompt_ms": prompt, "python_pass_ms": baseline, "version_ms": version}
 
 
+PARTS = ("turns", "prompt", "otel", "memory")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--turns", type=int, default=15, help="turns per message kind")
@@ -214,43 +371,68 @@ def main() -> None:
     parser.add_argument(
         "--otel-turns", type=int, default=40, help="turns per kind, export off and on"
     )
+    parser.add_argument("--memory-turns", type=int, default=300, help="turns of the session")
+    parser.add_argument(
+        "--only", action="append", choices=PARTS, help="run only this part (repeatable)"
+    )
     args = parser.parse_args()
+    parts = args.only or list(PARTS)
     _setup_home()
+    seed_profile()
 
-    turns = bench_turns(args.turns)
-    prompt = bench_prompt(args.runs)
-    exported = bench_otel(args.otel_turns)
-    lines = [
-        f"Machine: {machine()}. Median of {args.turns} turns / {args.runs} start-ups.",
-        "",
-        "| turn (offline model) | turn ms | model ms | agent overhead ms (target <= 50) | bare graph ms | runner + recording ms |",
-        "|---|---:|---:|---:|---:|---:|",
-    ]
-    for message, r in turns.items():
-        model_ms = r["turn_ms"] - r["overhead_ms"]
+    load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    lines = [f"Machine: {machine()}; load average {load} at the start."]
+    if "turns" in parts:
+        turns = bench_turns(args.turns)
+        lines += [
+            "",
+            f"Median of {args.turns} turns.",
+            "",
+            "| turn (offline model) | turn ms | model ms | agent overhead ms (target <= 50) | turn CPU ms | bare graph ms | runner + recording ms |",
+            "|---|---:|---:|---:|---:|---:|---:|",
+        ]
+        for message, r in turns.items():
+            model_ms = r["turn_ms"] - r["overhead_ms"]
+            lines.append(
+                f"| {message!r} | {r['turn_ms']:.1f} | {model_ms:.1f} | {r['overhead_ms']:.1f} | "
+                f"{r['cpu_ms']:.1f} | {r['bare_graph_ms']:.1f} | {r['recording_ms']:.1f} |"
+            )
+        prompt_ms = next(iter(turns.values()))["system_prompt_ms"]
         lines.append(
-            f"| {message!r} | {r['turn_ms']:.1f} | {model_ms:.1f} | {r['overhead_ms']:.1f} | "
-            f"{r['bare_graph_ms']:.1f} | {r['recording_ms']:.1f} |"
+            f"\nThe per-turn system prompt built from the store (`ChatRunner.system_prompt`, "
+            f"part of every turn above): {prompt_ms:.1f} ms."
         )
-    ratio = prompt["prompt_ms"] / prompt["python_pass_ms"]
-    lines += [
-        "",
-        "| start-up | ms | ratio to `python -c pass` |",
-        "|---|---:|---:|",
-        f"| `python -c pass` (baseline) | {prompt['python_pass_ms']:.0f} | 1.0 |",
-        f"| `agentcal --version` (the CLI's floor) | {prompt['version_ms']:.0f} | "
-        f"{prompt['version_ms'] / prompt['python_pass_ms']:.1f} |",
-        f"| `agentcal chat` to first prompt (target <= 300) | {prompt['prompt_ms']:.0f} | {ratio:.1f} |",
-        "",
-        "| OpenTelemetry export (offline model, three turn kinds, alternating) | wall ms | CPU ms (all threads) |",
-        "|---|---:|---:|",
-        f"| turn, export off (baseline) | {exported['off_ms']:.1f} | {exported['cpu_off_ms']:.1f} |",
-        f"| turn, export on (OTLP/HTTP to a loopback sink) | {exported['on_ms']:.1f} | {exported['cpu_on_ms']:.1f} |",
-        f"| added per turn (target <= 5) | {exported['added_ms']:+.2f} | {exported['cpu_added_ms']:+.2f} |",
-        f"| `otel.export_call` alone (spans built and queued) | {exported['export_call_ms']:.2f} | |",
-        f"| pipeline start (SDK import and set-up), once per process, first turn | "
-        f"{exported['pipeline_start_ms']:.0f} | |",
-    ]
+    if "prompt" in parts:
+        prompt = bench_prompt(args.runs)
+        ratio = prompt["prompt_ms"] / prompt["python_pass_ms"]
+        lines += [
+            "",
+            f"Median of {args.runs} start-ups.",
+            "",
+            "| start-up | ms | ratio to `python -c pass` |",
+            "|---|---:|---:|",
+            f"| `python -c pass` (baseline) | {prompt['python_pass_ms']:.0f} | 1.0 |",
+            f"| `agentcal --version` (the CLI's floor) | {prompt['version_ms']:.0f} | "
+            f"{prompt['version_ms'] / prompt['python_pass_ms']:.1f} |",
+            f"| `agentcal chat` to first prompt (target <= 300) | {prompt['prompt_ms']:.0f} | {ratio:.1f} |",
+        ]
+    if "otel" in parts:
+        exported = bench_otel(args.otel_turns)
+        lines += [
+            "",
+            "| OpenTelemetry export (offline model, three turn kinds, alternating) | wall ms | CPU ms (all threads) |",
+            "|---|---:|---:|",
+            f"| turn, export off (baseline) | {exported['off_ms']:.1f} | {exported['cpu_off_ms']:.1f} |",
+            f"| turn, export on (OTLP/HTTP to a loopback sink) | {exported['on_ms']:.1f} | {exported['cpu_on_ms']:.1f} |",
+            f"| added per turn (target <= 5) | {exported['added_ms']:+.2f} | {exported['cpu_added_ms']:+.2f} |",
+            f"| `otel.export_call` alone (spans built and queued) | {exported['export_call_ms']:.2f} | |",
+            f"| pipeline start (SDK import and set-up), once per process, first turn | "
+            f"{exported['pipeline_start_ms']:.0f} | |",
+        ]
+    if "memory" in parts:
+        bounded = bench_memory(args.memory_turns, None)
+        unbounded = bench_memory(args.memory_turns, 1_000_000)
+        lines += ["", *memory_lines(bounded, unbounded, args.memory_turns)]
     print("\n".join(lines))
 
 

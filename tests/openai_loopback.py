@@ -75,6 +75,7 @@ class LoopbackOpenAI:
         self.responder = responder
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
+        self.cpu_seconds = 0.0  # CPU the server's handlers used (bench/bench_agent.py)
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
@@ -116,6 +117,14 @@ class LoopbackOpenAI:
                 pass
 
             def do_POST(self) -> None:
+                c0 = time.thread_time()
+                try:
+                    self._post()
+                finally:
+                    with server._lock:
+                        server.cpu_seconds += time.thread_time() - c0
+
+            def _post(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
                 body = json.loads(self.rfile.read(length) or b"{}")
                 reply = server._next(body, {k.lower(): v for k, v in self.headers.items()})

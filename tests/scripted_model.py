@@ -27,6 +27,18 @@ def prompt_tokens(body: dict[str, Any]) -> int:
     return len(json.dumps(body.get("messages", [])) + json.dumps(body.get("tools", []))) // 4
 
 
+def session_message(turn: int) -> str:
+    """Turn `turn` of a long scripted session: adds, look-ups and chat, and at turn 5 a fact
+    a much later turn asks about ("What is my sister's name?")."""
+    if turn == 5:
+        return "Please remember: my sister's name is Ada."
+    if turn % 3 == 0:
+        return f"Add review {turn} in {turn % 5 + 1} days at {9 + turn % 8}:00"
+    if turn % 3 == 1:
+        return f"What's on in {turn % 5 + 1} days?"
+    return f"Tell me something about topic {turn}, please; anything will do, I am just chatting."
+
+
 class ScriptedConversation:
     """Call it with a request body; it returns the Reply."""
 

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from tests.openai_loopback import LoopbackOpenAI, Reply, text
-from tests.scripted_model import ScriptedConversation, prompt_tokens
+from tests.scripted_model import ScriptedConversation, prompt_tokens, session_message
 from tests.test_agent_loopback import assert_well_formed, make_runner
 
 
@@ -23,16 +23,6 @@ def sent_history_tokens(history: list) -> int:
     return count_tokens(history[: last + 1])
 
 
-def _message(turn: int) -> str:
-    if turn == 5:
-        return "Please remember: my sister's name is Ada."
-    if turn % 3 == 0:
-        return f"Add review {turn} in {turn % 5 + 1} days at {9 + turn % 8}:00"
-    if turn % 3 == 1:
-        return f"What's on in {turn % 5 + 1} days?"
-    return f"Tell me something about topic {turn}, please; anything will do, I am just chatting."
-
-
 @pytest.mark.slow
 def test_turn_200_remembers_turn_5_within_a_flat_prompt(monkeypatch):
     """The summaries (written by the model) carry the fact; the prompt stops growing."""
@@ -45,7 +35,7 @@ def test_turn_200_remembers_turn_5_within_a_flat_prompt(monkeypatch):
         first_request = {}
         for turn in range(1, 200):
             first_request[turn] = len(server.requests)
-            assert runner.run_turn(_message(turn)).ok, turn
+            assert runner.run_turn(session_message(turn)).ok, turn
         first_request[200] = len(server.requests)
         answer = runner.run_turn("What is my sister's name?")
         requests = list(server.requests)
@@ -195,7 +185,7 @@ def test_cancel_abandons_a_slow_summary(monkeypatch):
                 target=lambda t=token: summary_asked.wait(30) and t.cancel("cancelled"), daemon=True
             ).start()
             t0 = time.monotonic()
-            result = runner.run_turn(_message(turn + 10), cancel=token)
+            result = runner.run_turn(session_message(turn + 10), cancel=token)
             assert turn < 30
         assert time.monotonic() - t0 < 4 and result.cancelled
         count = len(server.requests)

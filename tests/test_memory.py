@@ -167,27 +167,37 @@ def test_cancel_abandons_a_slow_summary(monkeypatch):
 
     model = ScriptedConversation()
     summary_asked = threading.Event()
+    release = threading.Event()  # the summary is held until the turn is back: no time bound
+    summaries: list[Reply] = []
 
     def slow_summaries(body: dict) -> Reply:
         reply = model(body)
         if "tools" not in body:  # a summary request
+            reply.hold = release
+            summaries.append(reply)
             summary_asked.set()
-            reply.stall = 6.0
         return reply
 
     with LoopbackOpenAI(responder=slow_summaries) as server:
         runner = make_runner(monkeypatch, server.base_url, AGENTCAL_HISTORY_TOKENS="500")
         turn = 0
-        while not summary_asked.is_set():
-            turn += 1
-            token = CancelToken()
-            threading.Thread(
-                target=lambda t=token: summary_asked.wait(30) and t.cancel("cancelled"), daemon=True
-            ).start()
-            t0 = time.monotonic()
-            result = runner.run_turn(session_message(turn + 10), cancel=token)
-            assert turn < 30
-        assert time.monotonic() - t0 < 4 and result.cancelled
-        count = len(server.requests)
-        time.sleep(6.5)
+        try:
+            while not summary_asked.is_set():
+                turn += 1
+                token = CancelToken()
+                threading.Thread(
+                    target=lambda t=token: summary_asked.wait(30) and t.cancel("cancelled"),
+                    daemon=True,
+                ).start()
+                result = runner.run_turn(session_message(turn + 10), cancel=token)
+                assert turn < 30
+            assert result.cancelled and not summaries[0].sent  # did not wait for the summary
+            count = len(server.requests)
+        finally:
+            release.set()
+        deadline = time.monotonic() + 30
+        while not summaries[0].sent:  # the abandoned summary ends...
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        time.sleep(0.5)
         assert len(server.requests) == count  # nothing after the abandoned summary

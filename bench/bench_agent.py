@@ -376,6 +376,8 @@ def main() -> None:
         "--only", action="append", choices=PARTS, help="run only this part (repeatable)"
     )
     args = parser.parse_args()
+    if args.memory_turns < MEMORY_POINTS[0]:
+        parser.error(f"--memory-turns must be at least {MEMORY_POINTS[0]} (turn 20 is the base)")
     parts = args.only or list(PARTS)
     _setup_home()
     seed_profile()

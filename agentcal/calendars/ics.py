@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 PRODID = "-//agentcal//agentcal calendar//EN"
 ACTIVE_STATUSES = ("planned", "confirmed")
+OWNER_PROPERTY = "X-AGENTCAL-USER"
 
 
 def ical_time(moment: datetime, tz: ZoneInfo) -> datetime:
@@ -38,8 +39,11 @@ def ical_time(moment: datetime, tz: ZoneInfo) -> datetime:
     return moment.astimezone(UTC)
 
 
-def render_calendar(events: Iterable[CalendarEvent], *, name: str = "agentcal") -> bytes:
-    """An iCalendar document of the active events (cancelled/unplaced ones are left out)."""
+def render_calendar(
+    events: Iterable[CalendarEvent], *, name: str = "agentcal", user: str | None = None
+) -> bytes:
+    """An iCalendar document of the active events (cancelled/unplaced ones are left out).
+    With `user`, the calendar says whose it is (X-AGENTCAL-USER: `ics_owner` reads it back)."""
     from icalendar import Calendar, Event
 
     rows = sorted(
@@ -72,6 +76,8 @@ def render_calendar(events: Iterable[CalendarEvent], *, name: str = "agentcal") 
             event.add("x-agentcal-placement", e.placement_note)
         components.append(event)
     cal = Calendar.new(prodid=PRODID, name=name, uid=f"{name}-calendar@agentcal")
+    if user is not None:
+        cal.add(OWNER_PROPERTY, user)
     for component in components:
         cal.add_component(component)
     if rows:
@@ -81,6 +87,30 @@ def render_calendar(events: Iterable[CalendarEvent], *, name: str = "agentcal") 
             last_date=date(rows[-1].start_at.year + 2, 1, 1),
         )
     return bytes(cal.to_ical())
+
+
+def ics_owner(path: Path) -> str | None:
+    """Whose calendar the ICS file at `path` is (its X-AGENTCAL-USER), or None: no such file,
+    not agentcal's, or written before files said whose they were. Reads the first 4 KiB (the
+    property comes before any event), never through a link."""
+    from icalendar.prop import vText
+
+    from agentcal.files import read_head
+
+    try:
+        head = read_head(path)
+    except OSError:
+        return None
+    if not is_agentcal_ics(head):
+        return None
+    text = head.decode("utf-8", errors="replace").replace("\r\n ", "").replace("\r\n\t", "")
+    for line in text.split("\r\n"):
+        if line.startswith("BEGIN:VEVENT"):
+            break
+        name, _, value = line.partition(":")
+        if name.upper() == OWNER_PROPERTY:
+            return str(vText.from_ical(value))
+    return None
 
 
 def atomic_write(

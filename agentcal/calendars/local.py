@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agentcal.calendars.base import EventData, Interval, SyncResult
-from agentcal.calendars.ics import atomic_write, render_calendar
+from agentcal.calendars.ics import atomic_write, ics_owner, render_calendar
 from agentcal.files import UnsafePathError, os_error_message
 
 if TYPE_CHECKING:
@@ -39,14 +39,32 @@ class LocalCalendar:
         return ics_path(self.settings, user_id or self.user_id)
 
     def write_user_calendar(self, user_id: str | None = None) -> Path:
-        """Render the user's active events from the store and replace their ICS file."""
+        """Render the user's active events from the store and replace their ICS file.
+
+        The file says whose it is. When it held someone else's calendar (AGENTCAL_USER changed:
+        `calendar.ics` is now another person's), that person's calendar is written to their own
+        file too, so their events are in a file of theirs, not in no file at all."""
         from agentcal.services.calendar_events import calendar_events_service
 
         user = user_id or self.user_id
         events = calendar_events_service.list_events(user)
         path = self.ics_path(user)
-        atomic_write(path, render_calendar(events))
+        previous = ics_owner(path)
+        atomic_write(path, render_calendar(events, user=user))
+        if previous is not None and previous != user and self.ics_path(previous) != path:
+            self.write_user_calendar(previous)
         return path
+
+    def claim_file(self, user_id: str | None = None) -> bool:
+        """Rewrite the user's ICS file if it holds another person's calendar (AGENTCAL_USER
+        changed since it was written); True if it did. Called on every push, so `emit` or the
+        daemon corrects the file even when the user has nothing new."""
+        user = user_id or self.user_id
+        previous = ics_owner(self.ics_path(user))
+        if previous is None or previous == user:
+            return False
+        self.write_user_calendar(user)
+        return True
 
     def upsert(self, event: EventData) -> SyncResult:
         return self.sync_many([event])[0]

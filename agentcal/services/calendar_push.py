@@ -213,6 +213,14 @@ class CalendarPushService(Service):
         backend = backend or user_profiles_service.backend_for(user_id)
         snapshots = [EventData.from_event(e) for e in self.pending(user_id)]
         if not snapshots:
+            claim = getattr(backend, "claim_file", None)  # the local backend's file
+            if claim is not None:
+                from agentcal.files import UnsafePathError
+
+                try:
+                    claim(user_id)
+                except (UnsafePathError, OSError) as exc:  # the next change reports it
+                    log.warning("could not rewrite %s's calendar file: %s", user_id, exc)
             return []
         results = backend.sync_many(snapshots)
         out = []

@@ -274,3 +274,38 @@ def test_export_refuses_the_checkpoint_store(cli, agentcal_home):
     (agentcal_home / "checkpoints.db").write_bytes(b"SQLite format 3\x00" + b"\x00" * 84)
     result = cli("calendar", "export", str(agentcal_home / "checkpoints.db"))
     assert result.exit_code == 1 and "database" in result.stderr
+
+
+def test_after_agentcal_user_changes_the_file_holds_the_new_users_calendar(
+    cli, agentcal_home, monkeypatch
+):
+    """calendar.ics is the configured user's: when AGENTCAL_USER changes, the next push puts
+    the new user's calendar in it (even with nothing new) and the previous user's calendar in
+    their own file, so nobody's events are shown as someone else's or lost from every file."""
+    from agentcal.calendars.ics import ics_owner
+
+    _event("Alice's dentist")
+    assert cli("calendar", "sync").exit_code == 0
+    default = get_settings().ics_file
+    assert ics_owner(default) == "alice" and b"Alice's dentist" in default.read_bytes()
+
+    monkeypatch.setenv("AGENTCAL_USER", "bob")
+    result = cli("calendar", "sync")  # bob has nothing to push
+
+    assert result.exit_code == 0, result.output
+    assert ics_owner(default) == "bob" and b"Alice's dentist" not in default.read_bytes()
+    alices = default.with_name("calendar.alice.ics")
+    assert ics_owner(alices) == "alice" and b"Alice's dentist" in alices.read_bytes()
+    assert stat.S_IMODE(alices.stat().st_mode) == 0o600
+
+
+def test_a_file_from_before_owners_is_left_to_the_configured_user(cli, agentcal_home):
+    from agentcal.calendars.ics import ics_owner, render_calendar
+
+    default = get_settings().ics_file
+    default.write_bytes(render_calendar([]))  # no X-AGENTCAL-USER: an older agentcal's file
+    os.chmod(default, 0o600)
+    assert ics_owner(default) is None
+    _event()
+    assert cli("calendar", "sync").exit_code == 0
+    assert ics_owner(default) == "alice" and b"SUMMARY:Dentist" in default.read_bytes()

@@ -97,8 +97,8 @@ def link_or_special(path: Path) -> str | None:
 
 def store_files() -> list[Path]:
     """The files of agentcal's own stores (SQLite database and checkpoints, with their WAL)."""
+    from agentcal.reader import sqlite_file
     from agentcal.settings import get_settings
-    from agentcal.sqlite_reader import sqlite_file
 
     settings = get_settings()
     bases = [settings.checkpoint_path]

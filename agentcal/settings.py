@@ -6,7 +6,6 @@ secrets masked. Nothing is read at import time: call `get_settings()`.
 
 from __future__ import annotations
 
-import getpass
 import json
 import logging
 import os
@@ -14,40 +13,24 @@ import stat
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from agentcal import basics
+from agentcal.basics import APP_NAME as APP_NAME
 from agentcal.errors import ConfigError
 
-APP_NAME = "agentcal"
 _warned_dirs: set[str] = set()  # data dirs already warned about in this process
-
-
-def _default_timezone() -> str:
-    try:
-        import tzlocal
-
-        name = tzlocal.get_localzone_name()
-    except Exception:  # no tz database entry for the host: fall back to UTC
-        name = None
-    return name or "UTC"
-
-
-def _default_user() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:  # no login name (some containers): one default user
-        return "default"
 
 
 class Settings(BaseSettings):
     """All of agentcal's configuration. Field docs are the user-facing descriptions."""
 
     model_config = SettingsConfigDict(
-        env_prefix="AGENTCAL_",
-        env_file=".env",
+        env_prefix=basics.ENV_PREFIX,
+        env_file=basics.ENV_FILE,
         env_file_encoding="utf-8",
         extra="ignore",
         populate_by_name=True,
@@ -63,10 +46,10 @@ class Settings(BaseSettings):
         None, description="SQLAlchemy URL of the store (default: sqlite file in the data dir)."
     )
     user: str = Field(
-        default_factory=_default_user, description="Default user id for every command."
+        default_factory=basics.default_user, description="Default user id for every command."
     )
     timezone: str = Field(
-        default_factory=_default_timezone,
+        default_factory=basics.default_timezone,
         description="IANA time zone of the user (and of users without a profile).",
     )
 
@@ -184,11 +167,7 @@ class Settings(BaseSettings):
     @field_validator("timezone")
     @classmethod
     def _check_timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r}") from exc
-        return value
+        return basics.check_timezone(value)
 
     @field_validator("price_overrides", mode="before")
     @classmethod
@@ -218,15 +197,11 @@ class Settings(BaseSettings):
 
     @property
     def data_dir(self) -> Path:
-        if self.home is not None:
-            return self.home.expanduser()
-        import platformdirs
-
-        return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+        return basics.data_dir(self.home)
 
     @property
     def db_url(self) -> str:
-        return self.database_url or f"sqlite:///{self.data_dir / 'agentcal.db'}"
+        return basics.database_url(self.database_url, self.home)
 
     @property
     def ics_file(self) -> Path:
@@ -354,3 +329,4 @@ def get_settings() -> Settings:
 
 def reset_settings() -> None:
     get_settings.cache_clear()
+    basics.reset_basics()

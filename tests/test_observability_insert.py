@@ -21,9 +21,13 @@ CALL = dict(
 )  # fmt: skip
 
 
+def _without(record, *names):
+    return {k: v for k, v in record._asdict().items() if k not in names}
+
+
 def _stored(call_id):
-    call = svc.get_call(call_id).model_dump(exclude={"id"})
-    steps = [s.model_dump(exclude={"id", "observability_id"}) for s in svc.get_steps(call_id)]
+    call = _without(svc.get_call(call_id), "id")
+    steps = [_without(s, "id", "observability_id") for s in svc.get_steps(call_id)]
     return call, steps
 
 

@@ -162,7 +162,7 @@ def list_events(
     finish = parse_time(end, ctx.timezone, "end") if end else None
     if finish is None:
         finish = begin + timedelta(days=1) if start and len(start.strip()) == 10 else default_end
-    events = _events(ctx).event_rows(ctx.user_id, begin, finish)
+    events = _events(ctx).list_events(ctx.user_id, begin, finish)
     return {
         "from": begin.isoformat(timespec="minutes"),
         "to": finish.isoformat(timespec="minutes"),

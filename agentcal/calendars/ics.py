@@ -18,6 +18,7 @@ from agentcal.files import is_agentcal_ics, write_file
 
 if TYPE_CHECKING:
     from agentcal.models import CalendarEvent
+    from agentcal.records import EventRow
 
 PRODID = "-//agentcal//agentcal calendar//EN"
 ACTIVE_STATUSES = ("planned", "confirmed")
@@ -40,7 +41,7 @@ def ical_time(moment: datetime, tz: ZoneInfo) -> datetime:
 
 
 def render_calendar(
-    events: Iterable[CalendarEvent], *, name: str = "agentcal", user: str | None = None
+    events: Iterable[CalendarEvent | EventRow], *, name: str = "agentcal", user: str | None = None
 ) -> bytes:
     """An iCalendar document of the active events (cancelled/unplaced ones are left out).
     With `user`, the calendar says whose it is (X-AGENTCAL-USER: `ics_owner` reads it back)."""

@@ -13,9 +13,9 @@ from agentcal.errors import ValidationError
 
 
 def _default_user() -> str:
-    from agentcal.settings import get_settings
+    from agentcal.basics import get_basics
 
-    return get_settings().user
+    return get_basics().user
 
 
 UserOption = Annotated[
@@ -42,6 +42,8 @@ def jsonable(obj: Any) -> Any:
     """Models, dataclasses, datetimes -> plain JSON values."""
     if hasattr(obj, "model_dump"):
         return {k: jsonable(v) for k, v in obj.model_dump().items()}
+    if hasattr(obj, "_asdict"):  # the read path's records (named tuples)
+        return {k: jsonable(v) for k, v in obj._asdict().items()}
     if isinstance(obj, dict):
         return {str(k): jsonable(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
@@ -63,13 +65,14 @@ def print_json(data: Any) -> None:
 def console():  # type: ignore[no-untyped-def]
     from rich.console import Console
 
-    return Console(highlight=False)
+    # emoji=False: a ":name:" in user text stays as typed (escape() does not cover it).
+    return Console(highlight=False, emoji=False)
 
 
 def err_console():  # type: ignore[no-untyped-def]
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False)
+    return Console(stderr=True, highlight=False, emoji=False)
 
 
 def parse_json_option(text: str, field: str) -> Any:
@@ -96,7 +99,7 @@ def local_time(value: datetime | None, tz: str | None = None, fmt: str = "%Y-%m-
     from zoneinfo import ZoneInfo
 
     if tz is None:
-        from agentcal.settings import get_settings
+        from agentcal.basics import get_basics
 
-        tz = get_settings().timezone
+        tz = get_basics().timezone
     return value.astimezone(ZoneInfo(tz)).strftime(fmt)

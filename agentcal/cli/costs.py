@@ -43,10 +43,10 @@ def _ms(value: float | None) -> str:
 
 
 def _window(since: str | None, until: str | None):  # type: ignore[no-untyped-def]
-    from agentcal.settings import get_settings
+    from agentcal.basics import get_basics
     from agentcal.timeparse import parse_window
 
-    return parse_window(since, until, tz=get_settings().tz)
+    return parse_window(since, until, tz=get_basics().tz)
 
 
 def _who(user: str | None, all_users: bool, by: str | None = None) -> str | None:
@@ -132,8 +132,8 @@ def costs(
             _render_reprice(result)
         return
 
+    from agentcal.basics import get_basics
     from agentcal.services.costs import costs_service
-    from agentcal.settings import get_settings
 
     if as_csv and by is None:
         by = "day"
@@ -142,7 +142,7 @@ def costs(
         since=lo,
         until=hi,
         by=by,
-        tz=get_settings().timezone,
+        tz=get_basics().timezone,
         # A table shows `limit` groups: only theirs need latency percentiles. Exports: all.
         ranked_groups=None if as_json or as_csv or not limit else limit,
     )
@@ -253,7 +253,7 @@ def _render_breakdown(report: CostReport, limit: int) -> None:
                  "p95"):  # fmt: skip
         table.add_column(name, justify="right")
     for g in shown:
-        table.add_row(*_stats_cells(g))
+        table.add_row(*_stats_cells(g, report.names))
     out = console()
     out.print(table)
     if len(shown) < len(groups):
@@ -265,9 +265,16 @@ def _render_breakdown(report: CostReport, limit: int) -> None:
         )
 
 
-def _stats_cells(g: UsageStats) -> list[str]:
+def _group_label(key: str | None, names: dict[str, str]) -> str:
+    """A session's name (its thread id only when it has none); any other group's key."""
+    if key is None:
+        return "(none)"
+    return names.get(key, key)
+
+
+def _stats_cells(g: UsageStats, names: dict[str, str]) -> list[str]:
     return [
-        escape(g.key if g.key is not None else "(none)"), f"{g.calls:,}", f"{g.errors:,}",
+        escape(_group_label(g.key, names)), f"{g.calls:,}", f"{g.errors:,}",
         _money(g.cost_usd if g.priced_calls else None), f"{g.unpriced_calls:,}", f"{g.prompt_tokens:,}",
         f"{g.completion_tokens:,}", f"{g.cached_tokens:,}", _ms(g.latency_p50_ms),
         _ms(g.latency_p95_ms),

@@ -22,15 +22,16 @@ def events_list(
 ) -> None:
     """List events from today for the next N days."""
     from datetime import datetime, time, timedelta
+    from zoneinfo import ZoneInfo
 
     from agentcal.errors import ValidationError
     from agentcal.services.calendar_events import calendar_events_service
-    from agentcal.services.user_profiles import profile_for
+    from agentcal.services.user_profiles import user_timezone
 
     if not 1 <= days <= 366:
         raise ValidationError(f"--days must be between 1 and 366 (got {days})")
     who = resolve_user(user)
-    tz = profile_for(who).tz
+    tz = ZoneInfo(user_timezone(who))
     today = datetime.now(tz).date()
     start = datetime.combine(today, time(0), tzinfo=tz)
     end = datetime.combine(today + timedelta(days=days), time(0), tzinfo=tz)

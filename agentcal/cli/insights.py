@@ -39,7 +39,7 @@ def insights_list(
     """List your insights with their confidence and source."""
     from agentcal.services.user_insights import user_insights_service
 
-    rows = user_insights_service.insight_rows(
+    rows = user_insights_service.get_user_insights(
         resolve_user(user), category=category, insight_type=insight_type
     )
     if as_json:
@@ -57,9 +57,9 @@ def insights_list(
     )
     for r in rows:
         table.add_row(
-            str(r["id"]), r["category"], escape(r["key"]), r["insight_type"],
-            escape(_compact(r["value"])), f"{r['confidence']:.2f}", r["source"],
-            str(r["times_seen"]), r["updated_at"].strftime("%Y-%m-%d"),
+            str(r.id), r.category, escape(r.key), r.insight_type,
+            escape(_compact(r.value)), f"{r.confidence:.2f}", r.source,
+            str(r.times_seen), r.updated_at.strftime("%Y-%m-%d"),
         )  # fmt: skip
     console().print(table)
 
@@ -70,7 +70,7 @@ def insights_show(ref: RefArg, user: UserOption = None, as_json: JsonOption = Fa
     from agentcal.services.user_insights import user_insights_service
 
     insight = user_insights_service.get_insight(resolve_user(user), ref)
-    history = user_insights_service.get_history(insight.id)  # type: ignore[arg-type]
+    history = user_insights_service.get_history(insight.id)
     if as_json:
         from agentcal.cli._common import jsonable
 

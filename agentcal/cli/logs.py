@@ -20,7 +20,7 @@ from agentcal.cli.costs import AllUsersOption, SinceOption, UntilOption
 from agentcal.vocab import CALL_STATUSES
 
 if TYPE_CHECKING:
-    from agentcal.models import AgentObservability, AgentStep
+    from agentcal.records import CallRow, StepRow
     from agentcal.services.call_log import CallRecord, StepNode
 
 app = typer.Typer(help="List and show recorded agent calls.", no_args_is_help=True)
@@ -45,7 +45,7 @@ def _short(text: str | None, width: int = 60) -> str:
     return one_line if len(one_line) <= width else one_line[: width - 1] + "…"
 
 
-def _cost(call: AgentObservability) -> str:
+def _cost(call: CallRow) -> str:
     if call.llm_cost_usd is None:
         return "unpriced" if call.llm_model else "-"
     return f"${call.llm_cost_usd:.6f}"
@@ -68,19 +68,23 @@ def logs_list(
         str | None,
         typer.Option("--query", "-q", help="Text to find in the message or the response."),
     ] = None,
+    session: Annotated[
+        str | None,
+        typer.Option("--session", "-s", help="Only this chat session's calls (its name)."),
+    ] = None,
     limit: Annotated[int, typer.Option("--limit", "-n", help="How many calls, newest first.")] = 20,
     as_json: JsonOption = False,
 ) -> None:
     """List recorded agent calls, newest first."""
+    from agentcal.basics import get_basics
     from agentcal.services.call_log import call_log_service
-    from agentcal.settings import get_settings
     from agentcal.timeparse import parse_window
 
     who = _who(user, all_users)
-    lo, hi = parse_window(since, until, tz=get_settings().tz)
+    lo, hi = parse_window(since, until, tz=get_basics().tz)
     calls = call_log_service.list_calls(
         user_id=who, model=model, action=action, status=status, since=lo, until=hi,
-        query=query, limit=limit,
+        query=query, session=session, limit=limit,
     )  # fmt: skip
     if as_json:
         print_json([{k: jsonable(getattr(c, k)) for k in LIST_KEYS} for c in calls])
@@ -209,7 +213,7 @@ def _render_record(record: CallRecord) -> None:
     out.print(tree)
 
 
-def _step_label(step: AgentStep) -> str:
+def _step_label(step: StepRow) -> str:
     parts = [f"[bold]{step.step_type}[/bold] {escape(step.name or step.llm_model or '')}"]
     if step.step_type == "llm" and step.llm_model and step.name != step.llm_model:
         parts.append(escape(step.llm_model))

@@ -26,6 +26,7 @@ from agentcal.cli import (
     mcp_cmd,
     ops_cmd,
     prefs,
+    sessions_cmd,
     users_cmd,
 )
 from agentcal.errors import AgentcalError
@@ -44,6 +45,11 @@ class AgentcalGroup(TyperGroup):
             check_arguments(args)  # what no command accepts (the door: cli/_guard.py)
             guard_numbers(self)
             return super().make_context(info_name, args, *rest, **kwargs)
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if not ctx.resilient_parsing and print_help_directly(self, ctx, args):
+            ctx.exit()
+        return super().parse_args(ctx, args)
 
     def invoke(self, ctx: Any) -> Any:
         from agentcal.masking import install_log_masking
@@ -114,6 +120,26 @@ def _fail(message: str, code: int) -> NoReturn:
     raise typer.Exit(code)
 
 
+def print_help_directly(root: Any, ctx: Any, args: list[str]) -> bool:
+    """`agentcal GROUP [COMMAND] --help`: print that help straight from the command tree.
+
+    Typer 0.29 coerces every parameter it processes through a pydantic TypeAdapter, including
+    each group's unset --help and completion options on the way down, so the usual path
+    imports pydantic just to print a help text (~2.5x `agentcal --help`). Only a line of
+    command names followed by -h/--help takes this path; anything else is parsed as usual.
+    """
+    if len(args) < 2 or args[-1] not in ctx.help_option_names:
+        return False
+    command, parent = root, ctx
+    for name in args[:-1]:
+        sub = command.get_command(parent, name) if hasattr(command, "get_command") else None
+        if sub is None:
+            return False
+        command, parent = sub, typer.Context(sub, info_name=name, parent=parent)
+    typer.echo(parent.get_help(), color=ctx.color)
+    return True
+
+
 app = typer.Typer(
     cls=AgentcalGroup,
     name="agentcal",
@@ -126,6 +152,7 @@ app = typer.Typer(
 )
 # In the order a user meets them: talk, what was learned, the calendar, what it cost, operations.
 app.command(name="chat")(chat.chat_command)
+app.add_typer(sessions_cmd.app, name="sessions")
 app.add_typer(insights.app, name="insights")
 app.add_typer(prefs.app, name="prefs")
 app.add_typer(events_cmd.app, name="events")

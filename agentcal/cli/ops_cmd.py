@@ -85,16 +85,18 @@ def _age(seconds: float | None) -> str:
 def status(as_json: JsonOption = False) -> None:
     """Workers, queue and alerts; exits 1 when unhealthy (a lost worker, a job past its lease,
     dead jobs). It also raises the alerts it finds, so a cron'd `agentcal status` is a watchdog."""
-    from agentcal.models import utcnow
+    from datetime import UTC, datetime
+
     from agentcal.services.monitoring import monitoring_service
     from agentcal.workers.runner import check_workers
 
-    check_workers(survive_store_failure=False)  # an unusable store: its one error line only
-    report = monitoring_service.health()
+    now = datetime.now(UTC)
+    check_workers(now, survive_store_failure=False)  # an unusable store: its one error line only
+    report = monitoring_service.health(now=now)
     if as_json:
         print_json(report)
     else:
-        _render(report, utcnow())
+        _render(report, now)
     if not report.healthy:
         raise typer.Exit(1)
 

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from agentcal import otel
 from agentcal.errors import NotFoundError, ValidationError
+from agentcal.reader import columns
+from agentcal.records import CallRow, StepRow
 from agentcal.services import validation as v
 from agentcal.services.base import Service
 from agentcal.services.pricing import price_call
@@ -212,18 +214,13 @@ class AgentObservabilityService(Service):
     ) -> float:
         """Total recorded LLM cost (USD) of turns started at or after `since`: one user's, or
         (user_id None) every user's."""
-        from sqlalchemy import func
-        from sqlmodel import col, select
-
-        from agentcal.models import AgentObservability
-
-        stmt = select(func.coalesce(func.sum(AgentObservability.llm_cost_usd), 0.0)).where(
-            col(AgentObservability.created_at) >= since
-        )
-        if user_id is not None:
-            stmt = stmt.where(AgentObservability.user_id == user_id)
-        with self.transaction(session) as s:
-            return float(s.exec(stmt).one() or 0.0)
+        sql = "SELECT COALESCE(SUM(llm_cost_usd), 0) FROM agent_observability WHERE created_at >= :since"
+        with self.reading(session) as r:
+            params: dict[str, Any] = {"since": r.time(since)}
+            if user_id is not None:
+                sql += " AND user_id = :user_id"
+                params["user_id"] = user_id
+            return float(r.scalar(sql, params) or 0.0)
 
     def _non_negative(self, value: float | None, field: str) -> float | None:
         if value is None:
@@ -269,24 +266,22 @@ class AgentObservabilityService(Service):
             overrides=get_settings().price_overrides,
         )
 
-    def get_call(self, call_id: int, user_id: str | None = None) -> AgentObservability:
+    def get_call(self, call_id: int, user_id: str | None = None) -> CallRow:
         """One recorded turn; `user_id` restricts it to that user's turns."""
-        from agentcal.models import AgentObservability
+        sql = f"SELECT {columns(CallRow)} FROM agent_observability WHERE id = :id"
+        with self.reading() as r:
+            rows = r.records(CallRow, sql, {"id": call_id})
+        if not rows or (user_id is not None and rows[0].user_id != user_id):
+            raise NotFoundError(f"no logged agent call with id {call_id}")
+        return rows[0]
 
-        with self.transaction() as s:
-            row = s.get(AgentObservability, call_id)
-            if row is None or (user_id is not None and row.user_id != user_id):
-                raise NotFoundError(f"no logged agent call with id {call_id}")
-            return row
-
-    def get_steps(self, call_id: int) -> list[AgentStep]:
-        from sqlmodel import select
-
-        from agentcal.models import AgentStep
-
-        with self.transaction() as s:
-            stmt = select(AgentStep).where(AgentStep.observability_id == call_id)
-            return list(s.exec(stmt.order_by(AgentStep.seq)))  # type: ignore[arg-type]
+    def get_steps(self, call_id: int) -> list[StepRow]:
+        """The turn's LLM and tool calls, in the order they started."""
+        sql = (
+            f"SELECT {columns(StepRow)} FROM agent_steps WHERE observability_id = :id ORDER BY seq"
+        )
+        with self.reading() as r:
+            return r.records(StepRow, sql, {"id": call_id})
 
 
 agent_observability_service = AgentObservabilityService()

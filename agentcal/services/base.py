@@ -1,4 +1,5 @@
-"""What every service shares: where its engine comes from, and how it opens a transaction."""
+"""What every service shares: where its engine comes from, how it reads and how it opens a
+transaction."""
 
 from __future__ import annotations
 
@@ -7,10 +8,10 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    import sqlite3
-
     from sqlalchemy.engine import Engine
     from sqlmodel import Session
+
+    from agentcal.reader import Reader
 
 
 class Service:
@@ -27,15 +28,14 @@ class Service:
 
         return get_engine()
 
-    def sqlite_reader(self) -> sqlite3.Connection | None:
-        """A read-only stdlib sqlite3 connection to the configured store when it is a SQLite
-        file at the schema head and this service is not bound to an engine; else None (see
-        `agentcal.sqlite_reader`). The caller closes it."""
-        if self._engine is not None:
-            return None
-        from agentcal.sqlite_reader import open_store
+    @contextmanager
+    def reading(self, session: Session | None = None) -> Iterator[Reader]:
+        """A reader for read-only queries (see `agentcal.reader`): on the caller's session, on
+        this service's engine, or on the configured store (read-only sqlite3 when it can)."""
+        from agentcal.reader import reading
 
-        return open_store()
+        with reading(self._engine, session) as reader:
+            yield reader
 
     @contextmanager
     def transaction(self, session: Session | None = None) -> Iterator[Session]:

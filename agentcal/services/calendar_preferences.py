@@ -20,6 +20,8 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from agentcal.errors import NotFoundError, ValidationError
+from agentcal.reader import columns
+from agentcal.records import PreferenceRow
 from agentcal.services import validation as v
 from agentcal.services.base import Service
 from agentcal.vocab import PREFERENCE_TYPES
@@ -230,22 +232,18 @@ class CalendarPreferencesService(Service):
         preference_type: str | None = None,
         active_only: bool = False,
         session: Session | None = None,
-    ) -> list[CalendarPreference]:
-        from sqlmodel import col, select
-
-        from agentcal.models import CalendarPreference
-
-        stmt = select(CalendarPreference).where(CalendarPreference.user_id == v.user_id(user_id))
+    ) -> list[PreferenceRow]:
+        """The user's preferences, highest priority first."""
+        sql = f"SELECT {columns(PreferenceRow)} FROM calendar_preferences WHERE user_id = :user"
+        params: dict[str, Any] = {"user": v.user_id(user_id)}
         if preference_type is not None:
-            stmt = stmt.where(
-                CalendarPreference.preference_type
-                == v.one_of(preference_type, PREFERENCE_TYPES, "preference_type")
-            )
+            sql += " AND preference_type = :type"
+            params["type"] = v.one_of(preference_type, PREFERENCE_TYPES, "preference_type")
         if active_only:
-            stmt = stmt.where(col(CalendarPreference.is_active).is_(True))
-        stmt = stmt.order_by(col(CalendarPreference.priority), col(CalendarPreference.id))
-        with self.transaction(session) as s:
-            return list(s.exec(stmt))
+            sql += " AND is_active = :active"
+            params["active"] = True
+        with self.reading(session) as r:
+            return r.records(PreferenceRow, sql + " ORDER BY priority, id", params)
 
     def delete_preference(
         self, user_id: str, preference_id: int, session: Session | None = None

@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from agentcal.errors import ValidationError
+from agentcal.errors import NotFoundError, ValidationError
+from agentcal.reader import columns
+from agentcal.records import CallRow, StepRow
 from agentcal.services.base import Service
 from agentcal.vocab import CALL_STATUSES
 
 if TYPE_CHECKING:
-    from agentcal.models import AgentObservability, AgentStep
+    from agentcal.reader import Reader
 
 MAX_LIMIT = 10_000
 MAX_QUERY_BYTES = 1_000
@@ -22,18 +24,18 @@ MAX_QUERY_BYTES = 1_000
 class CallRecord:
     """One turn with its steps. `tree` nests the steps by parent_run_id."""
 
-    call: AgentObservability
-    steps: list[AgentStep]
+    call: CallRow
+    steps: list[StepRow]
     tree: list[StepNode] = field(default_factory=list)
 
 
 @dataclass
 class StepNode:
-    step: AgentStep
+    step: StepRow
     children: list[StepNode] = field(default_factory=list)
 
 
-def step_tree(steps: list[AgentStep], root_run_id: str | None = None) -> list[StepNode]:
+def step_tree(steps: list[StepRow], root_run_id: str | None = None) -> list[StepNode]:
     """Steps nested under the step whose run_id is their parent_run_id; others at the top."""
     nodes = [StepNode(s) for s in steps]
     by_run = {n.step.run_id: n for n in nodes if n.step.run_id}
@@ -59,47 +61,55 @@ class CallLogService(Service):
         since: datetime | None = None,
         until: datetime | None = None,
         query: str | None = None,
+        session: str | None = None,
         limit: int = 20,
-    ) -> list[AgentObservability]:
-        """Newest first. `user_id` None lists every user's calls; `query` searches both texts."""
-        from sqlmodel import col, or_, select
-
-        from agentcal.models import AgentObservability as Obs
-
+    ) -> list[CallRow]:
+        """Newest first. `user_id` None lists every user's calls; `query` searches both texts;
+        `session` is a chat session's name (its current conversation)."""
         if not 1 <= limit <= MAX_LIMIT:
             raise ValidationError(f"--limit must be between 1 and {MAX_LIMIT} (got {limit})")
         if status is not None and status not in CALL_STATUSES:
             raise ValidationError(
                 f"--status must be one of {', '.join(CALL_STATUSES)} (got {status!r})"
             )
-        stmt = select(Obs)
-        if user_id is not None:
-            stmt = stmt.where(Obs.user_id == user_id)
-        if model is not None:
-            stmt = stmt.where(Obs.llm_model == model)
-        if action is not None:
-            stmt = stmt.where(Obs.agent_action == action)
-        if status is not None:
-            stmt = stmt.where(Obs.status == status)
-        if since is not None:
-            stmt = stmt.where(col(Obs.created_at) >= since)
-        if until is not None:
-            stmt = stmt.where(col(Obs.created_at) < until)
+        where: list[str] = []
+        params: dict[str, Any] = {"limit": limit}
+        for column, value in (("user_id", user_id), ("llm_model", model),
+                              ("agent_action", action), ("status", status)):  # fmt: skip
+            if value is not None:
+                where.append(f"{column} = :{column}")
+                params[column] = value
         if query and len(query.encode()) > MAX_QUERY_BYTES:  # SQLite's LIKE stops at 50,000
             raise ValidationError(f"--query is longer than {MAX_QUERY_BYTES} bytes")
-        if query:
-            pattern = (
-                "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            )
-            stmt = stmt.where(
-                or_(
-                    col(Obs.user_message).ilike(pattern, escape="\\"),
-                    col(Obs.agent_response).ilike(pattern, escape="\\"),
-                )
-            )
-        stmt = stmt.order_by(col(Obs.created_at).desc(), col(Obs.id).desc()).limit(limit)
-        with self.transaction() as s:
-            return list(s.exec(stmt))
+        with self.reading() as r:
+            if session is not None:
+                threads = self._session_threads(r, session, user_id)
+                where.append(r.one_of("session_id", threads, params, "thread"))
+            if since is not None:
+                where.append("created_at >= :since")
+                params["since"] = r.time(since)
+            if until is not None:
+                where.append("created_at < :until")
+                params["until"] = r.time(until)
+            if query:
+                where.append(r.contains(("user_message", "agent_response"), query, params, "q"))
+            sql = f"SELECT {columns(CallRow)} FROM agent_observability"
+            if where:
+                sql += " WHERE " + " AND ".join(where)
+            sql += " ORDER BY created_at DESC, id DESC LIMIT :limit"
+            return r.records(CallRow, sql, params)
+
+    @staticmethod
+    def _session_threads(r: Reader, name: str, user_id: str | None) -> list[str]:
+        sql = "SELECT thread_id FROM chat_sessions WHERE name = :name"
+        params = {"name": name}
+        if user_id is not None:
+            sql += " AND user_id = :user"
+            params["user"] = user_id
+        threads = [str(row[0]) for row in r.tuples(sql, params)]
+        if not threads:
+            raise NotFoundError(f"no chat session named {name!r} (see `agentcal sessions list`)")
+        return threads
 
     def get_record(self, call_id: int, user_id: str | None) -> CallRecord:
         """One turn and its steps; another user's call is 'not found' unless `user_id` is None."""

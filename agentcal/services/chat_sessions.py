@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING, NamedTuple
 
 from agentcal.services import validation as v
 from agentcal.services.base import Service
@@ -11,10 +13,24 @@ if TYPE_CHECKING:
     from sqlmodel import Session
 
     from agentcal.models import ChatSession
+    from agentcal.reader import Reader
 
 DEFAULT_SESSION = "default"
 # `chat -m` without --session or --continue: a fresh conversation each time, under this name.
 ONE_OFF_SESSION = "one-off"
+
+
+class SessionSummary(NamedTuple):
+    """A named chat session and what its current conversation did."""
+
+    name: str
+    thread_id: str
+    created_at: datetime
+    last_used_at: datetime
+    turns: int
+    tokens: int
+    cost_usd: float
+    last_turn_at: datetime | None
 
 
 class ChatSessionsService(Service):
@@ -46,14 +62,32 @@ class ChatSessionsService(Service):
             s.flush()
             return row
 
-    def list_sessions(self, user_id: str, session: Session | None = None) -> list[ChatSession]:
-        from sqlmodel import col, select
+    def list_sessions(self, user_id: str, session: Session | None = None) -> list[SessionSummary]:
+        """The user's named sessions, last used first, with the turns and cost of each one's
+        current conversation (`--new` or `/new` starts another)."""
+        sql = (
+            "SELECT s.name, s.thread_id, s.created_at, s.last_used_at, COUNT(o.id) AS turns,"
+            " COALESCE(SUM(o.llm_total_tokens), 0) AS tokens,"
+            " COALESCE(SUM(o.llm_cost_usd), 0) AS cost_usd, MAX(o.created_at) AS last_turn_at"
+            " FROM chat_sessions s LEFT JOIN agent_observability o ON o.session_id = s.thread_id"
+            " WHERE s.user_id = :user GROUP BY s.id ORDER BY s.last_used_at DESC, s.id DESC"
+        )
+        with self.reading(session) as r:
+            return r.records(SessionSummary, sql, {"user": v.user_id(user_id)})
 
-        from agentcal.models import ChatSession
+    def session_names(self, thread_ids: Iterable[str | None]) -> dict[str, str]:
+        """Thread id -> session name, for the threads that belong to a named session."""
+        with self.reading() as r:
+            return session_names(r, thread_ids)
 
-        stmt = select(ChatSession).where(ChatSession.user_id == v.user_id(user_id))
-        with self.transaction(session) as s:
-            return list(s.exec(stmt.order_by(col(ChatSession.last_used_at).desc())))
+
+def session_names(r: Reader, thread_ids: Iterable[str | None]) -> dict[str, str]:
+    """Thread id -> session name on reader `r` (a report's own snapshot)."""
+    wanted = {t for t in thread_ids if t is not None}
+    if not wanted:
+        return {}
+    rows = r.tuples("SELECT thread_id, name FROM chat_sessions")
+    return {str(t): str(n) for t, n in rows if t in wanted}
 
 
 chat_sessions_service = ChatSessionsService()

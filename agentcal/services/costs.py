@@ -2,8 +2,8 @@
 
 Everything is exact and computed by the database from indexes, so a report over a million
 calls never reads the wide rows (messages, state). The SQL is plain text with :named
-parameters: the stdlib sqlite3 module runs it on the default store (`agentcal.sqlite_reader`:
-no SQLAlchemy import, no per-statement overhead), SQLAlchemy everywhere else.
+parameters, run by the read path (`agentcal.reader`: the stdlib sqlite3 module on the default
+store, no SQLAlchemy import and no per-statement overhead; SQLAlchemy everywhere else).
 
 SQLite has no hash aggregation: a GROUP BY over a column the rows are not ordered by sorts all
 of them, so the queries are shaped to avoid big sorts:
@@ -26,23 +26,20 @@ of them, so the queries are shaped to avoid big sorts:
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from agentcal.errors import ValidationError
+from agentcal.reader import own_snapshot, parse_time
 from agentcal.services.base import Service
-from agentcal.sqlite_reader import parse_time, reading
 from agentcal.timeparse import local_midnight
 from agentcal.vocab import COST_BREAKDOWNS
 
 if TYPE_CHECKING:
-    import sqlite3
-
-    from sqlalchemy.engine import Connection, CursorResult
+    from agentcal.reader import Reader
 
 _T = TypeVar("_T")
 DayRanges = list[tuple[date, datetime, datetime]]
@@ -133,6 +130,7 @@ class CostReport:
     totals: UsageStats
     groups: list[UsageStats] = field(default_factory=list)
     daily: list[UsageStats] = field(default_factory=list)
+    names: dict[str, str] = field(default_factory=dict)  # by session: thread id -> its name
 
     def to_dict(self) -> dict[str, Any]:
         def stats(s: UsageStats) -> dict[str, Any]:
@@ -148,32 +146,20 @@ class CostReport:
             "totals": stats(self.totals),
             "groups": [stats(g) for g in self.groups],
             "daily": [stats(d) for d in self.daily],
+            "names": dict(self.names),
         }
 
 
 class _Query:
-    """One report's connection (sqlite3 or SQLAlchemy) and the WHERE clause its queries share."""
+    """One report's reader and the WHERE clause its queries share."""
 
-    def __init__(self, conn: sqlite3.Connection | Connection, user_id: str | None) -> None:
-        import sqlite3
-
-        self.raw: sqlite3.Connection | None = None  # the stdlib path
-        self.alchemy: Connection | None = None
-        if isinstance(conn, sqlite3.Connection):
-            self.raw = conn
-        else:
-            self.alchemy = conn
-        self.sqlite = self.alchemy is None or self.alchemy.dialect.name == "sqlite"
+    def __init__(self, reader: Reader, user_id: str | None) -> None:
+        self.r = reader
         self.user_id = user_id
-
-    def bind_time(self, value: datetime) -> Any:
-        naive = value.astimezone(UTC).replace(tzinfo=None)
-        # Same text format SQLAlchemy stores on SQLite, so string comparison is time order.
-        return naive.strftime("%Y-%m-%d %H:%M:%S.%f") if self.sqlite else naive
 
     def where(self, lo: datetime, hi: datetime, extra: str = "") -> tuple[str, dict[str, Any]]:
         clause = "created_at >= :lo AND created_at < :hi"
-        params: dict[str, Any] = {"lo": self.bind_time(lo), "hi": self.bind_time(hi)}
+        params: dict[str, Any] = {"lo": self.r.time(lo), "hi": self.r.time(hi)}
         if self.user_id is not None:
             clause += " AND user_id = :user_id"
             params["user_id"] = self.user_id
@@ -182,33 +168,16 @@ class _Query:
     def table(self, index: str) -> str:
         """The table, pinned to `index` on SQLite: its planner, without statistics, prefers the
         narrower (user_id, created_at) index and then reads every wide row."""
-        return f"agent_observability INDEXED BY {index}" if self.sqlite else "agent_observability"
+        return self.r.indexed("agent_observability", index)
 
-    def rows(self, sql: str, params: dict[str, Any]) -> list[Any]:
-        """The rows of `sql`, each readable by column name (`sqlite3.Row` or `RowMapping`)."""
-        if self.raw is not None:
-            return self.raw.execute(sql, params).fetchall()
-        return list(self._execute(sql, params).mappings())
+    def rows(self, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        return self.r.rows(sql, params)
 
     def tuples(self, sql: str, params: dict[str, Any]) -> list[Sequence[Any]]:
-        """The rows of `sql` as plain sequences, in the order of its columns."""
-        if self.raw is not None:
-            cursor = self.raw.execute(sql, params)
-            cursor.row_factory = None
-            return cursor.fetchall()
-        return list(self._execute(sql, params).all())
+        return self.r.tuples(sql, params)
 
     def scalar(self, sql: str, params: dict[str, Any]) -> Any:
-        if self.raw is not None:
-            row = self.raw.execute(sql, params).fetchone()
-            return None if row is None else row[0]
-        return self._execute(sql, params).scalar()
-
-    def _execute(self, sql: str, params: dict[str, Any]) -> CursorResult[Any]:
-        from sqlalchemy import text
-
-        assert self.alchemy is not None
-        return self.alchemy.execute(text(sql), params)
+        return self.r.scalar(sql, params)
 
 
 class CostsService(Service):
@@ -233,8 +202,8 @@ class CostsService(Service):
             raise ValidationError(f"--by must be one of {', '.join(COST_BREAKDOWNS)} (got {by!r})")
         zone = ZoneInfo(tz)
         report = CostReport(user_id, since, until, tz, by, UsageStats(None))
-        with self._connection() as conn:
-            q = _Query(conn, user_id)
+        with self.reading() as reader:
+            q = _Query(reader, user_id)
             lo, hi = self._bounds(q, since, until)
             if lo is None or hi is None or lo >= hi:
                 return report
@@ -258,18 +227,11 @@ class CostsService(Service):
                 else:
                     only = ranked if len(ranked) < len(report.groups) else None
                     self._group_percentiles(q, lo, hi, column, ranked, only)
-        return report
+                if by == "session":
+                    from agentcal.services.chat_sessions import session_names
 
-    @contextmanager
-    def _connection(self) -> Iterator[sqlite3.Connection | Connection]:
-        """The read-only sqlite3 connection to the default store, else a SQLAlchemy one."""
-        raw = self.sqlite_reader()
-        if raw is not None:
-            with reading(raw):
-                yield raw
-            return
-        with self.engine.connect() as conn:
-            yield conn
+                    report.names = session_names(reader, (g.key for g in report.groups))
+        return report
 
     def _bounds(
         self, q: _Query, since: datetime | None, until: datetime | None
@@ -336,7 +298,7 @@ class CostsService(Service):
         the GIL while SQLite runs, so a year of calls is aggregated on every core. Each reader
         has its own snapshot: a call logged meanwhile can only show up in the newest days."""
         readers = min(PARALLEL_READERS, os.cpu_count() or 1, len(days) // MIN_DAYS_PER_READER)
-        if q.raw is None or readers < 2:
+        if q.r.raw is None or self._engine is not None or readers < 2:
             return work(q, days)
         from concurrent.futures import ThreadPoolExecutor
 
@@ -344,11 +306,10 @@ class CostsService(Service):
         chunks = [days[i : i + size] for i in range(0, len(days), size)]
 
         def on_own_reader(chunk: DayRanges) -> list[_T] | None:
-            conn = self.sqlite_reader()
-            if conn is None:  # the store was just migrated: the caller's reader does it
-                return None
-            with reading(conn):
-                return work(_Query(conn, q.user_id), chunk)
+            with own_snapshot() as reader:
+                if reader is None:  # the store was just migrated: the caller's reader does it
+                    return None
+                return work(_Query(reader, q.user_id), chunk)
 
         with ThreadPoolExecutor(len(chunks) - 1) as pool:
             rest = [pool.submit(on_own_reader, chunk) for chunk in chunks[1:]]

@@ -22,10 +22,12 @@ import os
 import random
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from agentcal.errors import ValidationError
+from agentcal.reader import columns
+from agentcal.records import JobRow
 from agentcal.services import validation as v
 from agentcal.services.base import Service
 from agentcal.vocab import JOB_KINDS
@@ -176,7 +178,7 @@ class JobQueue(Service):
 
         new_id, existing = _run_raw(engine, steps)
         if existing is not None:
-            return self.get(existing)
+            return _job_from_values(self.get(existing)._asdict())
         return _job_from_values({"id": new_id, **values})
 
     def enqueue_many(self, jobs: list[dict[str, Any]], session: Session | None = None) -> int:
@@ -226,15 +228,16 @@ class JobQueue(Service):
             result = s.execute(stmt, rows)
             return int(result.rowcount)  # type: ignore[attr-defined]
 
-    def get(self, job_id: int, session: Session | None = None) -> Job:
+    def get(self, job_id: int, session: Session | None = None) -> JobRow:
         from agentcal.errors import NotFoundError
-        from agentcal.models import Job
 
-        with self.transaction(session) as s:
-            job = s.get(Job, job_id)
-            if job is None:
-                raise NotFoundError(f"no job with id {job_id}")
-            return job
+        with self.reading(session) as r:
+            rows = r.records(
+                JobRow, f"SELECT {columns(JobRow)} FROM jobs WHERE id = :id", {"id": job_id}
+            )
+        if not rows:
+            raise NotFoundError(f"no job with id {job_id}")
+        return rows[0]
 
     def active_id(self, unique_key: str) -> int | None:
         """The id of the queued or running job with this unique key, if there is one."""
@@ -522,33 +525,38 @@ class JobQueue(Service):
         user_id: str | None = None,
         limit: int = 50,
         session: Session | None = None,
-    ) -> list[Job]:
+    ) -> list[JobRow]:
         """Newest first, optionally of one state and/or kind."""
-        from sqlmodel import col, select
-
-        from agentcal.models import Job
         from agentcal.vocab import JOB_STATES
 
-        stmt = select(Job)
+        where: list[str] = []
+        params: dict[str, Any] = {"limit": limit}
         if state is not None:
-            stmt = stmt.where(Job.state == v.one_of(state, JOB_STATES, "state"))
+            where.append("state = :state")
+            params["state"] = v.one_of(state, JOB_STATES, "state")
         if kind is not None:
-            stmt = stmt.where(Job.kind == v.one_of(kind, JOB_KINDS, "kind"))
+            where.append("kind = :kind")
+            params["kind"] = v.one_of(kind, JOB_KINDS, "kind")
         if user_id is not None:
-            stmt = stmt.where(Job.user_id == user_id)
+            where.append("user_id = :user")
+            params["user"] = user_id
         if limit < 1:
             raise ValidationError("limit must be at least 1")
-        stmt = stmt.order_by(col(Job.id).desc()).limit(limit)
-        with self.transaction(session) as s:
-            return list(s.exec(stmt))
+        sql = f"SELECT {columns(JobRow)} FROM jobs"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        with self.reading(session) as r:
+            return r.records(JobRow, sql + " ORDER BY id DESC LIMIT :limit", params)
 
     def retry(self, job_id: int, session: Session | None = None) -> Job:
         """Put a dead (or done) job back in the queue now, with a fresh set of attempts."""
-        from agentcal.errors import ConflictError
-        from agentcal.models import utcnow
+        from agentcal.errors import ConflictError, NotFoundError
+        from agentcal.models import Job, utcnow
 
         with self.transaction(session) as s:
-            job = self.get(job_id, session=s)
+            job = s.get(Job, job_id)
+            if job is None:
+                raise NotFoundError(f"no job with id {job_id}")
             if job.state in ACTIVE_STATES:
                 raise ConflictError(f"job {job_id} is already {job.state}")
             now = utcnow()
@@ -622,13 +630,10 @@ class JobQueue(Service):
 
     def counts(self, session: Session | None = None) -> dict[str, int]:
         """Number of jobs in each state (every state present, zero included)."""
-        from sqlalchemy import func, select
-
         from agentcal.vocab import JOB_STATES
 
-        t = _table()
-        with self.transaction(session) as s:
-            rows = s.execute(select(t.c.state, func.count()).group_by(t.c.state)).all()
+        with self.reading(session) as r:
+            rows = r.tuples("SELECT state, COUNT(*) FROM jobs GROUP BY state")
         out = dict.fromkeys(JOB_STATES, 0)
         out.update({state: int(n) for state, n in rows})
         return out
@@ -637,24 +642,14 @@ class JobQueue(Service):
         self, *, now: datetime | None = None, session: Session | None = None
     ) -> datetime | None:
         """When the oldest job that is due but not yet picked up became due."""
-        from sqlalchemy import func, select
+        from agentcal.reader import parse_time
 
-        from agentcal.models import utcnow
-
-        t = _table()
-        with self.transaction(session) as s:
-            value = s.execute(
-                select(func.min(t.c.run_at)).where(
-                    t.c.state == "queued", t.c.run_at <= (now or utcnow())
-                )
-            ).scalar()
-        if value is None:
-            return None
-        from agentcal.models import UTCDateTime
-
-        if isinstance(value, str):  # aggregate results skip the column type on SQLite
-            value = datetime.fromisoformat(value)
-        return UTCDateTime().process_result_value(value.replace(tzinfo=None), None)
+        with self.reading(session) as r:
+            value = r.scalar(
+                "SELECT MIN(run_at) FROM jobs WHERE state = 'queued' AND run_at <= :now",
+                {"now": r.time(now or datetime.now(UTC))},
+            )
+        return parse_time(value)
 
     def past_lease(
         self, *, now: datetime | None = None, session: Session | None = None
@@ -670,14 +665,12 @@ class JobQueue(Service):
             return list(s.exec(stmt.order_by(col(Job.id))))
 
     def unacknowledged_dead(self, session: Session | None = None) -> int:
-        from sqlalchemy import func, select
-
-        t = _table()
-        with self.transaction(session) as s:
+        with self.reading(session) as r:
             return int(
-                s.execute(
-                    select(func.count()).where(t.c.state == "dead", t.c.acknowledged.is_(False))
-                ).scalar()
+                r.scalar(
+                    "SELECT COUNT(*) FROM jobs WHERE state = 'dead' AND acknowledged = :no",
+                    {"no": False},
+                )
                 or 0
             )
 

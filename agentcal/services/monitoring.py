@@ -22,10 +22,12 @@ import logging
 import os
 import socket
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from agentcal.errors import NotFoundError
+from agentcal.reader import columns
+from agentcal.records import AlertRow, HeartbeatRow
 from agentcal.services.base import Service
 
 if TYPE_CHECKING:
@@ -111,16 +113,11 @@ class MonitoringService(Service):
             s.add(row)
 
     def workers(self, *, now: datetime | None = None) -> list[WorkerStatus]:
-        from sqlmodel import col, select
-
-        from agentcal.models import WorkerHeartbeat, utcnow
-
-        now = now or utcnow()
-        with self.transaction() as s:
-            rows: list[WorkerHeartbeat] = list(
-                s.exec(select(WorkerHeartbeat).order_by(col(WorkerHeartbeat.last_seen).desc()))
-            )
-        return [_status(r, now) for r in rows]
+        now = now or datetime.now(UTC)
+        sql = f"SELECT {columns(HeartbeatRow)} FROM worker_heartbeats ORDER BY last_seen DESC"
+        with self.reading() as r:
+            rows = r.records(HeartbeatRow, sql)
+        return [_status(row, now) for row in rows]
 
     def job_workers_alive(self, *, now: datetime | None = None) -> list[WorkerStatus]:
         """Job processors that run now: a fresh heartbeat, and on this host a live process."""
@@ -280,17 +277,13 @@ class MonitoringService(Service):
             )
             return {r for r in rows if r}
 
-    def list_alerts(self, *, include_acknowledged: bool = False, limit: int = 50) -> list[Alert]:
-        from sqlmodel import col, select
-
-        from agentcal.models import Alert
-
-        stmt = select(Alert)
+    def list_alerts(self, *, include_acknowledged: bool = False, limit: int = 50) -> list[AlertRow]:
+        """Newest first; open ones only unless `include_acknowledged`."""
+        sql = f"SELECT {columns(AlertRow)} FROM alerts"
         if not include_acknowledged:
-            stmt = stmt.where(col(Alert.acknowledged_at).is_(None))
-        stmt = stmt.order_by(col(Alert.id).desc()).limit(limit)
-        with self.transaction() as s:
-            return list(s.exec(stmt))
+            sql += " WHERE acknowledged_at IS NULL"
+        with self.reading() as r:
+            return r.records(AlertRow, sql + " ORDER BY id DESC LIMIT :limit", {"limit": limit})
 
     def acknowledge_alerts(self, alert_ids: list[int] | None = None) -> int:
         """Acknowledge alerts (all open ones when no ids) and the dead jobs they are about."""
@@ -328,10 +321,9 @@ class MonitoringService(Service):
 
     def health(self, *, now: datetime | None = None) -> HealthReport:
         """Everything `agentcal status` shows, and whether it is healthy."""
-        from agentcal.models import utcnow
         from agentcal.services.jobs import job_queue
 
-        now = now or utcnow()
+        now = now or datetime.now(UTC)
         workers = self.workers(now=now)
         queue = job_queue.counts()
         oldest = job_queue.oldest_due(now=now)
@@ -365,7 +357,7 @@ class MonitoringService(Service):
             queue=queue,
             oldest_queued_age_seconds=None if oldest is None else (now - oldest).total_seconds(),
             dead_unacknowledged=dead,
-            alerts=[a.model_dump() for a in alerts],
+            alerts=[a._asdict() for a in alerts],
             sync_failures=failing,
         )
 
@@ -440,7 +432,7 @@ def deliver_alert(alert: Alert) -> None:
             log.warning("alert webhook failed: %s", exc)
 
 
-def _status(row: WorkerHeartbeat, now: datetime) -> WorkerStatus:
+def _status(row: WorkerHeartbeat | HeartbeatRow, now: datetime) -> WorkerStatus:
     from agentcal.settings import get_settings
 
     interval = row.heartbeat_seconds or get_settings().heartbeat_seconds

@@ -20,15 +20,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from agentcal.errors import NotFoundError
+from agentcal.reader import columns
+from agentcal.records import InsightHistoryRow, InsightRow
 from agentcal.services import validation as v
 from agentcal.services.base import Service
-from agentcal.sqlite_reader import parse_json, parse_time, reading
 from agentcal.vocab import INSIGHT_CATEGORIES, INSIGHT_SOURCES, INSIGHT_TYPES
 
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-    from agentcal.models import UserInsight, UserInsightHistory
+    from agentcal.models import UserInsight
 
 REINFORCE_STEP = 0.1
 REPLACE_MARGIN = 0.2
@@ -78,13 +79,6 @@ class InsightBody:
 class InsightChange:
     insight: UserInsight
     outcome: str  # created | updated | reinforced | kept
-
-
-# The columns of user_insights, in the model's field order (tests/test_sqlite_reader.py checks).
-INSIGHT_COLUMNS = (
-    "id", "user_id", "insight_type", "category", "key", "value", "confidence", "source",
-    "source_request_id", "times_seen", "created_at", "updated_at",
-)  # fmt: skip
 
 
 class UserInsightsService(Service):
@@ -245,104 +239,62 @@ class UserInsightsService(Service):
         category: str | None = None,
         insight_type: str | None = None,
         session: Session | None = None,
-    ) -> list[UserInsight]:
+    ) -> list[InsightRow]:
         """The user's insights, optionally of one category and/or type, by category and key."""
-        from sqlmodel import col, select
-
-        from agentcal.models import UserInsight
-
-        stmt = select(UserInsight).where(UserInsight.user_id == v.user_id(user_id))
-        if category is not None:
-            stmt = stmt.where(
-                UserInsight.category == v.one_of(category, INSIGHT_CATEGORIES, "category")
-            )
-        if insight_type is not None:
-            stmt = stmt.where(
-                UserInsight.insight_type == v.one_of(insight_type, INSIGHT_TYPES, "insight_type")
-            )
-        stmt = stmt.order_by(col(UserInsight.category), col(UserInsight.key))
-        with self.transaction(session) as s:
-            return list(s.exec(stmt))
-
-    def insight_rows(
-        self, user_id: str, category: str | None = None, insight_type: str | None = None
-    ) -> list[dict[str, Any]]:
-        """`get_user_insights` as plain dicts (each insight's `model_dump()`), for the list
-        command. On the default store they are read with the stdlib sqlite3 module
-        (`agentcal.sqlite_reader`), which spares the command SQLAlchemy's import time."""
-        user = v.user_id(user_id)
-        if category is not None:
-            category = v.one_of(category, INSIGHT_CATEGORIES, "category")
-        if insight_type is not None:
-            insight_type = v.one_of(insight_type, INSIGHT_TYPES, "insight_type")
-        conn = self.sqlite_reader()
-        if conn is None:
-            insights = self.get_user_insights(user, category, insight_type)
-            return [insight.model_dump() for insight in insights]
-        sql = f"SELECT {', '.join(INSIGHT_COLUMNS)} FROM user_insights WHERE user_id = :user"
+        sql = f"SELECT {columns(InsightRow)} FROM user_insights WHERE user_id = :user"
+        params: dict[str, Any] = {"user": v.user_id(user_id)}
         if category is not None:
             sql += " AND category = :category"
+            params["category"] = v.one_of(category, INSIGHT_CATEGORIES, "category")
         if insight_type is not None:
             sql += " AND insight_type = :insight_type"
-        params = {"user": user, "category": category, "insight_type": insight_type}
-        with reading(conn):
-            rows = conn.execute(sql + " ORDER BY category, key", params).fetchall()
-        return [
-            dict(
-                row,
-                value=parse_json(row["value"]),
-                created_at=parse_time(row["created_at"]),
-                updated_at=parse_time(row["updated_at"]),
-            )
-            for row in rows
-        ]
+            params["insight_type"] = v.one_of(insight_type, INSIGHT_TYPES, "insight_type")
+        with self.reading(session) as r:
+            return r.records(InsightRow, sql + " ORDER BY category, key", params)
 
     def get_insight(
         self, user_id: str, ref: int | str, session: Session | None = None
-    ) -> UserInsight:
+    ) -> InsightRow:
         """One insight by id or by `category/key` (or `category.key`)."""
-        from sqlmodel import select
-
-        from agentcal.models import UserInsight
-
         user = v.user_id(user_id)
-        with self.transaction(session) as s:
-            if isinstance(ref, int) or (isinstance(ref, str) and ref.isascii() and ref.isdigit()):
-                number = int(ref)
-                row = s.get(UserInsight, number) if 0 < number < 2**31 else None  # int32 on PG
-                if row is not None and row.user_id == user:
-                    return row
-            else:
-                category, key = _split_ref(str(ref))
-                row = s.exec(
-                    select(UserInsight).where(
-                        UserInsight.user_id == user,
-                        UserInsight.category == category,
-                        UserInsight.key == key,
-                    )
-                ).first()
-                if row is not None:
-                    return row
-        raise NotFoundError(f"no insight {ref!r} for user {user!r}")
+        sql = f"SELECT {columns(InsightRow)} FROM user_insights WHERE user_id = :user AND "
+        if isinstance(ref, int) or (isinstance(ref, str) and ref.isascii() and ref.isdigit()):
+            number = int(ref)
+            if not 0 < number < 2**31:  # ids are int32 on PostgreSQL
+                raise NotFoundError(f"no insight {ref!r} for user {user!r}")
+            sql += "id = :id"
+            params: dict[str, Any] = {"user": user, "id": number}
+        else:
+            category, key = _split_ref(str(ref))
+            sql += "category = :category AND key = :key"
+            params = {"user": user, "category": category, "key": key}
+        with self.reading(session) as r:
+            rows = r.records(InsightRow, sql, params)
+        if not rows:
+            raise NotFoundError(f"no insight {ref!r} for user {user!r}")
+        return rows[0]
 
     def get_history(
         self, insight_id: int, session: Session | None = None
-    ) -> list[UserInsightHistory]:
-        from sqlmodel import col, select
-
-        from agentcal.models import UserInsightHistory
-
-        with self.transaction(session) as s:
-            stmt = select(UserInsightHistory).where(UserInsightHistory.insight_id == insight_id)
-            return list(s.exec(stmt.order_by(col(UserInsightHistory.id))))
+    ) -> list[InsightHistoryRow]:
+        sql = (
+            f"SELECT {columns(InsightHistoryRow)} FROM user_insight_history "
+            "WHERE insight_id = :id ORDER BY id"
+        )
+        with self.reading(session) as r:
+            return r.records(InsightHistoryRow, sql, {"id": insight_id})
 
     def delete_insight(
         self, user_id: str, ref: int | str, session: Session | None = None
-    ) -> UserInsight:
+    ) -> InsightRow:
         """Delete one insight (and its history); returns what was deleted."""
+        from sqlalchemy import delete
+
+        from agentcal.models import UserInsight
+
         with self.transaction(session) as s:
             insight = self.get_insight(user_id, ref, session=s)
-            s.delete(insight)
+            s.execute(delete(UserInsight).where(UserInsight.id == insight.id))  # type: ignore[arg-type]
             return insight
 
 

@@ -586,8 +586,16 @@ def _check_complete(profile: Profile) -> None:
 
 
 def user_timezone(user_id: str) -> str:
-    """The user's IANA time zone (for the chat prompt, reports, parsing times)."""
-    return user_profiles_service.profile_for(user_id).timezone
+    """The user's IANA time zone (for the chat prompt, reports, parsing times): their profile's,
+    else AGENTCAL_TIMEZONE, as `resolve` gives it. Read on the read path with `basics`, so a
+    list or a report pays neither SQLAlchemy nor pydantic-settings for it."""
+    from agentcal.basics import get_basics
+
+    with user_profiles_service.reading() as r:
+        zone = r.scalar(
+            "SELECT timezone FROM user_profiles WHERE user_id = :user", {"user": v.user_id(user_id)}
+        )
+    return str(zone) if zone else get_basics().timezone
 
 
 def profile_for(user_id: str) -> Profile:

@@ -163,6 +163,7 @@ def test_a_damaged_store_is_refused_before_any_write(agentcal_home, damage, comm
 
 def test_random_bytes_are_caught_on_the_read_path_too(agentcal_home):
     from agentcal.sqlite_reader import open_store
+
     from agentcal.storecheck import DamagedStoreError
 
     _random_page(_store_with_data(agentcal_home))

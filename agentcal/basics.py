@@ -1,0 +1,128 @@
+"""The few settings every command needs (where the store is, whose data, which time zone),
+read without pydantic-settings.
+
+Importing pydantic-settings (it imports asyncio and ssl) and building the `Settings` model take
+about 200 ms, three times what the rest of a read-only command such as `agentcal events list`
+costs. These values come from the same variables, the same `.env` file and the same defaults
+as `agentcal.settings.Settings` (names matched case-insensitively, the environment winning
+over `.env`), and fail with the same message; tests/test_basics.py checks that both agree.
+Everything else reads `get_settings()`.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from agentcal.errors import ConfigError
+
+APP_NAME = "agentcal"
+ENV_PREFIX = "AGENTCAL_"
+ENV_FILE = ".env"
+
+
+def default_timezone() -> str:
+    try:
+        import tzlocal
+
+        name = tzlocal.get_localzone_name()
+    except Exception:  # no tz database entry for the host: fall back to UTC
+        name = None
+    return name or "UTC"
+
+
+def default_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name (some containers): one default user
+        return "default"
+
+
+def check_timezone(value: str) -> str:
+    """`value` if it names a time zone, else ValueError (the settings' validator)."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {value!r}") from exc
+    return value
+
+
+def data_dir(home: Path | None) -> Path:
+    """AGENTCAL_HOME, else the platform's user data dir."""
+    if home is not None:
+        return home.expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def database_url(url: str | None, home: Path | None) -> str:
+    """AGENTCAL_DATABASE_URL, else the SQLite file in the data dir."""
+    return url or f"sqlite:///{data_dir(home) / 'agentcal.db'}"
+
+
+@dataclass(frozen=True)
+class Basics:
+    home: Path | None
+    database_url: str | None
+    user: str
+    timezone: str
+
+    @property
+    def data_dir(self) -> Path:
+        return data_dir(self.home)
+
+    @property
+    def db_url(self) -> str:
+        return database_url(self.database_url, self.home)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+@lru_cache(maxsize=1)
+def _raw_values() -> dict[str, str | None]:
+    """AGENTCAL_* values by lower-case field name: `.env` first, the environment over it."""
+    values: dict[str, str | None] = {}
+    prefix = ENV_PREFIX.lower()
+    if os.path.isfile(ENV_FILE):
+        from dotenv import dotenv_values
+
+        for name, value in dotenv_values(ENV_FILE, encoding="utf-8").items():
+            if name.lower().startswith(prefix):
+                values[name.lower()[len(prefix) :]] = value
+    for name, value in os.environ.items():
+        if name.lower().startswith(prefix):
+            values[name.lower()[len(prefix) :]] = value
+    return values
+
+
+@lru_cache(maxsize=1)
+def get_basics() -> Basics:
+    """The process's basics; `agentcal.settings.reset_settings()` drops the cache too."""
+    raw = _raw_values()
+    home = raw.get("home")
+    timezone = raw.get("timezone")
+    if timezone is None:
+        timezone = default_timezone()
+    try:
+        check_timezone(timezone)
+    except ValueError as exc:
+        raise ConfigError(f"invalid setting AGENTCAL_TIMEZONE: Value error, {exc}") from None
+    user = raw.get("user")
+    return Basics(
+        home=Path(home) if home is not None else None,
+        database_url=raw.get("database_url"),
+        user=user if user is not None else default_user(),
+        timezone=timezone,
+    )
+
+
+def reset_basics() -> None:
+    _raw_values.cache_clear()
+    get_basics.cache_clear()

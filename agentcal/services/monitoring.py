@@ -141,11 +141,13 @@ class MonitoringService(Service):
         workers of those kinds on this host are then `gone`, and their alerts cleared (a crash
         that a restart fixed is still alerted once).
         """
+        now = now or datetime.now(UTC)
+        if not replacing and self._nothing_to_check(now):
+            return []
         from sqlmodel import col, select
 
-        from agentcal.models import Alert, Job, WorkerHeartbeat, utcnow
+        from agentcal.models import Alert, Job, WorkerHeartbeat
 
-        now = now or utcnow()
         host, me = socket.gethostname(), os.getpid()
         raised: list[Alert] = []
         with self.transaction() as s:
@@ -208,6 +210,26 @@ class MonitoringService(Service):
         for alert in raised:
             deliver_alert(alert)
         return raised
+
+    def _nothing_to_check(self, now: datetime) -> bool:
+        """True when `check` would change nothing: no running worker of this host whose
+        process is gone, no lost worker, no job past its lease, and no open alert about a
+        process or a lease (it might be resolved now). Read-only, so the usual healthy case
+        costs no write transaction (and `agentcal status` no SQLAlchemy import)."""
+        from agentcal.services.jobs import job_queue
+
+        host, me = socket.gethostname(), os.getpid()
+        for w in self.workers(now=now):
+            if w.lost:
+                return False
+            ours = w.state == "running" and w.hostname == host and w.pid not in (None, me)
+            if ours and not _pid_alive(w.pid):  # type: ignore[arg-type]
+                return False
+        if job_queue.past_lease(now=now):
+            return False
+        sql = "SELECT COUNT(*) FROM alerts WHERE subject IS NOT NULL AND acknowledged_at IS NULL"
+        with self.reading() as r:
+            return not r.scalar(sql)
 
     # -- alerts -----------------------------------------------------------------------------
 

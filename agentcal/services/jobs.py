@@ -653,16 +653,15 @@ class JobQueue(Service):
 
     def past_lease(
         self, *, now: datetime | None = None, session: Session | None = None
-    ) -> list[Job]:
+    ) -> list[JobRow]:
         """Jobs still `running` after their lease ended: their worker is stuck or dead (a live
         worker's reaper re-queues them)."""
-        from sqlmodel import col, select
-
-        from agentcal.models import Job, utcnow
-
-        stmt = select(Job).where(Job.state == "running", col(Job.locked_until) < (now or utcnow()))
-        with self.transaction(session) as s:
-            return list(s.exec(stmt.order_by(col(Job.id))))
+        sql = (
+            f"SELECT {columns(JobRow)} FROM jobs WHERE state = 'running' AND locked_until < :now "
+            "ORDER BY id"
+        )
+        with self.reading(session) as r:
+            return r.records(JobRow, sql, {"now": r.time(now or datetime.now(UTC))})
 
     def unacknowledged_dead(self, session: Session | None = None) -> int:
         with self.reading(session) as r:

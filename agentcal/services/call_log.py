@@ -126,39 +126,44 @@ class CallLogService(Service):
         since: datetime | None = None,
         until: datetime | None = None,
         page: int = 200,
-    ) -> Iterator[tuple[AgentObservability, list[AgentStep]]]:
+    ) -> Iterator[tuple[CallRow, list[StepRow]]]:
         """Completed calls (not `running`) with their steps, oldest first, `page` rows per query."""
-        from sqlmodel import col, select
-
-        from agentcal.models import AgentObservability as Obs
-        from agentcal.models import AgentStep
-
         last_id = 0
         while True:
-            stmt = select(Obs).where(col(Obs.id) > last_id, Obs.status != "running")
-            if user_id is not None:
-                stmt = stmt.where(Obs.user_id == user_id)
-            if since is not None:
-                stmt = stmt.where(col(Obs.created_at) >= since)
-            if until is not None:
-                stmt = stmt.where(col(Obs.created_at) < until)
-            with self.transaction() as s:
-                calls = list(s.exec(stmt.order_by(col(Obs.id)).limit(page)))
-                ids = [c.id for c in calls]
-                steps: dict[int, list[AgentStep]] = {i: [] for i in ids if i is not None}
-                if ids:
-                    rows = s.exec(
-                        select(AgentStep)
-                        .where(col(AgentStep.observability_id).in_(ids))
-                        .order_by(col(AgentStep.observability_id), col(AgentStep.seq))
-                    )
-                    for step in rows:
+            with self.reading() as r:
+                where = ["id > :last", "status != 'running'"]
+                params: dict[str, Any] = {"last": last_id, "page": page}
+                if user_id is not None:
+                    where.append("user_id = :user_id")
+                    params["user_id"] = user_id
+                if since is not None:
+                    where.append("created_at >= :since")
+                    params["since"] = r.time(since)
+                if until is not None:
+                    where.append("created_at < :until")
+                    params["until"] = r.time(until)
+                calls = r.records(
+                    CallRow,
+                    f"SELECT {columns(CallRow)} FROM agent_observability "
+                    f"WHERE {' AND '.join(where)} ORDER BY id LIMIT :page",
+                    params,
+                )
+                steps: dict[int, list[StepRow]] = {c.id: [] for c in calls}
+                if calls:
+                    ids: dict[str, Any] = {}
+                    within = r.one_of("observability_id", steps, ids, "call")
+                    for step in r.records(
+                        StepRow,
+                        f"SELECT {columns(StepRow)} FROM agent_steps WHERE {within} "
+                        "ORDER BY observability_id, seq",
+                        ids,
+                    ):
                         steps[step.observability_id].append(step)
             for call in calls:
-                yield call, steps.get(call.id or 0, [])
+                yield call, steps[call.id]
             if len(calls) < page:
                 return
-            last_id = calls[-1].id or last_id
+            last_id = calls[-1].id
 
 
 call_log_service = CallLogService()

@@ -12,3 +12,5 @@ JOB_KINDS = ("update_insight", "emit_preference_events", "calendar_sync")
 COST_BREAKDOWNS = ("day", "model", "action", "user", "session")
 CALL_STATUSES = ("ok", "error")
 CALENDAR_BACKENDS = ("local", "google", "caldav", "none")
+# The emitter's placement note for a block it left at its usual time (lists leave it out).
+USUAL_TIME_NOTE = "at its usual time"

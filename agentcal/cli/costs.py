@@ -31,11 +31,9 @@ AllUsersOption = Annotated[
 
 
 def _money(value: float | None) -> str:
-    if value is None:
-        return "-"
-    if abs(value) < 0.01:
-        return f"${value:.6f}"
-    return f"${value:,.4f}" if abs(value) < 100 else f"${value:,.2f}"
+    from agentcal.cli.render import money
+
+    return money(value)
 
 
 def _ms(value: float | None) -> str:
@@ -192,11 +190,8 @@ def _render(report: CostReport, days: int, limit: int = 0) -> None:
     grid.add_row("spend", f"{_money(t.cost_usd)} over {t.priced_calls:,} priced calls")
     grid.add_row("unpriced", f"{t.unpriced_calls:,} calls (no price known: not counted as $0)")
     grid.add_row("calls", f"{t.calls:,}  errors: {t.errors:,}")
-    grid.add_row(
-        "tokens",
-        f"prompt {t.prompt_tokens:,}  completion {t.completion_tokens:,}  "
-        f"cached {t.cached_tokens:,}  total {t.total_tokens:,}",
-    )
+    grid.add_row("tokens", f"total {t.total_tokens:,}  prompt {t.prompt_tokens:,}")
+    grid.add_row("", f"completion {t.completion_tokens:,}  cached {t.cached_tokens:,}")
     grid.add_row("latency", f"p50 {_ms(t.latency_p50_ms)}  p95 {_ms(t.latency_p95_ms)}")
     out.print(grid)
     if days:
@@ -221,13 +216,19 @@ def _render_chart(report: CostReport, days: int) -> None:
         if len(shown) < len(report.daily)
         else ""
     )
-    table = Table(title=title, show_header=False, box=None, padding=(0, 1))
-    for d in shown:
-        table.add_row(d.key, _bar(d.cost_usd, peak), _money(d.cost_usd), f"{d.calls:,} calls"
-                      + (f", {d.unpriced_calls:,} unpriced" if d.unpriced_calls else ""))  # fmt: skip
-    console().print(table)
+    rows = [(d.key or "", _money(d.cost_usd), f"{d.calls:,} calls"
+             + (f", {d.unpriced_calls:,} unpriced" if d.unpriced_calls else "")) for d in shown]  # fmt: skip
+    out = console()
+    # The bar takes what the day, the amount and the counts leave (at most 40 cells).
+    widths = [max((len(r[i]) for r in rows), default=0) for i in range(3)]
+    bar = max(8, min(40, out.width - sum(widths) - 6))
+    table = Table(title=title, show_header=False, box=None, padding=(0, 1), pad_edge=False)
+    for key, money, calls in rows:
+        cost = next(d.cost_usd for d in shown if d.key == key)
+        table.add_row(key, _bar(cost, peak, bar), money, calls)
+    out.print(table)
     if peak <= 0:
-        console().print(f"(no spend in the last {len(shown)} days)")
+        out.print(f"(no spend in the last {len(shown)} days)")
 
 
 def _bar(value: float, peak: float, width: int = 40) -> str:
@@ -242,20 +243,23 @@ def _render_breakdown(report: CostReport, limit: int) -> None:
     """The breakdown table: every group, or the `limit` top ones by spend (the latest days).
     Rendering a Rich table costs ~0.7 ms a row, so a year of days or 50,000 sessions would
     take seconds to print and scroll by unread."""
-    from rich.table import Table
+    from agentcal.cli import render
 
     groups = report.groups
     shown = groups if not limit or len(groups) <= limit else None
     if shown is None:
         shown = groups[-limit:] if report.by == "day" else groups[:limit]
-    table = Table(str(report.by), title=f"by {report.by}")
-    for name in ("calls", "errors", "spend", "unpriced", "prompt", "completion", "cached", "p50",
-                 "p95"):  # fmt: skip
-        table.add_column(name, justify="right")
+    listing = render.Listing(title=f"by {report.by}")
+    listing.column(str(report.by), "title")
+    # On a narrow terminal the token counts go first, then errors, unpriced and p95.
+    for name, optional in (("calls", 0), ("errors", 5), ("spend", 0), ("unpriced", 4),
+                           ("prompt", 1), ("completion", 2), ("cached", 3), ("p50", 0),
+                           ("p95", 6)):  # fmt: skip
+        listing.column(name, "number", optional=optional)
     for g in shown:
-        table.add_row(*_stats_cells(g, report.names))
+        listing.row(*_stats_cells(g, report.names))
     out = console()
-    out.print(table)
+    listing.print(out)
     if len(shown) < len(groups):
         which = "latest" if report.by == "day" else "top"
         order = "" if report.by == "day" else " by spend"
@@ -282,7 +286,7 @@ def _stats_cells(g: UsageStats, names: dict[str, str]) -> list[str]:
 
 
 def _render_reprice(result: RepriceResult) -> None:
-    from rich.table import Table
+    from agentcal.cli import render
 
     out = console()
     verb = "would change" if result.dry_run else "changed"
@@ -299,13 +303,14 @@ def _render_reprice(result: RepriceResult) -> None:
     )
     if not result.models:
         return
-    table = Table(
-        "model", "calls", verb, "old total", "new total", "unpriced before", "unpriced after"
-    )
+    listing = render.Listing()
+    listing.column("model", "title")
+    for name in ("calls", verb, "old total", "new total", "unpriced before", "unpriced after"):
+        listing.column(name, "number")
     for m in result.models:
-        table.add_row(
+        listing.row(
             escape(m.model or "(none)"), f"{m.rows:,}", f"{m.rows_changed:,}",
             _money(m.old_total_usd), _money(m.new_total_usd), f"{m.old_unpriced:,}",
             f"{m.new_unpriced:,}",
         )  # fmt: skip
-    out.print(table)
+    listing.print(out)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -45,32 +45,37 @@ def events_list(
     if not rows:
         console().print(f"No events in the next {days} day(s).")
         return
-    from rich.table import Table
+    _render(rows)
 
+
+def _render(rows: list[Any]) -> None:
+    """Day, time, title and state never cut; a placement note goes under its title (not the
+    routine "at its usual time"). The event's origin (agent, emitter, user) is in --json."""
+    from agentcal.cli import render
     from agentcal.cli._common import local_time
+    from agentcal.vocab import USUAL_TIME_NOTE
 
-    # Narrow terminals: dates, times and states never wrap; title and note share the rest.
-    # The event's origin (agent, emitter, user) is in --json.
-    table = Table()
-    table.add_column("id", no_wrap=True)
-    table.add_column("day", no_wrap=True)
-    table.add_column("time", no_wrap=True)
-    table.add_column("title", ratio=1, min_width=10)
-    table.add_column("status", no_wrap=True)
-    table.add_column("synced", no_wrap=True)
-    table.add_column("note", ratio=1, min_width=10)
+    listing = render.Listing()
+    listing.column("id", "id")
+    listing.column("day", "date")
+    listing.column("time", "date")
+    listing.column("title", "title")
+    listing.column("status", "tag")
+    listing.column("synced", "tag", optional=1)
     for e in rows:
         synced = (
             "yes" if e.synced_revision is not None and e.synced_revision >= e.revision else "no"
         )
         if e.sync_note:  # the user deleted or moved it in the calendar: agentcal left it so
             synced = f"[yellow]{escape(e.sync_note)}[/yellow]"
-        table.add_row(
-            str(e.id), local_time(e.start_at, e.timezone, "%a %d %b"),
-            local_time(e.start_at, e.timezone, "%H:%M") + "–" + local_time(e.end_at, e.timezone, "%H:%M"),
-            escape(e.title), e.status, synced, escape(e.placement_note or ""),
+        span = local_time(e.start_at, e.timezone, "%H:%M") + "–"
+        span += local_time(e.end_at, e.timezone, "%H:%M")
+        listing.row(
+            str(e.id), local_time(e.start_at, e.timezone, "%a %d %b"), span, escape(e.title),
+            e.status, synced,
+            note=None if e.placement_note in (None, "", USUAL_TIME_NOTE) else escape(e.placement_note),
         )  # fmt: skip
-    console().print(table)
+    listing.print(console())
 
 
 @app.command(name="add")

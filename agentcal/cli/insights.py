@@ -14,13 +14,6 @@ app = typer.Typer(help="List, show, set and delete learned insights.", no_args_i
 RefArg = Annotated[str, typer.Argument(help="Insight id, or CATEGORY/KEY (e.g. health/gym_time).")]
 
 
-def _compact(value: object, width: int = 60) -> str:
-    import json
-
-    text = json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
 @app.command(name="list")
 def insights_list(
     user: UserOption = None,
@@ -50,18 +43,24 @@ def insights_list(
             "No insights yet. Tell the agent about your habits, or use `agentcal insights set`."
         )
         return
-    from rich.table import Table
+    from agentcal.cli import render
 
-    table = Table(
-        "id", "category", "key", "type", "value", "confidence", "source", "seen", "updated"
-    )
+    listing = render.Listing()
+    listing.column("id", "id")
+    listing.column("insight", "title")
+    listing.column("value", "title")
+    listing.column("type", "tag", optional=2)
+    listing.column("conf", "number")
+    listing.column("source", "tag", optional=3)
+    listing.column("seen", "number", optional=1)
+    listing.column("updated", "date", optional=4)
     for r in rows:
-        table.add_row(
-            str(r.id), r.category, escape(r.key), r.insight_type,
-            escape(_compact(r.value)), f"{r.confidence:.2f}", r.source,
-            str(r.times_seen), r.updated_at.strftime("%Y-%m-%d"),
+        listing.row(
+            str(r.id), f"{r.category}/{escape(r.key)}", escape(render.insight_value(r.value)),
+            r.insight_type, f"{r.confidence:.2f}", r.source, str(r.times_seen),
+            render.when(r.updated_at),
         )  # fmt: skip
-    console().print(table)
+    listing.print(console())
 
 
 @app.command(name="show")
@@ -78,7 +77,7 @@ def insights_show(ref: RefArg, user: UserOption = None, as_json: JsonOption = Fa
         return
     import json
 
-    from rich.table import Table
+    from agentcal.cli import render
 
     out = console()
     out.print(
@@ -95,13 +94,18 @@ def insights_show(ref: RefArg, user: UserOption = None, as_json: JsonOption = Fa
     out.print(
         f"created:    {insight.created_at:%Y-%m-%d %H:%M} UTC  updated: {insight.updated_at:%Y-%m-%d %H:%M} UTC"
     )
-    table = Table("when (UTC)", "change", "value", "confidence", "source", title="history")
+    listing = render.Listing(title="history")
+    listing.column("when", "date")
+    listing.column("change", "tag")
+    listing.column("value", "title")
+    listing.column("conf", "number")
+    listing.column("source", "tag", optional=1)
     for h in history:
-        table.add_row(
-            f"{h.changed_at:%Y-%m-%d %H:%M}", h.change, escape(_compact(h.value, 50)),
+        listing.row(
+            render.when(h.changed_at), h.change, escape(json.dumps(h.value, ensure_ascii=False)),
             f"{h.confidence:.2f}", h.source,
         )  # fmt: skip
-    out.print(table)
+    listing.print(out)
 
 
 @app.command(name="set")

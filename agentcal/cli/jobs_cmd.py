@@ -46,17 +46,25 @@ def jobs_list(
     if not rows:
         console().print("No jobs.")
         return
-    from rich.table import Table
+    from agentcal.cli import render
 
-    from agentcal.cli._common import local_time
-
-    table = Table("id", "kind", "state", "tries", "run at", "user", "payload", "last error")
+    listing = render.Listing()
+    listing.column("id", "id")
+    listing.column("kind", "tag")
+    listing.column("state", "tag")
+    listing.column("tries", "number", optional=3)
+    listing.column("run at", "date")
+    listing.column("user", "tag", optional=2)
+    listing.column("payload", "text", optional=1)
+    listing.column("last error", "text", want=20)
     for j in rows:
-        table.add_row(
-            str(j.id), j.kind, j.state, f"{j.attempts}/{j.max_attempts}", local_time(j.run_at),
-            escape(j.user_id or ""), escape(_short(j.payload)), escape(_short(j.last_error or "", 60)),
+        state = j.state if j.state != "dead" else "[red]dead[/red]"
+        listing.row(
+            str(j.id), j.kind, state, f"{j.attempts}/{j.max_attempts}", render.when(j.run_at),
+            escape(j.user_id or "-"), escape(_short(j.payload, 200)),
+            escape(_short(j.last_error or "", 200)),
         )  # fmt: skip
-    console().print(table)
+    listing.print(console())
 
 
 @app.command(name="show")

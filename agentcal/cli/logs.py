@@ -92,20 +92,35 @@ def logs_list(
     if not calls:
         console().print("No agent calls match.")
         return
-    from rich.table import Table
+    _render_list(calls, all_users=who is None)
 
-    columns = ["id", "when", *(["user"] if who is None else []), "action", "model", "status",
-               "tokens", "cost", "time", "message"]  # fmt: skip
-    table = Table(*columns)
+
+def _render_list(calls: list[CallRow], *, all_users: bool) -> None:
+    """Id, time, status and cost never cut; the message takes what is left and is cut; model,
+    action, time and tokens go first when the terminal is narrow (in that order, reversed)."""
+    from agentcal.cli import render
+
+    listing = render.Listing()
+    listing.column("id", "id")
+    listing.column("when", "date")
+    if all_users:
+        listing.column("user", "tag", optional=5)
+    listing.column("action", "tag", optional=3)
+    listing.column("model", "tag", optional=4)
+    listing.column("status", "tag")
+    listing.column("tokens", "number", optional=1)
+    listing.column("cost", "number")
+    listing.column("time", "number", optional=2)
+    listing.column("message", "text", want=24)
     for c in calls:
-        cells = [str(c.id), local_time(c.created_at), *([escape(c.user_id)] if who is None else []),
-                 c.agent_action or "", escape(c.llm_model or ""),
+        priced = render.money(c.llm_cost_usd, "unpriced" if c.llm_model else "-")
+        cells = [str(c.id), render.when(c.created_at), *([escape(c.user_id)] if all_users else []),
+                 c.agent_action or "-", escape(render.model(c.llm_model)),
                  c.status if c.status == "ok" else f"[red]{c.status}[/red]",
-                 f"{c.llm_total_tokens:,}" if c.llm_total_tokens is not None else "-", _cost(c),
-                 f"{c.execution_time_ms:,.0f} ms" if c.execution_time_ms is not None else "-",
-                 escape(_short(c.user_message))]  # fmt: skip
-        table.add_row(*cells)
-    console().print(table)
+                 f"{c.llm_total_tokens:,}" if c.llm_total_tokens is not None else "-", priced,
+                 render.duration(c.execution_time_ms), escape(_short(c.user_message, 200))]  # fmt: skip
+        listing.row(*cells)
+    listing.print(console())
 
 
 @app.command(name="show")

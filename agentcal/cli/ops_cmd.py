@@ -11,6 +11,12 @@ from agentcal.cli._common import JsonOption, console, escape, print_json
 alerts_app = typer.Typer(help="List and acknowledge alerts.", no_args_is_help=True)
 
 
+def _Alert(**fields: Any) -> Any:
+    from types import SimpleNamespace
+
+    return SimpleNamespace(**fields)
+
+
 def daemon(
     once: Annotated[
         bool, typer.Option("--once", help="One emitter pass and every due job, then exit (cron).")
@@ -102,7 +108,7 @@ def status(as_json: JsonOption = False) -> None:
 
 
 def _render(report: Any, now: Any) -> None:
-    from rich.table import Table
+    from agentcal.cli import render
 
     out = console()
     verdict = "[green]healthy[/green]" if report.healthy else "[red]UNHEALTHY[/red]"
@@ -110,15 +116,21 @@ def _render(report: Any, now: Any) -> None:
     for problem in report.problems:
         out.print(f"  - {escape(problem)}")
     if report.workers:
-        table = Table("worker", "kind", "state", "last seen", "done", "failed", title="workers")
+        workers = render.Listing(title="workers")
+        workers.column("worker", "title")
+        workers.column("kind", "tag", optional=1)
+        workers.column("state", "tag")
+        workers.column("last seen", "date")
+        workers.column("done", "number")
+        workers.column("failed", "number")
         for w in report.workers:
             state = "[red]stale[/red]" if w.stale else w.state
             state = "[red]vanished[/red]" if w.state == "vanished" else state
-            table.add_row(
+            workers.row(
                 escape(w.worker_id), w.kind, state, _age((now - w.last_seen).total_seconds()) + " ago",
                 str(w.jobs_done), str(w.jobs_failed),
             )  # fmt: skip
-        out.print(table)
+        workers.print(out)
     else:
         out.print("No worker has run yet: start `agentcal daemon` (see docs/workers.md).")
     q = report.queue
@@ -140,13 +152,7 @@ def _render(report: Any, now: Any) -> None:
             )  # fmt: skip
         out.print(table)
     if report.alerts:
-        table = Table("id", "when (UTC)", "level", "source", "message", title="open alerts")
-        for a in report.alerts:
-            table.add_row(
-                str(a["id"]), f"{a['created_at']:%Y-%m-%d %H:%M}", a["level"], a["source"],
-                escape(a["message"]),
-            )  # fmt: skip
-        out.print(table)
+        _alerts_listing([_Alert(**a) for a in report.alerts], title="open alerts").print(out)
 
 
 @alerts_app.command(name="list")
@@ -166,15 +172,29 @@ def alerts_list(
     if not rows:
         console().print("No alerts.")
         return
-    from rich.table import Table
+    _alerts_listing(rows, acknowledged=include_all).print(console())
 
-    table = Table("id", "when (UTC)", "level", "source", "job", "message", "acknowledged")
+
+def _alerts_listing(
+    rows: list[Any], *, title: str | None = None, acknowledged: bool = False
+) -> Any:
+    """The message is never cut (it wraps); job and source go first on a narrow terminal."""
+    from agentcal.cli import render
+
+    listing = render.Listing(title=title)
+    listing.column("id", "id")
+    listing.column("when", "date")
+    listing.column("level", "tag", optional=3)
+    listing.column("source", "tag", optional=2)
+    listing.column("job", "id", optional=1)
+    listing.column("message", "title")
+    if acknowledged:
+        listing.column("acked", "tag")
     for a in rows:
-        table.add_row(
-            str(a.id), f"{a.created_at:%Y-%m-%d %H:%M}", a.level, a.source, str(a.job_id or ""),
-            escape(a.message), "yes" if a.acknowledged_at else "",
-        )  # fmt: skip
-    console().print(table)
+        cells = [str(a.id), render.when(a.created_at), a.level, a.source, str(a.job_id or "-"),
+                 escape(a.message)]  # fmt: skip
+        listing.row(*cells, *(["yes" if a.acknowledged_at else "no"] if acknowledged else []))
+    return listing
 
 
 @alerts_app.command(name="ack")

@@ -38,23 +38,32 @@ AutoOpt = Annotated[
 
 
 def _render(rows: list[Any]) -> None:
-    from rich.table import Table
-
+    from agentcal.cli import render
     from agentcal.services.validation import format_schedule
 
-    table = Table(
-        "id", "type", "title", "days", "start", "min", "prio", "flex", "auto", "active", "from"
-    )
+    listing = render.Listing()
+    listing.column("id", "id")
+    listing.column("type", "tag")
+    listing.column("title", "title")
+    listing.column("days", "title")  # "Wed every 2 weeks from 2027-05-05" wraps
+    listing.column("at", "date")
+    listing.column("min", "number")
+    listing.column("prio", "number", optional=2)
+    listing.column("flex", "tag", optional=3)
+    listing.column("auto", "tag")
+    listing.column("on", "tag", optional=4)
+    listing.column("from", "text", optional=1)
     for p in rows:
         days = format_schedule(p.day_of_week, p.interval_weeks, p.anchor_date)
-        table.add_row(
+        origin = "you"
+        if p.source_insight_id:
+            origin = "edited" if p.user_edited else f"insight #{p.source_insight_id}"
+        listing.row(
             str(p.id), p.preference_type, escape(p.title), days, p.start_time,
             str(p.duration_minutes), str(p.priority), "yes" if p.is_flexible else "no",
-            "yes" if p.auto_schedule else "suggest", "yes" if p.is_active else "no",
-            ("edited" if p.user_edited else f"insight #{p.source_insight_id}")
-            if p.source_insight_id else ("you"),
+            "yes" if p.auto_schedule else "suggest", "yes" if p.is_active else "no", origin,
         )  # fmt: skip
-    console().print(table)
+    listing.print(console())
 
 
 @app.command(name="list")

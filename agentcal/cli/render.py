@@ -13,13 +13,16 @@ Short forms for the cells: `when()` gives "12-02 04:28" (this year) or "2025-12-
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 # Column kinds. "id", "date", "number" and "tag" are never cut; "title" wraps; "text" is cut.
 KINDS = ("id", "date", "number", "tag", "title", "text")
-TITLE_MIN = 12
+TITLE_MIN = 12  # a title column never gets narrower than this
+TITLE_WANT = 32  # optional columns go before a title is squeezed below its width (or this)
 TEXT_MIN = 10
 GAP = 2  # between two columns (no box, one space of padding on each side)
 
@@ -30,6 +33,7 @@ class Column:
     kind: str
     optional: int = 0  # 0: always shown; otherwise dropped when too narrow, 1 first
     style: str | None = None
+    want: int = 0  # text: the width worth dropping optional columns for (default TEXT_MIN)
 
 
 @dataclass
@@ -39,38 +43,49 @@ class Listing:
     title: str | None = None
 
     def column(
-        self, header: str, kind: str, *, optional: int = 0, style: str | None = None
+        self, header: str, kind: str, *, optional: int = 0, style: str | None = None, want: int = 0
     ) -> None:
         assert kind in KINDS, kind
-        self.columns.append(Column(header, kind, optional, style))
+        self.columns.append(Column(header, kind, optional, style, want))
 
     def row(self, *cells: str, note: str | None = None) -> None:
         """Cells are Rich markup (escape user text with `_common.escape`)."""
         assert len(cells) == len(self.columns)
         self.rows.append((list(cells), note))
 
+    def _widest(self, col: int) -> int:
+        from rich.text import Text
+
+        cells = [self.columns[col].header] + [cells[col] for cells, _ in self.rows]
+        return max(Text.from_markup(c, emoji=False).cell_len for c in cells)
+
     def shown(self, width: int) -> list[int]:
         """Indexes of the columns that fit in `width`, dropping optional ones as needed."""
-        from rich.text import Text
+        widest = [self._widest(i) for i in range(len(self.columns))]
 
         def need(col: int) -> int:
             kind = self.columns[col].kind
-            widest = max(
-                [Text.from_markup(self.columns[col].header).cell_len]
-                + [Text.from_markup(cells[col]).cell_len for cells, _ in self.rows]
-            )
             if kind == "title":
-                return min(widest, TITLE_MIN)
+                return min(widest[col], TITLE_WANT)
             if kind == "text":
-                return min(widest, TEXT_MIN)
-            return widest
+                return min(widest[col], self.columns[col].want or TEXT_MIN)
+            return widest[col]
 
         keep = list(range(len(self.columns)))
-        widths = {i: need(i) for i in keep}
-        droppable = sorted((c.optional, -i) for i, c in enumerate(self.columns) if c.optional)
-        while sum(widths[i] for i in keep) + GAP * (len(keep) - 1) > width and droppable:
-            _, neg = droppable.pop(0)
-            keep.remove(-neg)
+
+        def fits(cols: list[int]) -> bool:
+            return sum(need(i) for i in cols) + GAP * (len(cols) - 1) <= width
+
+        order = sorted((c.optional, i) for i, c in enumerate(self.columns) if c.optional)
+        dropped = []
+        for _, i in order:
+            if fits(keep):
+                break
+            keep.remove(i)
+            dropped.append(i)
+        for i in reversed(dropped[:-1]):  # a later drop may have made room for an earlier one
+            if fits(sorted([*keep, i])):
+                keep = sorted([*keep, i])
         return keep
 
     def renderable(self, width: int) -> Any:
@@ -79,28 +94,35 @@ class Listing:
         from rich.text import Text
 
         keep = self.shown(width)
+        fixed = [i for i in keep if self.columns[i].kind not in ("title", "text")]
+        titles = [i for i in keep if self.columns[i].kind == "title"]
+        texts = [i for i in keep if self.columns[i].kind == "text"]
+        # Free text gets what the other columns leave (titles at their width, up to TITLE_WANT).
+        left = width - GAP * (len(keep) - 1) - sum(self._widest(i) for i in fixed)
+        left -= sum(min(self._widest(i), TITLE_WANT) for i in titles)
+        share = max(TEXT_MIN, left // len(texts)) if texts else 0
         table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1),
                       header_style="bold", title=self.title, collapse_padding=True)  # fmt: skip
         for i in keep:
             c = self.columns[i]
             if c.kind == "title":
-                table.add_column(c.header, ratio=1, min_width=TITLE_MIN, overflow="fold",
-                                 style=c.style)  # fmt: skip
+                table.add_column(c.header, min_width=min(TITLE_MIN, self._widest(i)),
+                                 overflow="fold", style=c.style)  # fmt: skip
             elif c.kind == "text":
-                table.add_column(c.header, ratio=1, min_width=TEXT_MIN, no_wrap=True,
-                                 overflow="ellipsis", style=c.style)  # fmt: skip
+                table.add_column(c.header, no_wrap=True, overflow="ellipsis", style=c.style,
+                                 max_width=min(share, self._widest(i)))  # fmt: skip
             else:
                 right = c.kind in ("id", "number")
                 table.add_column(c.header, no_wrap=True, justify="right" if right else "left",
-                                 style=c.style)  # fmt: skip
-        title_col = next((i for i in keep if self.columns[i].kind == "title"), None)
+                                 style=c.style, min_width=self._widest(i))  # fmt: skip
+        title_col = titles[0] if titles else None
         for cells, note in self.rows:
             out: list[Any] = []
             for i in keep:
-                cell = Text.from_markup(cells[i])
+                cell = Text.from_markup(cells[i], emoji=False)
                 if note and i == title_col:
                     cell.append("\n")
-                    cell.append_text(Text.from_markup(note, style="dim"))
+                    cell.append_text(Text.from_markup(note, style="dim", emoji=False))
                 out.append(cell)
             table.add_row(*out)
         return table
@@ -149,3 +171,56 @@ def duration(ms: float | None) -> str:
     if ms < 1000:
         return f"{ms:.0f} ms"
     return f"{ms / 1000:.1f} s"
+
+
+_TIMED_KEYS = ("title", "days", "time", "duration_minutes", "duration", "flexible")
+
+
+def insight_value(value: Any) -> str:
+    """An insight's value for people: {"time": "06:00", "duration_minutes": 60, "days":
+    [1, 2, 3, 4, 5]} is "weekdays 06:00, 60 min"; {"title": "Lunch", "time": "13:00",
+    "flexible": true} is "Lunch ~13:00". JSON stays for --json and `insights show`."""
+    if isinstance(value, dict) and isinstance(value.get("time"), str):
+        from agentcal.services.validation import format_days
+
+        days = value.get("days")
+        if isinstance(days, list) and all(isinstance(d, int) for d in days):
+            days = format_days(sorted(days))
+        at = ("~" if value.get("flexible") is True else "") + value["time"]
+        head = " ".join(str(x) for x in (value.get("title"), days, at) if x)
+        minutes = value.get("duration_minutes", value.get("duration"))
+        parts = [head] + ([f"{minutes} min"] if minutes is not None else [])
+        parts += [f"{k.replace('_', ' ')} {insight_value(v)}" for k, v in value.items()
+                  if k not in _TIMED_KEYS]  # fmt: skip
+        return ", ".join(parts)
+    if isinstance(value, dict):
+        return ", ".join(f"{k.replace('_', ' ')} {insight_value(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return ", ".join(insight_value(v) for v in value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if value is None:
+        return "-"
+    return str(value)
+
+
+@contextmanager
+def progress(console: Any, description: str) -> Iterator[Callable[[int, int | None], None] | None]:
+    """A transient progress bar for long work, on a terminal only: piped, it is None and
+    nothing is printed (a Rich progress would still print an empty line). The callback takes
+    the amount done and, when known, the total."""
+    if not console.is_terminal:
+        yield None
+        return
+    from rich.progress import Progress
+
+    with Progress(console=console, transient=True) as bar:
+        task = bar.add_task(description, total=None)
+
+        def update(done: int, total: int | None = None) -> None:
+            if total is None:
+                bar.update(task, completed=done)
+            else:
+                bar.update(task, completed=min(done, total), total=total)
+
+        yield update

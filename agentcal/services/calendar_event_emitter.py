@@ -38,6 +38,7 @@ from zoneinfo import ZoneInfo
 from agentcal.services import validation as v
 from agentcal.services.base import Service
 from agentcal.services.calendar_preferences import occurs_on
+from agentcal.vocab import USUAL_TIME_NOTE
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -588,7 +589,7 @@ class CalendarEventEmitter(Service):
         clashes = _overlaps(busy, start, end)
         base = Placement("planned", pref["id"], pref["title"], day, start, end)
         if not clashes:
-            base.reason = "; ".join([*notes, "at its usual time"])
+            base.reason = "; ".join([*notes, USUAL_TIME_NOTE])
             return base
         avoided = clashes[0].label
         if not pref["is_flexible"]:

@@ -28,6 +28,7 @@ from agentcal.cli import (
     prefs,
     sessions_cmd,
     users_cmd,
+    week_cmd,
 )
 from agentcal.errors import AgentcalError
 
@@ -156,6 +157,7 @@ app.add_typer(sessions_cmd.app, name="sessions")
 app.add_typer(insights.app, name="insights")
 app.add_typer(prefs.app, name="prefs")
 app.add_typer(events_cmd.app, name="events")
+app.command(name="week")(week_cmd.week)
 app.command(name="emit")(emit_cmd.emit)
 app.add_typer(calendar.app, name="calendar")
 app.command(name="costs")(costs.costs)

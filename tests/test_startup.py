@@ -120,7 +120,7 @@ READ_COMMANDS = [
     ["costs", "--by", "model"], ["costs", "--by", "session"], ["events", "list"],
     ["events", "list", "--json"], ["prefs", "list"], ["logs", "list"], ["logs", "show", "1"],
     ["jobs", "list"], ["jobs", "show", "1"], ["alerts", "list"], ["status"],
-    ["sessions", "list"],
+    ["sessions", "list"], ["week"], ["week", "--json"],
 ]  # fmt: skip
 
 

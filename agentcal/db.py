@@ -190,6 +190,20 @@ def alembic_config(engine: Engine):  # type: ignore[no-untyped-def]
     return cfg
 
 
+def _quiet_alembic() -> None:
+    """Alembic logs every migration step at INFO: a first `daemon --once` (INFO logging)
+    printed eleven such lines. They still show with AGENTCAL_LOG_LEVEL=DEBUG."""
+    import logging
+    import os
+
+    logger = logging.getLogger("alembic")
+    if (
+        logger.level == logging.NOTSET
+        and os.environ.get("AGENTCAL_LOG_LEVEL", "").upper() != "DEBUG"
+    ):
+        logger.setLevel(logging.WARNING)
+
+
 def upgrade_schema(engine: Engine, revision: str = "head") -> str | None:
     """Apply pending migrations; returns the revision the database is at afterwards.
 
@@ -201,6 +215,7 @@ def upgrade_schema(engine: Engine, revision: str = "head") -> str | None:
     current, has_tables = _revision_and_tables(engine)
     if revision == "head" and current == SCHEMA_HEAD:
         return SCHEMA_HEAD
+    _quiet_alembic()  # before alembic is imported: it logs its plugins as it loads them
     where = engine.url.render_as_string(hide_password=True).removeprefix("sqlite:///")
     check_revision(current, has_tables, where)
     if revision not in ("head", "heads") and revision not in known_revisions():

@@ -191,11 +191,21 @@ def test_the_seeds_gym_example_end_to_end(cli):
     assert all(e["start_at"].endswith(("05:00:00+00:00", "04:00:00+00:00")) for e in listed)
     assert all((e["backend"], e["synced_revision"]) == ("local", 1) for e in listed)
     assert json.loads(cli("jobs", "list", "--state", "queued", "--json").stdout) == []
+    # One summary line counting what the jobs did: the insight, the emit job's events, their
+    # syncs (the first sync job pushes the batch, the others find their event synced).
+    n = len(listed)
+    assert ran.stdout.splitlines() == [
+        f"{n} events created, 0 changed, {n} synced; 1 insight applied; {n + 2} jobs run, 0 failed"
+    ]
 
     # Again: the same body is only a reinforcement, and nothing new is planned or synced.
     jobs_before = len(json.loads(cli("jobs", "list", "--json", "-n", "1000").stdout))
     assert cli("insights", "update", "--json", json.dumps(GYM_BODY)).exit_code == 0
-    assert cli("daemon", "--once").exit_code == 0
+    again = cli("daemon", "--once")
+    assert again.exit_code == 0
+    assert again.stdout.splitlines() == [
+        "0 events created, 0 changed, 0 synced; 1 insight applied; 1 job run, 0 failed"
+    ]
     assert json.loads(cli("events", "list", "--days", "8", "--json").stdout) == listed
     kinds = Counter(
         j["kind"] for j in json.loads(cli("jobs", "list", "--json", "-n", "1000").stdout)

@@ -115,15 +115,18 @@ def costs(
     user_id = _who(user, all_users, by)
     lo, hi = _window(since, until)
     if reprice:
+        from agentcal.cli import render
         from agentcal.services.reprice import reprice_service
 
-        result = reprice_service.reprice(
-            user_id=user_id,
-            since=lo,
-            until=hi,
-            include_caller_costs=include_caller_costs,
-            dry_run=dry_run,
-        )
+        with render.progress(console(), "re-pricing") as update:
+            result = reprice_service.reprice(
+                user_id=user_id,
+                since=lo,
+                until=hi,
+                include_caller_costs=include_caller_costs,
+                dry_run=dry_run,
+                progress=update,
+            )
         if as_json:
             print_json(result)
         else:

@@ -54,14 +54,20 @@ def emit(
 
 
 def _with_progress(users: list[str], days_ahead: int, dry_run: bool) -> list[Any]:
-    from rich.progress import Progress
-
+    from agentcal.cli import render
     from agentcal.services.calendar_event_emitter import calendar_event_emitter
 
-    with Progress(console=console(), transient=True) as progress:
-        task = progress.add_task("planning", total=len(users))
+    done = 0
+    with render.progress(console(), "planning") as update:
+
+        def advance(n: int) -> None:
+            nonlocal done
+            done += n
+            if update is not None:
+                update(done, len(users))
+
         return calendar_event_emitter.process_users(
-            users, days_ahead, dry_run=dry_run, progress=lambda n: progress.advance(task, n)
+            users, days_ahead, dry_run=dry_run, progress=advance
         )
 
 

@@ -33,13 +33,8 @@ def daemon(
     if once:
         from agentcal.workers.daemon import run_once
 
-        result = run_once()  # quiet by default (cron mails what it prints): failures only
-        e = result.emit
-        if e is not None:
-            console().print(
-                f"emitter: {e.users} user(s), {e.created} new, {e.changed} changed, {e.unplaced} "
-                f"unplaced, {e.patterns} pattern(s); jobs run: {result.jobs_run}"
-            )
+        result = run_once()  # one summary line (cron mails what it prints), then failures
+        typer.echo(result.summary())
         _report_failures(result)
         return
     from agentcal.workers.runner import configure_logging

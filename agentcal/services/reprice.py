@@ -8,6 +8,7 @@ asked. Prices come from `AgentObservabilityService.price_row`, the same code tha
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import SimpleNamespace
@@ -20,6 +21,7 @@ _COLUMNS = (
     "llm_total_tokens", "llm_cached_tokens", "llm_cost_usd", "cost_source", "cost_note",
 )  # fmt: skip
 _BATCH = 5000
+_PROGRESS_EVERY = 5000  # calls priced between two progress reports
 
 
 @dataclass
@@ -61,8 +63,10 @@ class RepriceService(Service):
         until: datetime | None = None,
         include_caller_costs: bool = False,
         dry_run: bool = False,
+        progress: Callable[[int, int], None] | None = None,
     ) -> RepriceResult:
-        """Re-price every call in the window; write the changes unless `dry_run`."""
+        """Re-price every call in the window; write the changes unless `dry_run`.
+        `progress(done, total)` follows the calls priced, then the changes written."""
         from sqlalchemy import bindparam, text
 
         from agentcal.services.agent_observability import agent_observability_service
@@ -88,7 +92,9 @@ class RepriceService(Service):
                 params,
             ).fetchall()
         cache: dict[tuple[Any, ...], Any] = {}
-        for row in rows:
+        for n, row in enumerate(rows):
+            if progress is not None and n % _PROGRESS_EVERY == 0:
+                progress(n, len(rows))
             if row.cost_source == "caller" and not include_caller_costs:
                 result.rows_skipped_caller += 1
                 continue
@@ -117,6 +123,8 @@ class RepriceService(Service):
             with self.engine.begin() as conn:
                 for start in range(0, len(updates), _BATCH):
                     conn.execute(stmt, updates[start : start + _BATCH])
+                    if progress is not None:
+                        progress(start + _BATCH, len(updates))
         result.models = sorted(per_model.values(), key=lambda m: -m.new_total_usd)
         for m in result.models:
             result.rows_examined += m.rows

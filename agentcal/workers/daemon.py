@@ -32,16 +32,57 @@ MAX_DRAIN_SECONDS = 50.0
 
 @dataclass
 class OnceResult:
+    """What `daemon --once` did: its emitter pass, and what the jobs it ran did."""
+
     jobs_run: int
     emit: Any  # the emitter pass's PassResult; None when it failed
     jobs_failed: int = 0  # jobs that failed in this run (retried later, or dead)
     jobs_waiting: int = 0  # of those, jobs waiting for their calendar to answer again
     jobs_dead: int = 0  # of those, jobs that will not run again
     emit_error: str | None = None
+    events_created: int = 0  # by the pass and by emit jobs
+    events_changed: int = 0  # moved or cancelled
+    events_unplaced: int = 0
+    events_synced: int = 0  # pushed to the calendar
+    insights_applied: int = 0  # created, updated or reinforced
 
     @property
     def ok(self) -> bool:
         return self.emit_error is None and self.jobs_failed == 0
+
+    def add_job(self, kind: str, result: Any) -> None:
+        """Count what one finished job did, from its handler's result."""
+        from agentcal.workers.preference_emitter_worker import event_counts
+
+        if not isinstance(result, dict):
+            return
+        if kind == "update_insight" and result.get("outcome") in (
+            "created",
+            "updated",
+            "reinforced",
+        ):
+            self.insights_applied += 1
+        elif kind == "emit_preference_events":
+            created, changed, unplaced = event_counts(result.get("counts") or {})
+            self.events_created += created
+            self.events_changed += changed
+            self.events_unplaced += unplaced
+        elif kind == "calendar_sync" and result.get("outcome") == "synced":
+            self.events_synced += int(result.get("batched") or 1)
+
+    def summary(self) -> str:
+        """One line: what changed on the calendar, what was learned, the jobs."""
+
+        def n(count: int, what: str) -> str:
+            return f"{count} {what}" + ("" if count == 1 else "s")
+
+        events = f"{n(self.events_created, 'event')} created, {self.events_changed} changed"
+        if self.events_unplaced:
+            events += f", {self.events_unplaced} without room"
+        return (
+            f"{events}, {self.events_synced} synced; {n(self.insights_applied, 'insight')} "
+            f"applied; {n(self.jobs_run, 'job')} run, {self.jobs_failed} failed"
+        )
 
 
 @dataclass(frozen=True)
@@ -143,11 +184,19 @@ def run_once() -> OnceResult:
         emit_error = f"{type(exc).__name__}: {exc}"  # one line; the traceback with -v
         log.info("emitter pass traceback", exc_info=True)
     emitter._beat("stopped")
-    worker = JobWorker("async_job_processor", worker_id=default_worker_id("daemon-jobs"))
-    ran = worker.run_once()
+    result = OnceResult(0, emit)
+    if emit is not None:
+        result.events_created, result.events_changed = emit.created, emit.changed
+        result.events_unplaced = emit.unplaced
+    worker = JobWorker(
+        "async_job_processor", worker_id=default_worker_id("daemon-jobs"), on_done=result.add_job
+    )
+    result.jobs_run = worker.run_once()
+    result.jobs_failed = worker.failed
     worker.finish()
     check_workers()
-    return OnceResult(ran, emit, worker.failed, worker.deferred, worker.dead, emit_error)
+    result.jobs_waiting, result.jobs_dead, result.emit_error = worker.deferred, worker.dead, emit_error
+    return result
 
 
 def _warm_up() -> None:

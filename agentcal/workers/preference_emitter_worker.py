@@ -31,6 +31,13 @@ class PassResult:
     patterns: int
 
 
+def event_counts(counts: dict[str, int]) -> tuple[int, int, int]:
+    """An emitter run's placement counts as (events created, changed, unplaced)."""
+    created = counts.get("planned", 0) + counts.get("moved", 0)
+    changed = counts.get("updated", 0) + counts.get("cancelled", 0)
+    return created, changed, counts.get("unplaced", 0)
+
+
 class EmitterWorker:
     """One emitter pass at a time, with a heartbeat like the job workers."""
 
@@ -85,14 +92,11 @@ class EmitterWorker:
         self.done += 1
         otel.export_job(_PASS, started_ns, time.time_ns(), None)
         self._beat()
-        counts = [r.counts for r in results]
-        return PassResult(
-            users=len(users),
-            created=sum(c.get("planned", 0) + c.get("moved", 0) for c in counts),
-            changed=sum(c.get("updated", 0) + c.get("cancelled", 0) for c in counts),
-            unplaced=sum(c.get("unplaced", 0) for c in counts),
-            patterns=patterns,
-        )
+        created = changed = unplaced = 0
+        for r in results:
+            c, ch, u = event_counts(r.counts)
+            created, changed, unplaced = created + c, changed + ch, unplaced + u
+        return PassResult(len(users), created, changed, unplaced, patterns)
 
     def run_forever(self, interval: float | None = None) -> None:
         from agentcal.settings import get_settings

@@ -55,7 +55,9 @@ class JobWorker:
         heartbeat_seconds: float | None = None,
         batch_size: int = 1,
         clock: Callable[[], datetime] | None = None,
+        on_done: Callable[[str, Any], None] | None = None,
     ) -> None:
+        """`on_done(kind, result)` is called after each job that completes (a summary)."""
         from agentcal.models import utcnow
         from agentcal.services.jobs import job_queue
         from agentcal.settings import get_settings
@@ -68,6 +70,7 @@ class JobWorker:
         self.queue = queue or job_queue
         self.heartbeat_seconds = heartbeat_seconds or get_settings().heartbeat_seconds
         self.clock = clock or utcnow  # every time written (leases, heartbeats) comes from here
+        self.on_done = on_done
         # >1: claim that many due jobs per transaction and run them in turn (short jobs).
         self.batch_size = max(1, batch_size)
         self._claimed: deque[ClaimedJob] = deque()
@@ -118,6 +121,8 @@ class JobWorker:
             return False
         if self.queue.complete(job, result, now=self.clock()):
             self.done += 1
+            if self.on_done is not None:
+                self.on_done(job.kind, result)
             return True
         log.warning("job %s: lease lost before completion, result dropped", job.id)
         return False

@@ -1,0 +1,38 @@
+"""`agentcal daemon --once` on a fresh data dir: quiet, and one line saying what it did."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from tests.conftest import subprocess_env
+
+
+def _run(home, *args: str) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
+    env = subprocess_env(AGENTCAL_HOME=str(home), AGENTCAL_USER="alice")
+    env.pop("AGENTCAL_LOG_LEVEL", None)
+    return subprocess.run(
+        [sys.executable, "-m", "agentcal", *args], capture_output=True, text=True, env=env,
+        timeout=120,
+    )  # fmt: skip
+
+
+def test_a_first_daemon_once_is_one_line_and_no_alembic_noise(tmp_path):
+    home = tmp_path / "fresh"  # no store yet: the daemon creates and migrates it
+    first = _run(home, "daemon", "--once")
+    assert first.returncode == 0, first.stderr
+    assert "alembic" not in first.stderr and "INFO" not in first.stderr
+    assert first.stdout.splitlines() == [
+        "0 events created, 0 changed, 0 synced; 0 insights applied; 0 jobs run, 0 failed"
+    ]
+    told = _run(home, "chat", "-m", "I go to the gym every weekday at 6am")
+    assert told.returncode == 0, told.stderr
+    second = _run(home, "daemon", "--once")
+    assert second.returncode == 0, second.stderr
+    [line] = second.stdout.splitlines()
+    created = int(line.split()[0])
+    assert created >= 4  # this week's and next week's weekdays that are still ahead
+    assert line == (
+        f"{created} events created, 0 changed, {created} synced; 1 insight applied; "
+        f"{created + 2} jobs run, 0 failed"
+    )

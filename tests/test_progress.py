@@ -1,0 +1,83 @@
+"""Long work shows a progress bar on a terminal, and nothing extra when piped."""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.conftest import subprocess_env
+
+
+def _calls(n: int = 30) -> None:
+    from agentcal.services.agent_observability import agent_observability_service
+
+    for i in range(n):
+        agent_observability_service.log_agent_call(
+            user_id="alice", llm_model="gpt-4o-mini", llm_prompt_tokens=100 + i,
+            llm_completion_tokens=10,
+        )  # fmt: skip
+
+
+def _users(n: int = 25) -> None:
+    from agentcal.services.calendar_preferences import calendar_preferences_service
+
+    for i in range(n):
+        calendar_preferences_service.create_preference(
+            user_id=f"user{i:02d}", preference_type="gym", start_time="06:00", duration_minutes=30
+        )
+
+
+def _in_a_terminal(args: list[str]) -> str:
+    """What `agentcal ARGS` writes to a pseudo-terminal (escape sequences included)."""
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "agentcal", *args], stdin=slave, stdout=slave,
+                            stderr=slave, env=subprocess_env(COLUMNS="100"), close_fds=True)  # fmt: skip
+    os.close(slave)
+    seen = b""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.05)
+        if ready:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            seen += chunk
+        elif proc.poll() is not None:
+            break
+    proc.wait(timeout=30)
+    os.close(master)
+    return seen.decode("utf-8", "replace")
+
+
+def _piped(args: list[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "agentcal", *args], capture_output=True,
+                          text=True, env=subprocess_env(COLUMNS="100"), timeout=120)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "args,label,first_line",
+    [
+        (["costs", "--reprice", "--dry-run"], "re-pricing", "Dry run: 30 calls examined"),
+        (["emit", "--all-users", "--dry-run"], "planning", None),
+    ],
+)
+def test_a_bar_on_a_terminal_and_nothing_extra_when_piped(agentcal_home, args, label, first_line):
+    _calls()
+    _users()
+    on_terminal = _in_a_terminal(args)
+    assert label in on_terminal
+    piped = _piped(args)
+    assert piped.returncode == 0, piped.stderr
+    assert label not in piped.stdout and label not in piped.stderr
+    assert piped.stdout.strip() and not piped.stdout.startswith("\n")
+    if first_line:
+        assert piped.stdout.startswith(first_line)

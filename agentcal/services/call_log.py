@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 MAX_LIMIT = 10_000
 MAX_QUERY_BYTES = 1_000
+SESSION_INDEX = "ix_agent_observability_session_id"
 
 
 @dataclass
@@ -93,7 +94,10 @@ class CallLogService(Service):
                 params["until"] = r.time(until)
             if query:
                 where.append(r.contains(("user_message", "agent_response"), query, params, "q"))
-            sql = f"SELECT {columns(CallRow)} FROM agent_observability"
+            table = "agent_observability"
+            if session is not None:  # a few calls: SQLite would walk all of the user's instead
+                table = r.indexed(table, SESSION_INDEX)
+            sql = f"SELECT {columns(CallRow)} FROM {table}"
             if where:
                 sql += " WHERE " + " AND ".join(where)
             sql += " ORDER BY created_at DESC, id DESC LIMIT :limit"

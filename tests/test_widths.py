@@ -89,13 +89,14 @@ def _data() -> dict[str, list[str]]:
     assert alert is not None
     expect["alerts list"] = [str(alert.id), "job 12 is dead after 5 attempts", "HTTP 503"]
     expect["status"] = expect["alerts list"]
+    expect["users list"] = ["alice", "Europe/Paris", "local"]
     return expect
 
 
 COMMANDS = [
     "events list", "prefs list", "insights list", "logs list", "logs list --all-users",
     "jobs list", "alerts list", "status", "costs --by model", "costs --by session",
-    "sessions list",
+    "sessions list", "users list",
 ]  # fmt: skip
 
 

@@ -103,15 +103,22 @@ def users_list(as_json: JsonOption = False) -> None:
     if as_json:
         print_json([_profile_json(p) for p in rows])
         return
-    from rich.table import Table
+    from agentcal.cli import render
 
-    table = Table("user", "name", "time zone", "calendar", "budget", "settings from")
+    listing = render.Listing()
+    listing.column("user", "title")
+    listing.column("name", "text", optional=2)
+    listing.column("time zone", "tag")
+    listing.column("calendar", "tag")
+    listing.column("budget", "number")
+    listing.column("settings from", "tag", optional=1)
     for p in rows:
-        budget = "" if p.daily_budget_usd is None else f"${p.daily_budget_usd:g}"
-        table.add_row(
-            escape(p.user_id), escape(p.display_name), p.timezone, p.calendar, budget, p.source
-        )
-    console().print(table)
+        budget = "-" if p.daily_budget_usd is None else f"${p.daily_budget_usd:g}"
+        listing.row(
+            escape(p.user_id), escape(p.display_name or "-"), p.timezone, p.calendar, budget,
+            p.source,
+        )  # fmt: skip
+    listing.print(console())
 
 
 @app.command(name="show")

@@ -42,6 +42,29 @@ def default_user() -> str:
         return "default"
 
 
+def expand_user(value: Path | None) -> Path | None:
+    """`~` and `~name` expanded; ValueError for a user this system does not know."""
+    if value is None:
+        return None
+    try:
+        return value.expanduser()
+    except RuntimeError:  # ~name of a user this system does not know
+        raise ValueError(f"cannot expand {value}: no such user; give a full path") from None
+
+
+def env_file_error(exc: UnicodeDecodeError | OSError) -> ConfigError:
+    """The one line for a `.env` file that cannot be read."""
+    where = Path.cwd()
+    if isinstance(exc, UnicodeDecodeError):
+        return ConfigError(
+            f"the .env file in {where} is not UTF-8 text ({exc.reason} at byte {exc.start}): "
+            "save it as UTF-8"
+        )
+    return ConfigError(
+        f"cannot read the .env file in {where} ({exc.strerror}): fix its permissions, or remove it"
+    )
+
+
 def check_timezone(value: str) -> str:
     """`value` if it names a time zone, else ValueError (the settings' validator)."""
     try:
@@ -86,18 +109,23 @@ class Basics:
 
 
 @lru_cache(maxsize=1)
-def _raw_values() -> dict[str, str | None]:
+def _raw_values() -> dict[str, str]:
     """AGENTCAL_* values by lower-case field name: `.env` first, the environment over it."""
-    values: dict[str, str | None] = {}
+    values: dict[str, str] = {}
     prefix = ENV_PREFIX.lower()
     if os.path.isfile(ENV_FILE):
         from dotenv import dotenv_values
 
-        for name, value in dotenv_values(ENV_FILE, encoding="utf-8").items():
-            if name.lower().startswith(prefix):
+        try:
+            found = dotenv_values(ENV_FILE, encoding="utf-8")
+        except (UnicodeDecodeError, OSError) as exc:
+            raise env_file_error(exc) from None
+        for name, value in found.items():
+            if value and name.lower().startswith(prefix):
                 values[name.lower()[len(prefix) :]] = value
     for name, value in os.environ.items():
-        if name.lower().startswith(prefix):
+        # Empty is unset, as for Settings (env_ignore_empty): AGENTCAL_HOME= is not ".".
+        if value and name.lower().startswith(prefix):
             values[name.lower()[len(prefix) :]] = value
     return values
 
@@ -106,17 +134,21 @@ def _raw_values() -> dict[str, str | None]:
 def get_basics() -> Basics:
     """The process's basics; `agentcal.settings.reset_settings()` drops the cache too."""
     raw = _raw_values()
-    home = raw.get("home")
     timezone = raw.get("timezone")
     if timezone is None:
         timezone = default_timezone()
+    # Checked in the order of the Settings fields, which report the first bad one.
+    try:
+        home = expand_user(Path(raw["home"])) if "home" in raw else None
+    except ValueError as exc:
+        raise ConfigError(f"invalid setting AGENTCAL_HOME: {exc}") from None
     try:
         check_timezone(timezone)
     except ValueError as exc:
-        raise ConfigError(f"invalid setting AGENTCAL_TIMEZONE: Value error, {exc}") from None
+        raise ConfigError(f"invalid setting AGENTCAL_TIMEZONE: {exc}") from None
     user = raw.get("user")
     return Basics(
-        home=Path(home) if home is not None else None,
+        home=home,
         database_url=raw.get("database_url"),
         user=user if user is not None else default_user(),
         timezone=timezone,

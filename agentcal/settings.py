@@ -188,12 +188,7 @@ class Settings(BaseSettings):
     @field_validator("home", "ics_path", "google_client_secrets", "caldav_password_file")
     @classmethod
     def _expand_user(cls, value: Path | None) -> Path | None:
-        if value is None:
-            return None
-        try:
-            return value.expanduser()
-        except RuntimeError:  # ~name of a user this system does not know
-            raise ValueError(f"cannot expand {value}: no such user; give a full path") from None
+        return basics.expand_user(value)
 
     @property
     def data_dir(self) -> Path:
@@ -315,16 +310,8 @@ def get_settings() -> Settings:
         cause = exc.__cause__ if isinstance(exc, SettingsError) else exc
         why = "nested too deep" if isinstance(cause, RecursionError) else str(cause or exc)
         raise ConfigError(f"invalid JSON in {field}: {why[:200]}") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(
-            f"the .env file in {Path.cwd()} is not UTF-8 text ({exc.reason} at byte {exc.start}): "
-            "save it as UTF-8"
-        ) from None
-    except OSError as exc:
-        raise ConfigError(
-            f"cannot read the .env file in {Path.cwd()} ({exc.strerror}): fix its permissions, "
-            "or remove it"
-        ) from None
+    except (UnicodeDecodeError, OSError) as exc:
+        raise basics.env_file_error(exc) from None
 
 
 def reset_settings() -> None:

@@ -28,6 +28,8 @@ def _both() -> tuple[dict, dict]:
         ({"AGENTCAL_TIMEZONE": "America/New_York", "AGENTCAL_USER": "bob"}, ""),
         ({}, "AGENTCAL_TIMEZONE=Asia/Tokyo\nAGENTCAL_USER='carol smith'\n"),
         ({"AGENTCAL_USER": "env-wins"}, "AGENTCAL_USER=dotenv-loses\n"),
+        ({"AGENTCAL_HOME": ""}, "AGENTCAL_USER=\n"),  # empty is unset
+        ({"AGENTCAL_USER": ""}, "AGENTCAL_USER=from-dotenv\n"),
         ({"agentcal_user": "lower-case"}, ""),
         ({}, 'export AGENTCAL_HOME="~/cal data"  # a comment\nagentcal_timezone=UTC\n'),
         ({"AGENTCAL_DATABASE_URL": "sqlite:////tmp/x.db"}, "AGENTCAL_HOME=/tmp/h\n"),
@@ -49,10 +51,11 @@ def test_basics_agree_with_the_settings(agentcal_home, monkeypatch, tmp_path, en
     "name,value",
     [
         ("AGENTCAL_TIMEZONE", "Mars/Olympus"),
-        ("AGENTCAL_TIMEZONE", ""),
+        ("AGENTCAL_HOME", "~nosuchuser-agentcal/x"),
     ],
 )
 def test_a_bad_value_gives_the_settings_message(agentcal_home, monkeypatch, name, value):
+    # (An empty value is no value: see test_basics_agree_with_the_settings.)
     monkeypatch.setenv(name, value)
     reset_settings()
     with pytest.raises(ConfigError) as theirs:
@@ -60,3 +63,13 @@ def test_a_bad_value_gives_the_settings_message(agentcal_home, monkeypatch, name
     with pytest.raises(ConfigError) as mine:
         get_basics()
     assert str(mine.value) == str(theirs.value)
+
+
+def test_an_unreadable_env_file_gives_the_settings_message(agentcal_home, tmp_path):
+    (tmp_path / ".env").write_bytes(b"AGENTCAL_USER=caf\xe9\n")  # the tests run in tmp_path
+    reset_settings()
+    with pytest.raises(ConfigError) as theirs:
+        get_settings()
+    with pytest.raises(ConfigError) as mine:
+        get_basics()
+    assert str(mine.value) == str(theirs.value) and "not UTF-8" in str(mine.value)

@@ -106,6 +106,8 @@ class PreferenceRow(NamedTuple):
     preference_type: str
     title: str
     day_of_week: Any
+    interval_weeks: int
+    anchor_date: date | None
     start_time: str
     duration_minutes: int
     auto_schedule: bool

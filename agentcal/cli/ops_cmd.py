@@ -134,18 +134,21 @@ def _render(report: Any, now: Any) -> None:
         + f"; oldest due job waiting {_age(report.oldest_queued_age_seconds)}"
     )  # fmt: skip
     if report.sync_failures:
-        table = Table(
-            "user", "calendar", "failing since (UTC)", "failed syncs", "last success (UTC)",
-            "last error", title="calendar syncs failing",
-        )  # fmt: skip
+        failing = render.Listing(title="calendar syncs failing")
+        failing.column("user", "title")
+        failing.column("calendar", "tag")
+        failing.column("failing since", "date")
+        failing.column("failed", "number")
+        failing.column("last success", "date", optional=1)
+        failing.column("last error", "text", want=24)
         for f in report.sync_failures:
             last = f["last_success_at"]
-            table.add_row(
-                escape(f["user_id"]), f["backend"], f"{f['failing_since']:%Y-%m-%d %H:%M}",
-                str(f["failures"]), f"{last:%Y-%m-%d %H:%M}" if last else "never",
+            failing.row(
+                escape(f["user_id"]), f["backend"], render.when(f["failing_since"]),
+                str(f["failures"]), render.when(last) if last else "never",
                 escape(f["last_error"] or ""),
             )  # fmt: skip
-        out.print(table)
+        failing.print(out)
     if report.alerts:
         _alerts_listing([_Alert(**a) for a in report.alerts], title="open alerts").print(out)
 

@@ -391,6 +391,8 @@ def _sync_failures() -> list[dict[str, Any]]:
     from agentcal.services.user_profiles import user_profiles_service
 
     failures = sync_health.failing()
+    if not failures:  # the usual case: no profile to read, no settings to load
+        return []
     profiles = user_profiles_service.profiles_for(f.user_id for f in failures)
     return [
         {

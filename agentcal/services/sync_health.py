@@ -68,24 +68,19 @@ class SyncHealthService(Service):
             s.execute(stmt.on_conflict_do_update(index_elements=[t.c.user_id], set_=on_conflict))
 
     def failing(self, session: Session | None = None) -> list[SyncFailure]:
-        """The users whose latest calendar sync failed, longest failing first."""
-        from sqlmodel import col, select
+        """The users whose latest calendar sync failed, longest failing first (read path)."""
+        from agentcal.reader import parse_time
 
-        from agentcal.models import UserSyncHealth
-
-        stmt = (
-            select(UserSyncHealth)
-            .where(col(UserSyncHealth.failing_since).is_not(None))
-            .order_by(col(UserSyncHealth.failing_since), col(UserSyncHealth.user_id))
+        sql = (
+            "SELECT user_id, backend, failing_since, failures, last_success_at, last_error "
+            "FROM user_sync_health WHERE failing_since IS NOT NULL "
+            "ORDER BY failing_since, user_id"
         )
-        with self.transaction(session) as s:
-            rows = list(s.exec(stmt))
+        with self.reading(session) as r:
+            rows = r.tuples(sql)
         return [
-            SyncFailure(
-                r.user_id, r.backend, r.failing_since, r.failures, r.last_success_at, r.last_error
-            )
-            for r in rows
-            if r.failing_since is not None
+            SyncFailure(user, backend, parse_time(since), failures, parse_time(last), error)  # type: ignore[arg-type]
+            for user, backend, since, failures, last, error in rows
         ]
 
 

@@ -9,12 +9,13 @@ from tests.conftest import subprocess_env
 
 
 def _run(home, *args: str) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
+    """`agentcal ARGS` in a subprocess on `home` (or `python -c CODE` when args[0] is -c)."""
     env = subprocess_env(AGENTCAL_HOME=str(home), AGENTCAL_USER="alice")
     env.pop("AGENTCAL_LOG_LEVEL", None)
+    command = list(args) if args[0] == "-c" else ["-m", "agentcal", *args]
     return subprocess.run(
-        [sys.executable, "-m", "agentcal", *args], capture_output=True, text=True, env=env,
-        timeout=120,
-    )  # fmt: skip
+        [sys.executable, *command], capture_output=True, text=True, env=env, timeout=120
+    )
 
 
 def test_a_first_daemon_once_is_one_line_and_no_alembic_noise(tmp_path):
@@ -25,8 +26,15 @@ def test_a_first_daemon_once_is_one_line_and_no_alembic_noise(tmp_path):
     assert first.stdout.splitlines() == [
         "0 events created, 0 changed, 0 synced; 0 insights applied; 0 jobs run, 0 failed"
     ]
+    # A job worker seems to run (this test's process, freshly beating), so the chat queues
+    # the insight for it instead of applying it at once: the daemon's jobs then do the work.
+    beat = _run(home, "-c", "import os; os.getpid = os.getppid; "
+                "from agentcal.services.monitoring import monitoring_service as m; "
+                "m.heartbeat('async_job_processor@test', 'async_job_processor')")  # fmt: skip
+    assert beat.returncode == 0, beat.stderr
     told = _run(home, "chat", "-m", "I go to the gym every weekday at 6am")
     assert told.returncode == 0, told.stderr
+    assert "Queued for the agentcal worker" in told.stdout
     second = _run(home, "daemon", "--once")
     assert second.returncode == 0, second.stderr
     [line] = second.stdout.splitlines()

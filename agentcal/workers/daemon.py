@@ -195,7 +195,11 @@ def run_once() -> OnceResult:
     result.jobs_failed = worker.failed
     worker.finish()
     check_workers()
-    result.jobs_waiting, result.jobs_dead, result.emit_error = worker.deferred, worker.dead, emit_error
+    result.jobs_waiting, result.jobs_dead, result.emit_error = (
+        worker.deferred,
+        worker.dead,
+        emit_error,
+    )
     return result
 
 

@@ -33,6 +33,19 @@ def _users(n: int = 25) -> None:
         )
 
 
+def _events(n: int = 5) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from agentcal.services.calendar_events import calendar_events_service
+
+    start = datetime(2031, 3, 3, 9, tzinfo=UTC)
+    for i in range(n):
+        calendar_events_service.create_event(
+            user_id="alice", title=f"Meeting {i}", start=start + timedelta(days=i),
+            duration_minutes=30,
+        )  # fmt: skip
+
+
 def _in_a_terminal(args: list[str]) -> str:
     """What `agentcal ARGS` writes to a pseudo-terminal (escape sequences included)."""
     master, slave = pty.openpty()
@@ -81,3 +94,41 @@ def test_a_bar_on_a_terminal_and_nothing_extra_when_piped(agentcal_home, args, l
     assert piped.stdout.strip() and not piped.stdout.startswith("\n")
     if first_line:
         assert piped.stdout.startswith(first_line)
+
+
+def test_calendar_sync_shows_a_bar_on_a_terminal_and_nothing_when_piped(agentcal_home):
+    _events()
+    on_terminal = _in_a_terminal(["calendar", "sync"])
+    assert "syncing" in on_terminal and "5 synced, 0 failed" in on_terminal
+    piped = _piped(["calendar", "sync"])
+    assert piped.returncode == 0, piped.stderr
+    assert "syncing" not in piped.stdout + piped.stderr
+    assert piped.stdout == "nothing to sync: the calendar backend is up to date\n"
+
+
+def test_a_bar_makes_the_backend_sync_its_chunk_at_a_time(agentcal_home):
+    """With progress, a backend with a sync_chunk gets that many events per call, each chunk
+    recorded before the next; without, all in one call (the local file is written once)."""
+    from agentcal.services.calendar_push import calendar_push_service
+    from tests.fake_calendar import FakeCalendar
+
+    class Chunked(FakeCalendar):
+        sync_chunk = 2
+        sizes: list[int] = []  # noqa: RUF012
+
+        def sync_many(self, events):  # type: ignore[no-untyped-def]
+            self.sizes.append(len(events))
+            return super().sync_many(events)
+
+    _events()
+    backend, seen = Chunked(), []
+    outcomes = calendar_push_service.push_pending(
+        "alice", backend, progress=lambda done, total: seen.append((done, total))
+    )
+    assert backend.sizes == [2, 2, 1] and seen == [(2, 5), (4, 5), (5, 5)]
+    assert [o.ok for o in outcomes] == [True] * 5 and calendar_push_service.pending("alice") == []
+    _events(3)
+    backend = Chunked()
+    backend.sizes = []
+    assert len(calendar_push_service.push_pending("alice", backend)) == 3
+    assert backend.sizes == [3]

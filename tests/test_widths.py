@@ -56,7 +56,14 @@ def _data() -> dict[str, list[str]]:
         user_id="alice", preference_type="gym", title="Morning strength training",
         start_time="06:00", duration_minutes=60, day_of_week=[1, 2, 3, 4, 5],
     )  # fmt: skip
-    expect["prefs list"] = [str(pref.id), "Morning strength training", "weekdays", "06:00"]
+    club = calendar_preferences_service.create_preference(
+        user_id="alice", preference_type="event", title="Book club", start_time="19:00",
+        duration_minutes=90, day_of_week=[3], interval_weeks=2,
+        anchor_date=(now + timedelta(days=30)).date(),
+    )  # fmt: skip
+    # "Wed every 2 weeks from <date>" wraps inside its column: its parts stay whole.
+    every = ["Wed every 2 weeks", str(club.anchor_date)]
+    expect["prefs list"] = [str(pref.id), "Morning strength training", "weekdays", "06:00", *every]
     insight = user_insights_service.create_insight(
         user_id="alice", insight_type="habit", category="health", key="gym_time",
         value={"time": "06:00", "duration_minutes": 60, "days": [1, 2, 3, 4, 5]},
@@ -88,7 +95,10 @@ def _data() -> dict[str, list[str]]:
     )  # fmt: skip
     assert alert is not None
     expect["alerts list"] = [str(alert.id), "job 12 is dead after 5 attempts", "HTTP 503"]
-    expect["status"] = expect["alerts list"]
+    from agentcal.services.sync_health import sync_health
+
+    sync_health.record("alice", "caldav", error="cannot reach the CalDAV server at 127.0.0.1:5")
+    expect["status"] = [*expect["alerts list"], "alice", "caldav", "calendar syncs failing"]
     expect["users list"] = ["alice", "Europe/Paris", "local"]
     return expect
 

@@ -244,6 +244,7 @@ class CalDAVCalendar:
     """
 
     name = "caldav"
+    sync_chunk = 10  # events per sync_many call when a bar shows progress (one at a time)
 
     def __init__(self, settings: Settings, *, sleep: Callable[[float], None] = time_module.sleep):
         self.settings = settings

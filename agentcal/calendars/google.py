@@ -259,6 +259,7 @@ class GoogleCalendar:
     """Pushes agentcal's events to one Google calendar."""
 
     name = "google"
+    sync_chunk = 50  # events per sync_many call when a bar shows progress: one batch
 
     def __init__(
         self,

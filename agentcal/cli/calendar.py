@@ -37,9 +37,12 @@ def calendar_export(
 @app.command(name="sync")
 def calendar_sync(user: UserOption = None, as_json: JsonOption = False) -> None:
     """Push events the calendar backend has not seen yet, now (batched)."""
+    from agentcal.cli import render
     from agentcal.services.calendar_push import calendar_push_service
 
-    outcomes = calendar_push_service.push_pending(resolve_user(user))
+    who = resolve_user(user)
+    with render.progress(console(), "syncing") as update:
+        outcomes = calendar_push_service.push_pending(who, progress=update)
     failed = sum(1 for o in outcomes if not o.ok)
     if as_json:
         print_json(outcomes)

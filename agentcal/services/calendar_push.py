@@ -22,6 +22,8 @@ from agentcal.services import validation as v
 from agentcal.services.base import Service
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from sqlmodel import Session
 
     from agentcal.calendars.base import CalendarBackend, EventData, Interval, SyncResult
@@ -203,8 +205,14 @@ class CalendarPushService(Service):
             s.add(event)
 
     def push_pending(
-        self, user_id: str, backend: CalendarBackend | None = None
+        self,
+        user_id: str,
+        backend: CalendarBackend | None = None,
+        progress: Callable[[int, int | None], None] | None = None,
     ) -> list[PushOutcome]:
+        """Push the user's unsynced events. With `progress` (events done, total), a backend
+        that has a `sync_chunk` (Google: one batch, CalDAV: a few events) is called that many
+        events at a time, each chunk recorded before the next; the local file is written once."""
         from agentcal.calendars.base import EventData
         from agentcal.masking import mask
         from agentcal.services.user_profiles import user_profiles_service
@@ -222,10 +230,18 @@ class CalendarPushService(Service):
                 except (UnsafePathError, OSError) as exc:  # the next change reports it
                     log.warning("could not rewrite %s's calendar file: %s", user_id, exc)
             return []
-        results = backend.sync_many(snapshots)
+        chunk = (getattr(backend, "sync_chunk", 0) if progress else 0) or len(snapshots)
+        results: list[SyncResult] = []
+        for start in range(0, len(snapshots), chunk):
+            part = snapshots[start : start + chunk]
+            done = backend.sync_many(part)
+            for snap, result in zip(part, done, strict=True):
+                self.record(snap, result, backend.name)
+            results += done
+            if progress is not None:
+                progress(len(results), len(snapshots))
         out = []
         for snap, result in zip(snapshots, results, strict=True):
-            self.record(snap, result, backend.name)
             out.append(
                 PushOutcome(
                     event_id=snap.id,

@@ -141,6 +141,8 @@ class EventRow(NamedTuple):
     backend_event_id: str | None
     revision: int
     synced_revision: int | None
+    sync_note: str | None
+    backend_etag: str | None
     created_at: datetime
     updated_at: datetime
 

@@ -90,3 +90,22 @@ def test_a_remote_calendar_is_left_to_the_job_processor(cli, monkeypatch):
     assert result.exit_code == 0, result.output
     assert result.stderr == ""
     assert not get_settings().ics_file.exists() and not all_synced()
+
+
+def test_emit_for_many_people_leaves_their_files_to_the_jobs(cli, monkeypatch):
+    from agentcal.services import calendar_push
+    from agentcal.services.calendar_preferences import calendar_preferences_service as prefs
+
+    monkeypatch.setattr(calendar_push, "INLINE_USERS", 2)
+    for user in ("alice", "bob", "carol"):
+        prefs.create_preference(
+            user_id=user, preference_type="gym", start_time="06:00", duration_minutes=60
+        )
+
+    result = cli("emit", "--all-users", "--days", "3")
+
+    assert result.exit_code == 0, result.output
+    assert "the calendar files of 3 people are written by the job processor" in result.stderr
+    assert not all_synced() and titles() == []
+    JobWorker().run_once()
+    assert all_synced() and titles()

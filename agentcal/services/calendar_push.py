@@ -70,6 +70,7 @@ class _OutageAlerts:
 _alerts = _OutageAlerts()
 
 # Users whose events changed in this process since the last write_local_calendars().
+INLINE_USERS = 20  # more people than this in one command: their files are left to the jobs
 _changed: set[str] = set()
 _changed_lock = threading.Lock()
 
@@ -118,6 +119,13 @@ def write_local_calendars() -> list[str]:
         users = sorted(_changed)
         _changed.clear()
     problems: list[str] = []
+    if len(users) > INLINE_USERS:
+        # emit --all-users: about 40 ms a person (bench/bench_ics_flush.py), too long to wait
+        # for; the queued jobs write them as before.
+        return [
+            f"the calendar files of {len(users)} people are written by the job processor "
+            "(agentcal daemon), not before this command returns"
+        ]
     for user in users:
         try:
             from agentcal.calendars import get_backend

@@ -249,6 +249,9 @@ def test_bad_arguments_are_clear_errors_that_write_nothing(agentcal_home, snapsh
         ("move_event", {"event_id": bobs.id, "start": iso(local(2, 9))}, f"no event with id {bobs.id}"),
         ("move_event", {"event_id": "one", "start": iso(local(2, 9))}, "event_id"),
         ("cancel_events", {"event_ids": [mine.id, 999999]}, "no event with id 999999"),
+        # beyond PostgreSQL's 32-bit ids: not found, never a DataError
+        ("move_event", {"event_id": 2**31, "start": iso(local(2, 9))}, "no event with id 2147483648"),
+        ("cancel_events", {"event_ids": [mine.id, 2**40]}, f"no event with id {2**40}"),
         ("cancel_events", {"event_ids": []}, "event_ids"),
         ("find_free_time", {"window_start": iso(local(1, 18)), "window_end": iso(local(1, 9)),
                             "duration_minutes": 30}, "window_end must be after window_start"),

@@ -122,6 +122,8 @@ class CalendarEventsService(Service):
         from agentcal.models import CalendarEvent
 
         user = v.user_id(user_id)
+        if isinstance(event_id, bool) or not 0 < event_id < 2**31:  # ids are int32 on PostgreSQL
+            raise NotFoundError(f"no event with id {event_id}")
         with self.transaction(session) as s:
             event = s.get(CalendarEvent, event_id)
             if event is None or event.user_id != user:

@@ -104,7 +104,7 @@ class AgentcalMCP:
     """The server for one user: tools, resources and the recording middleware."""
 
     def __init__(self, user_id: str, *, timezone: str, transport: str, engine: Any = None):
-        from agentcal.services.agent_observability import AgentObservabilityService
+        from agentcal.observability.calls import AgentObservabilityService
 
         self.user_id = user_id
         self.timezone = timezone
@@ -256,7 +256,7 @@ class AgentcalMCP:
             description="What agentcal has learned about the user (habits, preferences...).",
         )  # fmt: skip
         def insights() -> str:
-            from agentcal.services.user_insights import UserInsightsService
+            from agentcal.insights.user_insights import UserInsightsService
 
             rows = UserInsightsService(self.engine).get_user_insights(self.user_id)
             return json.dumps(
@@ -462,7 +462,7 @@ def serve(user_id: str, *, http_port: int | None = None) -> None:
     import anyio
 
     from agentcal.db import get_engine
-    from agentcal.services.user_profiles import user_timezone
+    from agentcal.users.profiles import user_timezone
 
     get_engine()  # migrate now, not inside the first call
     transport = "stdio" if http_port is None else "http"
@@ -477,7 +477,7 @@ def serve(user_id: str, *, http_port: int | None = None) -> None:
 def _write_local_calendars() -> None:
     import logging
 
-    from agentcal.services.calendar_push import write_local_calendars
+    from agentcal.planning.push import write_local_calendars
 
     for problem in write_local_calendars():
         logging.getLogger(__name__).warning("%s", problem)

@@ -363,7 +363,7 @@ class UserProfile(SQLModel, table=True):
 
     Secrets (the Google token, the CalDAV password) are never stored here: they live in the
     person's own 0600 files in the data dir (agentcal.user_files). A user without a row gets the
-    installation's defaults (agentcal.services.user_profiles explains which)."""
+    installation's defaults (agentcal.users.profiles explains which)."""
 
     __tablename__ = "user_profiles"
 

@@ -56,8 +56,8 @@ def _setup_home() -> None:
 def seed_profile(user: str = "bench") -> None:
     """What a user of some weeks has: six calendar blocks, working hours and a dozen insights,
     so that the per-turn system prompt has its full weight."""
-    from agentcal.services.calendar_preferences import calendar_preferences_service as prefs
-    from agentcal.services.user_insights import user_insights_service as insights
+    from agentcal.insights.user_insights import user_insights_service as insights
+    from agentcal.planning.preferences import calendar_preferences_service as prefs
 
     weekdays = [1, 2, 3, 4, 5]
     for kind, start, minutes, days, flexible in [
@@ -85,7 +85,7 @@ def bench_turns(turns: int) -> dict[str, dict[str, float]]:
     from agentcal.agent.context import AgentContext
     from agentcal.agent.offline import OfflineChatModel
     from agentcal.agent.runner import ChatRunner
-    from agentcal.services.agent_observability import agent_observability_service
+    from agentcal.observability.calls import agent_observability_service
     from agentcal.settings import get_settings
 
     settings = get_settings()
@@ -152,7 +152,7 @@ def bench_memory(turns: int, history_tokens: int | None) -> dict[str, object]:
     server's handlers used: far less disturbed by other processes than wall time)."""
     from agentcal.agent.model import make_chat_model
     from agentcal.agent.runner import ChatRunner
-    from agentcal.services.agent_observability import agent_observability_service
+    from agentcal.observability.calls import agent_observability_service
     from agentcal.settings import get_settings, reset_settings
     from tests.openai_loopback import LoopbackOpenAI
     from tests.scripted_model import ScriptedConversation, prompt_tokens, session_message
@@ -267,7 +267,7 @@ def bench_otel(turns: int) -> dict[str, float]:
     from agentcal import otel
     from agentcal.agent.offline import OfflineChatModel
     from agentcal.agent.runner import ChatRunner
-    from agentcal.services.agent_observability import agent_observability_service
+    from agentcal.observability.calls import agent_observability_service
     from agentcal.settings import get_settings
 
     sink = subprocess.Popen([sys.executable, "-c", SINK], stdout=subprocess.PIPE, text=True)

@@ -178,8 +178,8 @@ def bench_log_agent_call(home: Path, calls: int = 300) -> dict[str, float]:
     """Median ms of log_agent_call with 100,000 rows present, and what it is made of."""
     os.environ.update(_env(home))
     from agentcal.db import dispose_engines, get_engine
-    from agentcal.services.agent_observability import AgentObservabilityService
-    from agentcal.services.pricing import price_call
+    from agentcal.observability.calls import AgentObservabilityService
+    from agentcal.observability.pricing import price_call
     from agentcal.settings import reset_settings
 
     reset_settings()

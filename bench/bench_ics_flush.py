@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 def once(users: int, tmp: Path) -> tuple[float, float, float, float, int]:
     from agentcal.db import dispose_engines
-    from agentcal.services.calendar_push import forget_changes, write_local_calendars
+    from agentcal.planning.push import forget_changes, write_local_calendars
 
     emitter, ids = _emit_setup(users, tmp)
     forget_changes()

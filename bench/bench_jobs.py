@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 
 def _agentcal_worker(url: str, out: mp.Queue, produced: Any, batch: int) -> None:
     from agentcal.db import get_engine
-    from agentcal.services.jobs import JobQueue
+    from agentcal.queue.jobs import JobQueue
 
     queue = JobQueue(get_engine(url))
     worker = f"bench:{os.getpid()}"
@@ -72,7 +72,7 @@ def bench_queue(url: str, n: int, workers: int, batch: int = 1) -> tuple[float, 
     """Seconds for n jobs through `workers` processes on the store at `url` (SQLite or
     PostgreSQL); and the number of jobs run twice or never."""
     from agentcal.db import dispose_engines, get_engine
-    from agentcal.services.jobs import JobQueue
+    from agentcal.queue.jobs import JobQueue
 
     get_engine(url)  # migrate before the clock starts
     dispose_engines()
@@ -263,7 +263,7 @@ def seed_preferences(engine: Any, users: int) -> tuple[Any, list[str]]:
     from sqlalchemy import insert
 
     from agentcal.models import CalendarPreference, utcnow
-    from agentcal.services.calendar_event_emitter import CalendarEventEmitter
+    from agentcal.planning.emitter import CalendarEventEmitter
 
     now = utcnow()
     kinds = [("sleep", "23:00", 480, False), ("meal", "12:30", 60, True), ("gym", "06:30", 60, True),

@@ -31,7 +31,7 @@ USER = "bench"
 def seed(events: int) -> int:
     """`events` events for USER, one every ~105 minutes from a year ago to a year ahead."""
     from agentcal.db import session_scope
-    from agentcal.services.calendar_events import calendar_events_service
+    from agentcal.planning.events import calendar_events_service
 
     step = timedelta(days=730) / events
     start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=365)

@@ -94,7 +94,7 @@ def agentcal_home(
 ) -> Iterator[Path]:
     from agentcal.calendars import outages
     from agentcal.db import dispose_engines
-    from agentcal.services import calendar_push
+    from agentcal.planning import push as calendar_push
     from agentcal.settings import reset_settings
 
     for name in list(os.environ):

@@ -48,7 +48,7 @@ def iso(value: datetime) -> str:
 
 
 def events(user: str = "alice", **kw):
-    from agentcal.services.calendar_events import calendar_events_service
+    from agentcal.planning.events import calendar_events_service
 
     return calendar_events_service.list_events(user, **kw)
 
@@ -61,7 +61,7 @@ def genai_price(model: str, inp: int, out: int, cached: int) -> float:
 
 
 def test_scripted_conversation_through_every_tool(monkeypatch, server):
-    from agentcal.services.jobs import job_queue
+    from agentcal.queue.jobs import job_queue
 
     runner = make_runner(monkeypatch, server.base_url)
     tomorrow_6 = local(1, 6)
@@ -134,7 +134,7 @@ def test_scripted_conversation_through_every_tool(monkeypatch, server):
 
 
 def test_observability_row_field_by_field(monkeypatch, server):
-    from agentcal.services.agent_observability import agent_observability_service
+    from agentcal.observability.calls import agent_observability_service
 
     runner = make_runner(monkeypatch, server.base_url)
     start = local(2, 9)
@@ -280,7 +280,7 @@ def test_invalid_insight_body_is_returned_to_the_model(monkeypatch, server):
 
 
 def test_another_users_events_are_out_of_reach(monkeypatch, server):
-    from agentcal.services.calendar_events import calendar_events_service
+    from agentcal.planning.events import calendar_events_service
 
     secret_event = calendar_events_service.create_event(
         user_id="bob", title="Bob's secret", start=local(1, 10), duration_minutes=60
@@ -303,7 +303,7 @@ def test_another_users_events_are_out_of_reach(monkeypatch, server):
 
 def test_daily_budget_refuses_before_any_call(monkeypatch, server):
     from agentcal.errors import BudgetExceededError
-    from agentcal.services.agent_observability import agent_observability_service
+    from agentcal.observability.calls import agent_observability_service
 
     agent_observability_service.log_agent_call(
         user_id="alice", llm_model="gpt-4o", llm_cost_usd=0.02
@@ -339,7 +339,7 @@ def test_sessions_persist_and_new_starts_fresh(monkeypatch, server):
 
 
 def test_system_prompt_has_date_zone_and_insights(monkeypatch, server):
-    from agentcal.services.user_insights import user_insights_service
+    from agentcal.insights.user_insights import user_insights_service
 
     user_insights_service.create_insight(
         user_id="alice", insight_type="habit", category="health", key="sleep_time",

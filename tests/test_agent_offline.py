@@ -178,7 +178,7 @@ def runner():
 
 
 def test_offline_turns_end_to_end():
-    from agentcal.services.calendar_events import calendar_events_service as events
+    from agentcal.planning.events import calendar_events_service as events
 
     chat = runner()
     created = chat.run_turn("Add dentist tomorrow at 3pm")
@@ -212,7 +212,7 @@ def test_offline_turns_end_to_end():
 
 
 def test_ambiguous_match_asks_which_one():
-    from agentcal.services.calendar_events import calendar_events_service as events
+    from agentcal.planning.events import calendar_events_service as events
 
     now = datetime.now(ZoneInfo(TZ))
     for day in (1, 2):

@@ -9,7 +9,7 @@ import uuid
 from datetime import timedelta
 
 from agentcal.calendars.caldav import CalDAVCalendar
-from agentcal.services.calendar_events import calendar_events_service as events
+from agentcal.planning.events import calendar_events_service as events
 from agentcal.settings import get_settings
 from tests.google_server import FakeGoogleCalendar
 from tests.test_calendar_failures import clean, use_caldav, use_google

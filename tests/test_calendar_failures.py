@@ -25,7 +25,7 @@ from sqlmodel import select
 from agentcal.calendars import outages
 from agentcal.db import session_scope
 from agentcal.models import Alert, CalendarEvent, Job
-from agentcal.services.calendar_events import calendar_events_service as events
+from agentcal.planning.events import calendar_events_service as events
 from agentcal.settings import get_settings, reset_settings
 from tests.conftest import subprocess_env
 from tests.dead_servers import SilentServer, closed_port

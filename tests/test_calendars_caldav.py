@@ -418,7 +418,7 @@ def test_an_untouched_event_is_updated_with_one_conditional_put(settings):
 
 def test_a_sync_job_stores_the_etag_and_the_next_change_is_one_request(settings):
     from agentcal.calendars.base import EventData
-    from agentcal.services.calendar_events import calendar_events_service as events
+    from agentcal.planning.events import calendar_events_service as events
     from agentcal.workers.runner import JobWorker
 
     event = events.create_event(user_id="alice", title="Dentist", start=T0, duration_minutes=30)

@@ -21,9 +21,9 @@ from agentcal.calendars.base import EventData
 from agentcal.calendars.caldav import CalDAVCalendar
 from agentcal.calendars.google import GoogleCalendar
 from agentcal.calendars.local import LocalCalendar
-from agentcal.services.calendar_event_emitter import calendar_event_emitter as emitter
-from agentcal.services.calendar_events import calendar_events_service as events
-from agentcal.services.calendar_preferences import calendar_preferences_service as prefs
+from agentcal.planning.emitter import calendar_event_emitter as emitter
+from agentcal.planning.events import calendar_events_service as events
+from agentcal.planning.preferences import calendar_preferences_service as prefs
 from agentcal.settings import get_settings, reset_settings
 from tests.google_server import FakeGoogleCalendar, token_json
 

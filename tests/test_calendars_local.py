@@ -15,8 +15,8 @@ from agentcal.calendars import get_backend
 from agentcal.calendars.base import EventData
 from agentcal.calendars.ics import atomic_write
 from agentcal.calendars.local import LocalCalendar
-from agentcal.services.calendar_events import calendar_events_service as events
-from agentcal.services.calendar_preferences import calendar_preferences_service as prefs
+from agentcal.planning.events import calendar_events_service as events
+from agentcal.planning.preferences import calendar_preferences_service as prefs
 from agentcal.settings import get_settings, reset_settings
 from tests.google_server import token_json
 

@@ -93,8 +93,8 @@ def test_a_remote_calendar_is_left_to_the_job_processor(cli, monkeypatch):
 
 
 def test_emit_for_many_people_leaves_their_files_to_the_jobs(cli, monkeypatch):
-    from agentcal.services import calendar_push
-    from agentcal.services.calendar_preferences import calendar_preferences_service as prefs
+    from agentcal.planning import push as calendar_push
+    from agentcal.planning.preferences import calendar_preferences_service as prefs
 
     monkeypatch.setattr(calendar_push, "INLINE_USERS", 2)
     for user in ("alice", "bob", "carol"):

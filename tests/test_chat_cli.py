@@ -15,7 +15,7 @@ from tests.openai_loopback import MODEL, LoopbackOpenAI, Reply, call, text
 
 
 def test_one_turn_prints_the_answer_and_records_it(cli):
-    from agentcal.services.calendar_events import calendar_events_service
+    from agentcal.planning.events import calendar_events_service
 
     result = cli("chat", "-m", "Add dentist tomorrow at 3pm")
     assert result.exit_code == 0
@@ -41,7 +41,7 @@ def test_json_without_message_is_refused(cli):
 
 
 def test_budget_refusal_is_one_line_error(cli, monkeypatch, snapshot):
-    from agentcal.services.agent_observability import agent_observability_service
+    from agentcal.observability.calls import agent_observability_service
 
     agent_observability_service.log_agent_call(
         user_id="alice", llm_model="gpt-4o", llm_cost_usd=1.5
@@ -142,7 +142,7 @@ def _q(value: str) -> str:
 
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 def test_repl_session_with_slash_command_and_ctrl_c(agentcal_home):
-    from agentcal.services.agent_observability import agent_observability_service
+    from agentcal.observability.calls import agent_observability_service
 
     script = [
         call("create_event", {"title": "Gym", "start": "2030-01-02T06:00", "duration_minutes": 60}),
@@ -236,7 +236,7 @@ def _wait_requests(
 def test_ctrl_c_before_and_after_the_tool_call_in_a_real_terminal(agentcal_home):
     """A slow model: Ctrl-C while it decides on a tool call runs nothing; Ctrl-C after the tool
     ran says what is done. Neither makes another model call; the next turn sees the truth."""
-    from agentcal.services.calendar_events import calendar_events_service
+    from agentcal.planning.events import calendar_events_service
 
     args, when = _lunch()
     stall = 6.0
@@ -277,7 +277,7 @@ def test_ctrl_c_before_and_after_the_tool_call_in_a_real_terminal(agentcal_home)
     assert roles == ["user", "assistant", "tool", "assistant", "user"]  # turn 1 left no trace
     assert third[4]["content"].startswith("(This turn stopped before I finished: cancelled.")
 
-    from agentcal.services.call_log import call_log_service
+    from agentcal.observability.call_log import call_log_service
 
     rows = call_log_service.list_calls(user_id="alice", limit=10)
     by_message = [(r.status, r.error) for r in reversed(rows)]
@@ -293,7 +293,7 @@ def test_one_shot_ctrl_c_exits_130_and_says_what_is_done(agentcal_home):
     import signal
     import threading
 
-    from agentcal.services.calendar_events import calendar_events_service
+    from agentcal.planning.events import calendar_events_service
 
     args, when = _lunch()
     release = threading.Event()

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from agentcal.services.user_insights import user_insights_service
+from agentcal.insights.user_insights import user_insights_service
 
 GYM = '{"time": "06:00", "duration": 60, "days": [1,2,3,4,5]}'
 

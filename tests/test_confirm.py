@@ -18,7 +18,7 @@ TZ = ZoneInfo("Europe/Paris")
 
 
 def _event(title: str, days: float) -> int:
-    from agentcal.services.calendar_events import calendar_events_service
+    from agentcal.planning.events import calendar_events_service
 
     start = (datetime.now(TZ) + timedelta(days=days)).replace(second=0, microsecond=0)
     event = calendar_events_service.create_event(
@@ -29,7 +29,7 @@ def _event(title: str, days: float) -> int:
 
 
 def _active() -> list[str]:
-    from agentcal.services.calendar_events import calendar_events_service
+    from agentcal.planning.events import calendar_events_service
 
     return sorted(e.title for e in calendar_events_service.list_events("alice"))
 

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from agentcal.services.agent_observability import agent_observability_service
+from agentcal.observability.calls import agent_observability_service
 
 PARIS = ZoneInfo("Europe/Paris")
 

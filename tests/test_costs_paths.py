@@ -7,7 +7,7 @@ figures computed from the inputs.
 
 import pytest
 
-from agentcal.services import costs
+from agentcal.observability import costs
 from tests.test_costs_cli import CALLS, _expected, _local_day, _log, _report
 
 BREAKDOWNS = [
@@ -53,7 +53,7 @@ def test_every_plan_gives_the_same_figures(
 def test_groups_with_a_null_key_are_walked(cli, monkeypatch):
     from datetime import UTC, datetime
 
-    from agentcal.services.agent_observability import agent_observability_service
+    from agentcal.observability.calls import agent_observability_service
 
     monkeypatch.setattr(costs, "WALK_THRESHOLD", 0)
     for i, ms in enumerate((5.0, 1.0, 3.0)):
@@ -78,7 +78,7 @@ def test_ranked_groups_limits_percentiles_to_the_shown_groups(
     """What a table cut to N rows needs: the same report, with percentiles for those N only."""
     from datetime import UTC, datetime
 
-    from agentcal.services.agent_observability import agent_observability_service
+    from agentcal.observability.calls import agent_observability_service
 
     monkeypatch.setattr(costs, "MAX_WALKED_GROUPS", max_walked_groups)
     _log(CALLS + EXTRA)

@@ -29,7 +29,7 @@ def test_a_first_daemon_once_is_one_line_and_no_alembic_noise(tmp_path):
     # A job worker seems to run (this test's process, freshly beating), so the chat queues
     # the insight for it instead of applying it at once: the daemon's jobs then do the work.
     beat = _run(home, "-c", "import os; os.getpid = os.getppid; "
-                "from agentcal.services.monitoring import monitoring_service as m; "
+                "from agentcal.health.monitoring import monitoring_service as m; "
                 "m.heartbeat('async_job_processor@test', 'async_job_processor')")  # fmt: skip
     assert beat.returncode == 0, beat.stderr
     told = _run(home, "chat", "-m", "I go to the gym every weekday at 6am")

@@ -16,7 +16,7 @@ def _tomorrow() -> str:
 
 
 def test_adds_the_event_with_its_place_and_prints_it(cli):
-    from agentcal.services.calendar_events import calendar_events_service as events
+    from agentcal.planning.events import calendar_events_service as events
 
     result = cli("events", "add", "coffee with Ana at Blue Door tomorrow at 9")
     assert result.exit_code == 0, result.output

@@ -8,9 +8,9 @@ from sqlmodel import select
 from agentcal.db import session_scope
 from agentcal.errors import NotFoundError, ValidationError
 from agentcal.models import Job
-from agentcal.services.calendar_events import calendar_events_service as events
-from agentcal.services.calendar_events import first_free_slot, merge_intervals
-from agentcal.services.jobs import job_queue
+from agentcal.planning.events import calendar_events_service as events
+from agentcal.planning.events import first_free_slot, merge_intervals
+from agentcal.queue.jobs import job_queue
 
 T0 = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 

@@ -23,13 +23,13 @@ def server():
 
 
 def _gym_events():
-    from agentcal.services.calendar_events import calendar_events_service
+    from agentcal.planning.events import calendar_events_service
 
     return [e for e in calendar_events_service.list_events("alice") if e.preference_id is not None]
 
 
 def test_without_a_worker_the_chat_applies_the_insight_itself(monkeypatch, server, cli):
-    from agentcal.services.jobs import job_queue
+    from agentcal.queue.jobs import job_queue
 
     runner = make_runner(monkeypatch, server.base_url)
     server.add(call("record_user_insight", GYM), text("Noted: gym on weekdays at 6."))
@@ -53,8 +53,8 @@ def test_without_a_worker_the_chat_applies_the_insight_itself(monkeypatch, serve
 
 
 def test_with_a_worker_running_the_answer_says_queued(monkeypatch, server):
-    from agentcal.services.jobs import job_queue
-    from agentcal.services.monitoring import monitoring_service
+    from agentcal.health.monitoring import monitoring_service
+    from agentcal.queue.jobs import job_queue
 
     monitoring_service.heartbeat("async_job_processor@here", "async_job_processor")
     runner = make_runner(monkeypatch, server.base_url)
@@ -69,7 +69,7 @@ def test_with_a_worker_running_the_answer_says_queued(monkeypatch, server):
 
 
 def test_a_dead_workers_heartbeat_does_not_count(monkeypatch, server):
-    from agentcal.services.monitoring import monitoring_service
+    from agentcal.health.monitoring import monitoring_service
 
     monitoring_service.heartbeat("async_job_processor@gone", "async_job_processor")
     monkeypatch.setattr(os, "getpid", lambda: 2**22 + 12345)  # a pid no process has

@@ -3,7 +3,7 @@
 import pytest
 
 from agentcal.errors import NotFoundError, ValidationError
-from agentcal.services.user_insights import InsightBody, user_insights_service
+from agentcal.insights.user_insights import InsightBody, user_insights_service
 
 GYM = {"time": "06:00", "duration_minutes": 60, "days": [1, 2, 3, 4, 5]}
 

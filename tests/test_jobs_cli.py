@@ -7,11 +7,11 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from agentcal.health.monitoring import monitoring_service
 from agentcal.models import utcnow
-from agentcal.services.calendar_events import calendar_events_service as events
-from agentcal.services.calendar_preferences import calendar_preferences_service as prefs
-from agentcal.services.jobs import job_queue
-from agentcal.services.monitoring import monitoring_service
+from agentcal.planning.events import calendar_events_service as events
+from agentcal.planning.preferences import calendar_preferences_service as prefs
+from agentcal.queue.jobs import job_queue
 
 BODY = {
     "insight_type": "preference",

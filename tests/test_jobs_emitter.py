@@ -9,13 +9,13 @@ import pytest
 from sqlmodel import select
 
 from agentcal.db import session_scope
+from agentcal.insights.user_insights import user_insights_service as insights
 from agentcal.models import CalendarEvent, Job
-from agentcal.services.calendar_event_emitter import calendar_event_emitter as emitter
-from agentcal.services.calendar_event_emitter import local_start, nearest_free
-from agentcal.services.calendar_events import calendar_events_service as events
-from agentcal.services.calendar_preferences import calendar_preferences_service as prefs
-from agentcal.services.insight_preferences import preference_type_for
-from agentcal.services.user_insights import user_insights_service as insights
+from agentcal.planning.emitter import calendar_event_emitter as emitter
+from agentcal.planning.emitter import local_start, nearest_free
+from agentcal.planning.events import calendar_events_service as events
+from agentcal.planning.from_insights import preference_type_for
+from agentcal.planning.preferences import calendar_preferences_service as prefs
 from agentcal.settings import reset_settings
 from tests.fake_calendar import FakeCalendar
 
@@ -330,7 +330,7 @@ def test_an_event_the_user_cancelled_is_not_recreated():
 
 
 def test_nearest_free_prefers_the_smaller_move():
-    from agentcal.services.calendar_event_emitter import Busy
+    from agentcal.planning.emitter import Busy
 
     t = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
     h = timedelta(hours=1)
@@ -341,7 +341,7 @@ def test_nearest_free_prefers_the_smaller_move():
 
 
 def test_pattern_analysis_turns_recurring_agent_events_into_habits():
-    from agentcal.services.pattern_analysis import pattern_analysis
+    from agentcal.insights.patterns import pattern_analysis
 
     now = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
     for offset, hhmm in ((1, "18:00"), (3, "18:10"), (8, "17:55"), (10, "18:05")):

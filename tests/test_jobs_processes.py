@@ -18,7 +18,7 @@ from sqlmodel import select
 
 from agentcal.db import session_scope
 from agentcal.models import Alert, CalendarEvent, Job, WorkerHeartbeat, utcnow
-from agentcal.services.jobs import job_queue
+from agentcal.queue.jobs import job_queue
 from agentcal.workers.runner import JobWorker
 from tests.conftest import ROOT, subprocess_env
 from tests.jobs_helpers import read_log, recording_handlers

@@ -13,9 +13,9 @@ from typing import ClassVar
 import pytest
 
 from agentcal.db import session_scope
+from agentcal.health.monitoring import monitoring_service
 from agentcal.models import Alert, Job, utcnow
-from agentcal.services.jobs import backoff_seconds, job_queue
-from agentcal.services.monitoring import monitoring_service
+from agentcal.queue.jobs import backoff_seconds, job_queue
 from agentcal.workers.handlers import JobContext
 from agentcal.workers.runner import JobWorker
 from tests.fake_calendar import FakeCalendar

@@ -13,8 +13,8 @@ from sqlmodel import select
 from agentcal.db import get_engine, session_scope
 from agentcal.errors import ValidationError
 from agentcal.models import Job, utcnow
-from agentcal.services import jobs as jobs_module
-from agentcal.services.jobs import JobQueue, job_queue
+from agentcal.queue import jobs as jobs_module
+from agentcal.queue.jobs import JobQueue, job_queue
 from agentcal.workers.runner import JobWorker
 
 

@@ -6,7 +6,7 @@ from sqlmodel import select
 
 from agentcal.db import session_scope
 from agentcal.models import CalendarEvent, Job
-from agentcal.services.calendar_events import calendar_events_service as events
+from agentcal.planning.events import calendar_events_service as events
 from agentcal.workers.handlers import JobContext
 from agentcal.workers.runner import JobWorker
 from tests.fake_calendar import FakeCalendar

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from agentcal.cli.logs import LIST_KEYS
-from agentcal.services.agent_observability import agent_observability_service
+from agentcal.observability.calls import agent_observability_service
 
 T0 = datetime(2025, 6, 1, 8, tzinfo=UTC)
 

@@ -73,13 +73,13 @@ def error_text(result: Any) -> str:
 
 
 def calls():
-    from agentcal.services.call_log import call_log_service
+    from agentcal.observability.call_log import call_log_service
 
     return list(reversed(call_log_service.list_calls(user_id=None, limit=100)))
 
 
 def events(user: str = "alice", **kw):
-    from agentcal.services.calendar_events import calendar_events_service
+    from agentcal.planning.events import calendar_events_service
 
     return calendar_events_service.list_events(user, **kw)
 
@@ -94,7 +94,7 @@ def without_records(dump: bytes) -> list[str]:
 
 
 def test_handshake_tool_list_and_every_tool(agentcal_home):
-    from agentcal.services.calendar_preferences import calendar_preferences_service
+    from agentcal.planning.preferences import calendar_preferences_service
 
     calendar_preferences_service.create_preference(
         user_id="alice", preference_type="gym", start_time="06:00", duration_minutes=60,
@@ -170,7 +170,7 @@ def test_handshake_tool_list_and_every_tool(agentcal_home):
     assert events() == []  # the store agrees
 
     # The insight went to the queue like the chat's, linked to the recorded call.
-    from agentcal.services.jobs import job_queue
+    from agentcal.queue.jobs import job_queue
 
     (job,) = [j for j in job_queue.list_jobs() if j.kind == "update_insight"]
     rows = calls()
@@ -228,7 +228,7 @@ def test_logs_and_costs_show_mcp_calls(agentcal_home, cli):
 
 
 def test_bad_arguments_are_clear_errors_that_write_nothing(agentcal_home, snapshot):
-    from agentcal.services.calendar_events import calendar_events_service
+    from agentcal.planning.events import calendar_events_service
 
     bobs = calendar_events_service.create_event(
         user_id="bob", title="Bob's", start=local(1, 9), duration_minutes=30
@@ -278,7 +278,7 @@ def test_bad_arguments_are_clear_errors_that_write_nothing(agentcal_home, snapsh
 
 
 def test_bulk_and_past_cancels_need_confirmation(agentcal_home):
-    from agentcal.services.calendar_events import calendar_events_service
+    from agentcal.planning.events import calendar_events_service
 
     a, b = (
         calendar_events_service.create_event(
@@ -310,8 +310,8 @@ def test_bulk_and_past_cancels_need_confirmation(agentcal_home):
 def test_the_user_is_fixed_when_the_server_starts(agentcal_home):
     """Another user's events are out of reach; a server started for them uses their profile's
     time zone, as their chat does."""
-    from agentcal.services.calendar_events import calendar_events_service
-    from agentcal.services.user_profiles import user_profiles_service
+    from agentcal.planning.events import calendar_events_service
+    from agentcal.users.profiles import user_profiles_service
 
     user_profiles_service.add("bob", timezone="America/New_York")
     start = local(1, 9)
@@ -331,8 +331,8 @@ def test_the_user_is_fixed_when_the_server_starts(agentcal_home):
 
 
 def test_resources_agenda_and_insights(agentcal_home):
-    from agentcal.services.calendar_events import calendar_events_service
-    from agentcal.services.user_insights import user_insights_service
+    from agentcal.insights.user_insights import user_insights_service
+    from agentcal.planning.events import calendar_events_service
 
     calendar_events_service.create_event(
         user_id="alice", title="Dentist", start=local(1, 15), duration_minutes=45
@@ -453,7 +453,7 @@ def test_mcp_calls_are_traces_when_export_is_on(agentcal_home):
 
 
 def test_free_slots_are_the_gaps_long_enough():
-    from agentcal.services.calendar_events import free_slots
+    from agentcal.planning.events import free_slots
 
     t = local(1, 8)
     h = timedelta(hours=1)

@@ -113,8 +113,8 @@ def _sent(server: LoopbackOpenAI) -> list[str]:
 
 def test_one_shot_is_a_fresh_conversation_unless_continued(cli, loopback):
     from agentcal.agent.runner import open_checkpointer
-    from agentcal.services.chat_sessions import chat_sessions_service
     from agentcal.settings import get_settings
+    from agentcal.users.chat_sessions import chat_sessions_service
 
     loopback.add(text("Hi Alice."), text("I don't know."), text("You are Alice."))
     assert cli("chat", "-m", "I am Alice").exit_code == 0
@@ -136,7 +136,7 @@ def test_one_shot_is_a_fresh_conversation_unless_continued(cli, loopback):
 
 
 def test_continue_without_any_conversation_starts_the_default_one(cli, loopback):
-    from agentcal.services.chat_sessions import chat_sessions_service
+    from agentcal.users.chat_sessions import chat_sessions_service
 
     loopback.add(text("Hello."))
     result = cli("chat", "-c", "-m", "hi", "--json")

@@ -4,7 +4,7 @@ must store the same row and steps and return what was stored."""
 from datetime import UTC, datetime
 
 from agentcal.db import session_scope
-from agentcal.services.agent_observability import agent_observability_service as svc
+from agentcal.observability.calls import agent_observability_service as svc
 
 CALL = dict(
     user_id="alice", agent_action="create", user_message="gym at 6", agent_response="done",

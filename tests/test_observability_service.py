@@ -4,7 +4,7 @@ import pytest
 from genai_prices import Usage, calc_price
 
 from agentcal.errors import ValidationError
-from agentcal.services.agent_observability import agent_observability_service
+from agentcal.observability.calls import agent_observability_service
 
 
 def test_seed_call_site_verbatim():
@@ -145,7 +145,7 @@ def test_a_turn_left_running_by_a_dead_process_is_closed_as_an_error():
     from datetime import timedelta
 
     from agentcal.models import utcnow
-    from agentcal.services.agent_observability import INTERRUPTED, STALE_TURN
+    from agentcal.observability.calls import INTERRUPTED, STALE_TURN
 
     service = agent_observability_service
     old = service.reserve_call(user_id="alice", user_message="crashed turn")

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from agentcal.agent import habits, quickadd, when
-from agentcal.services.matching import matches, score
+from agentcal.planning.matching import matches, score
 
 TODAY = date(2026, 12, 1)  # a Tuesday
 NOW = datetime(2026, 12, 1, 9, 30, tzinfo=ZoneInfo("Europe/London"))

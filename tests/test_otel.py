@@ -135,7 +135,7 @@ def test_opentelemetry_is_not_imported_when_no_endpoint_is_set(agentcal_home):
 
 
 def test_a_turn_is_one_trace_shaped_like_logs_show(receiver):
-    from agentcal.services.call_log import call_log_service
+    from agentcal.observability.call_log import call_log_service
 
     turn = offline_runner().run_turn("Add dentist tomorrow at 3pm")
     assert turn.ok
@@ -278,7 +278,7 @@ def test_jobs_are_spans_linked_to_the_turn_that_queued_them(receiver):
 
 def test_a_failed_job_is_an_error_span(receiver):
     from agentcal.otel import flush
-    from agentcal.services.jobs import job_queue
+    from agentcal.queue.jobs import job_queue
     from agentcal.workers.runner import JobWorker
 
     job_queue.enqueue("update_insight", {"user_id": "alice"}, user_id="alice")
@@ -438,7 +438,7 @@ def _record(user: str, message: str, days_ago: float = 0, **fields):
     from datetime import timedelta
 
     from agentcal.models import utcnow
-    from agentcal.services.agent_observability import agent_observability_service
+    from agentcal.observability.calls import agent_observability_service
 
     return agent_observability_service.log_agent_call(
         user_id=user, user_message=message, agent_action="read", agent_run_id=str(uuid.uuid4()),

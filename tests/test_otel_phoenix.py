@@ -59,7 +59,7 @@ def _tree(spans: list[dict]) -> set[tuple[str, str, str | None]]:
 def test_turns_jobs_and_history_reach_phoenix(phoenix, cli, agentcal_home, monkeypatch):
     from agentcal.agent.offline import OfflineChatModel
     from agentcal.agent.runner import ChatRunner
-    from agentcal.services.call_log import call_log_service
+    from agentcal.observability.call_log import call_log_service
 
     project = f"agentcal-test-{uuid.uuid4().hex[:8]}"
     otel_env = {

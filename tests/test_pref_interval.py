@@ -13,10 +13,10 @@ from sqlmodel import select
 
 from agentcal.db import session_scope
 from agentcal.models import CalendarEvent
-from agentcal.services.calendar_event_emitter import OFF_SCHEDULE_NOTE
-from agentcal.services.calendar_event_emitter import calendar_event_emitter as emitter
-from agentcal.services.calendar_preferences import calendar_preferences_service as prefs
-from agentcal.services.calendar_preferences import next_day_on, occurs_on
+from agentcal.planning.emitter import OFF_SCHEDULE_NOTE
+from agentcal.planning.emitter import calendar_event_emitter as emitter
+from agentcal.planning.preferences import calendar_preferences_service as prefs
+from agentcal.planning.preferences import next_day_on, occurs_on
 
 PARIS = ZoneInfo("Europe/Paris")  # the test store's zone (conftest); DST starts 2027-03-28
 MONDAY = date(2027, 3, 8)
@@ -149,7 +149,7 @@ def test_changing_the_interval_cancels_the_weeks_it_dropped_and_brings_them_back
 
 
 def test_a_day_the_user_cancelled_stays_cancelled():
-    from agentcal.services.calendar_events import calendar_events_service as events
+    from agentcal.planning.events import calendar_events_service as events
 
     pref = prefs.create_preference(
         user_id="alice", preference_type="gym", title="Swim", start_time="07:00",
@@ -257,7 +257,7 @@ def test_the_agent_tools_list_preferences_with_their_interval(engine):
 def test_an_insight_every_other_week_becomes_such_a_preference():
     from types import SimpleNamespace
 
-    from agentcal.services.insight_preferences import spec_from_insight
+    from agentcal.planning.from_insights import spec_from_insight
 
     value = {"time": "19:00", "duration_minutes": 60, "days": [4], "title": "Book club",
              "interval_weeks": 2, "anchor_date": "2027-03-11", "preference_type": "event"}  # fmt: skip

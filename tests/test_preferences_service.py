@@ -3,8 +3,8 @@
 import pytest
 
 from agentcal.errors import NotFoundError, ValidationError
-from agentcal.services.calendar_preferences import calendar_preferences_service as prefs
-from agentcal.services.validation import format_days, parse_days
+from agentcal.planning.preferences import calendar_preferences_service as prefs
+from agentcal.validation import format_days, parse_days
 
 
 def test_create_with_seed_fields():

@@ -15,7 +15,7 @@ from tests.conftest import subprocess_env
 
 
 def _calls(n: int = 30) -> None:
-    from agentcal.services.agent_observability import agent_observability_service
+    from agentcal.observability.calls import agent_observability_service
 
     for i in range(n):
         agent_observability_service.log_agent_call(
@@ -25,7 +25,7 @@ def _calls(n: int = 30) -> None:
 
 
 def _users(n: int = 25) -> None:
-    from agentcal.services.calendar_preferences import calendar_preferences_service
+    from agentcal.planning.preferences import calendar_preferences_service
 
     for i in range(n):
         calendar_preferences_service.create_preference(
@@ -36,7 +36,7 @@ def _users(n: int = 25) -> None:
 def _events(n: int = 5) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from agentcal.services.calendar_events import calendar_events_service
+    from agentcal.planning.events import calendar_events_service
 
     start = datetime(2031, 3, 3, 9, tzinfo=UTC)
     for i in range(n):
@@ -109,7 +109,7 @@ def test_calendar_sync_shows_a_bar_on_a_terminal_and_nothing_when_piped(agentcal
 def test_a_bar_makes_the_backend_sync_its_chunk_at_a_time(agentcal_home):
     """With progress, a backend with a sync_chunk gets that many events per call, each chunk
     recorded before the next; without, all in one call (the local file is written once)."""
-    from agentcal.services.calendar_push import calendar_push_service
+    from agentcal.planning.push import calendar_push_service
     from tests.fake_calendar import FakeCalendar
 
     class Chunked(FakeCalendar):

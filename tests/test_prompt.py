@@ -82,8 +82,8 @@ def _system(request: dict) -> str:
 
 
 def test_each_turn_reads_the_store_again(monkeypatch, server, cli):
-    from agentcal.services.insight_preferences import insight_preference_sync
-    from agentcal.services.user_insights import user_insights_service
+    from agentcal.insights.user_insights import user_insights_service
+    from agentcal.planning.from_insights import insight_preference_sync
 
     gym = user_insights_service.create_insight(
         user_id="alice", insight_type="habit", category="health", key="gym_time",
@@ -117,7 +117,7 @@ def test_each_turn_reads_the_store_again(monkeypatch, server, cli):
 
 
 def test_logs_show_prompt_of_a_row_without_one(cli):
-    from agentcal.services.agent_observability import agent_observability_service
+    from agentcal.observability.calls import agent_observability_service
 
     row = agent_observability_service.log_agent_call(user_id="alice", llm_model="gpt-4o")
     result = cli("logs", "show", str(row.id), "--prompt")
@@ -129,7 +129,7 @@ def test_logs_show_prompt_of_a_row_without_one(cli):
 
 def test_the_prompt_stays_small_whatever_the_store_holds(monkeypatch, server):
     from agentcal.agent.facts import MAX_PROMPT_INSIGHTS
-    from agentcal.services.user_insights import user_insights_service
+    from agentcal.insights.user_insights import user_insights_service
 
     for n in range(MAX_PROMPT_INSIGHTS + 5):
         user_insights_service.create_insight(

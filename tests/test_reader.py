@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from agentcal import reader
-from agentcal.services.costs import CostsService, costs_service
-from agentcal.services.user_insights import UserInsightsService, user_insights_service
+from agentcal.insights.user_insights import UserInsightsService, user_insights_service
+from agentcal.observability.costs import CostsService, costs_service
 from tests.conftest import ON_POSTGRES
 
 sqlite_only = pytest.mark.sqlite_only
@@ -88,7 +88,7 @@ def test_insight_rows_validate_before_reading(agentcal_home):
 
 def _calls(days: int = 75) -> None:
     """Calls over `days` days (long enough for the report to split it between readers)."""
-    from agentcal.services.agent_observability import agent_observability_service
+    from agentcal.observability.calls import agent_observability_service
 
     start = datetime(2025, 1, 20, 5, tzinfo=UTC)
     models = ("gpt-4o-mini", "gpt-4o", None, "my-llama")
@@ -112,7 +112,7 @@ def _calls(days: int = 75) -> None:
 @pytest.mark.parametrize("parallel", [False, True])
 def test_costs_report_equals_the_sqlalchemy_path(agentcal_home, monkeypatch, by, parallel):
     from agentcal.db import get_engine
-    from agentcal.services import costs
+    from agentcal.observability import costs
 
     _calls()
     monkeypatch.setattr(costs.os, "cpu_count", lambda: 4)
@@ -148,7 +148,7 @@ def test_a_reader_sees_one_snapshot_and_blocks_no_writer(agentcal_home):
 
 @sqlite_only
 def test_a_helper_reader_that_cannot_open_leaves_its_days_to_the_first(agentcal_home, monkeypatch):
-    from agentcal.services import costs
+    from agentcal.observability import costs
 
     _calls()
     expected = costs_service.report(user_id="alice", by="day", tz="Europe/Paris").to_dict()
@@ -203,12 +203,12 @@ def test_a_read_error_is_one_config_error_line(agentcal_home, cli, monkeypatch):
 
 def _fill(engine) -> None:  # type: ignore[no-untyped-def]
     """At least one row in every table the read path reads, with awkward values."""
-    from agentcal.services.agent_observability import AgentObservabilityService
-    from agentcal.services.calendar_events import CalendarEventsService
-    from agentcal.services.calendar_preferences import CalendarPreferencesService
-    from agentcal.services.chat_sessions import ChatSessionsService
-    from agentcal.services.jobs import JobQueue
-    from agentcal.services.monitoring import MonitoringService
+    from agentcal.health.monitoring import MonitoringService
+    from agentcal.observability.calls import AgentObservabilityService
+    from agentcal.planning.events import CalendarEventsService
+    from agentcal.planning.preferences import CalendarPreferencesService
+    from agentcal.queue.jobs import JobQueue
+    from agentcal.users.chat_sessions import ChatSessionsService
 
     insights = UserInsightsService(engine)
     for i, value in enumerate(VALUES):
@@ -293,7 +293,7 @@ def test_records_hold_what_the_orm_reads(agentcal_home, bound):
 
 def test_a_reader_on_a_session_sees_its_pending_changes(agentcal_home):
     from agentcal.db import session_scope
-    from agentcal.services.calendar_events import calendar_events_service
+    from agentcal.planning.events import calendar_events_service
 
     start = datetime(2026, 5, 4, 9, tzinfo=UTC)
     with session_scope() as s:

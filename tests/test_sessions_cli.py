@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-from agentcal.services.agent_observability import agent_observability_service
-from agentcal.services.chat_sessions import chat_sessions_service
+from agentcal.observability.calls import agent_observability_service
+from agentcal.users.chat_sessions import chat_sessions_service
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 

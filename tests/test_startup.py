@@ -132,11 +132,11 @@ def test_read_commands_skip_sqlalchemy_on_the_default_store(agentcal_home, args)
     (agentcal/basics.py): those imports are most of a command's start-up time."""
     from datetime import UTC, datetime
 
-    from agentcal.services.agent_observability import agent_observability_service
-    from agentcal.services.calendar_events import calendar_events_service
-    from agentcal.services.chat_sessions import chat_sessions_service
-    from agentcal.services.jobs import job_queue
-    from agentcal.services.user_insights import user_insights_service
+    from agentcal.insights.user_insights import user_insights_service
+    from agentcal.observability.calls import agent_observability_service
+    from agentcal.planning.events import calendar_events_service
+    from agentcal.queue.jobs import job_queue
+    from agentcal.users.chat_sessions import chat_sessions_service
 
     user_insights_service.create_insight(
         user_id="alice", insight_type="habit", category="health", key="gym", value="06:00"

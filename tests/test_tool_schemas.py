@@ -83,7 +83,7 @@ def _insight(key: str, ptype: str, value: dict, confidence: float = 0.9) -> dict
 
 
 def _run_insight_job(job_id: int):
-    from agentcal.services.jobs import job_queue
+    from agentcal.queue.jobs import job_queue
     from agentcal.workers.runner import JobWorker
 
     JobWorker("test").run_once()
@@ -92,7 +92,7 @@ def _run_insight_job(job_id: int):
 
 def test_explicit_preference_type_decides_the_calendar_block(monkeypatch, server):
     """Keys that name no block word (the issue's swim_time, standup) follow preference_type."""
-    from agentcal.services.calendar_preferences import calendar_preferences_service as prefs
+    from agentcal.planning.preferences import calendar_preferences_service as prefs
 
     runner = make_runner(monkeypatch, server.base_url)
     swim = _insight("swim_time", "gym", {"time": "07:00", "duration_minutes": 45, "days": [2, 4]})
@@ -133,7 +133,7 @@ def test_explicit_preference_type_decides_the_calendar_block(monkeypatch, server
     ids=["confidence", "preference-type", "time", "duration", "weekday", "extra-field"],
 )
 def test_out_of_bounds_arguments_go_back_to_the_model(monkeypatch, server, args, complaint):
-    from agentcal.services.jobs import job_queue
+    from agentcal.queue.jobs import job_queue
 
     runner = make_runner(monkeypatch, server.base_url)
     body = {**_insight("gym_time", "gym", {"time": "06:00", "duration_minutes": 60}), **args}
@@ -154,7 +154,7 @@ def _day(days_ahead: int) -> datetime:
 
 
 def test_whole_day_window_books_inside_working_hours(monkeypatch, server):
-    from agentcal.services.user_insights import user_insights_service
+    from agentcal.insights.user_insights import user_insights_service
 
     runner = make_runner(monkeypatch, server.base_url)
     day = _day(2)

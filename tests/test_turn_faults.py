@@ -165,7 +165,7 @@ def test_cancel_while_the_model_thinks_before_the_tool_call(monkeypatch, server)
 
 def test_cancel_after_the_tool_call_reports_what_is_done(monkeypatch, server):
     from agentcal.agent.cancel import CancelToken
-    from agentcal.services.agent_observability import agent_observability_service
+    from agentcal.observability.calls import agent_observability_service
 
     runner = make_runner(monkeypatch, server.base_url)
     release = threading.Event()
@@ -236,7 +236,7 @@ def test_a_turn_cancelled_before_it_starts_makes_no_call(monkeypatch, server):
 
 
 def test_a_tool_result_over_the_limit_ends_the_turn(monkeypatch, server):
-    from agentcal.services.calendar_events import calendar_events_service
+    from agentcal.planning.events import calendar_events_service
 
     monkeypatch.setattr("agentcal.agent.graph.MAX_TOOL_RESULT_BYTES", 300)
     start = datetime.now(TZ) + timedelta(days=1)

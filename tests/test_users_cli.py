@@ -16,10 +16,10 @@ from sqlmodel import select
 from agentcal import user_files
 from agentcal.db import session_scope
 from agentcal.models import CalendarEvent, Job
-from agentcal.services.calendar_preferences import calendar_preferences_service
-from agentcal.services.jobs import job_queue
-from agentcal.services.user_profiles import settings_for, user_profiles_service
+from agentcal.planning.preferences import calendar_preferences_service
+from agentcal.queue.jobs import job_queue
 from agentcal.settings import get_settings
+from agentcal.users.profiles import settings_for, user_profiles_service
 from agentcal.workers.runner import JobWorker
 from tests.google_server import FakeGoogleCalendar, token_json
 
@@ -158,7 +158,7 @@ def test_a_missing_password_file_is_one_line(cli, tmp_path):
 def test_remove_refuses_with_data_and_purge_deletes_only_that_users_rows_and_files(
     cli, agentcal_home
 ):
-    from agentcal.services.calendar_event_emitter import calendar_event_emitter
+    from agentcal.planning.emitter import calendar_event_emitter
 
     user_profiles_service.add("bob", timezone="Pacific/Auckland")
     for user in ("alice", "bob"):
@@ -178,7 +178,7 @@ def test_remove_refuses_with_data_and_purge_deletes_only_that_users_rows_and_fil
             s.exec(select(CalendarEvent).where(CalendarEvent.user_id == "alice")).all()
         )
 
-    from agentcal.services.sync_health import sync_health
+    from agentcal.health.sync_health import sync_health
 
     sync_health.record("bob", "local", error="disk full")
     refused = cli("users", "remove", "bob")
@@ -210,10 +210,10 @@ def test_purge_says_how_many_of_each_kind_it_deleted_and_touches_no_one_else(cli
 
     from sqlalchemy import func
 
+    from agentcal.insights.user_insights import user_insights_service
     from agentcal.models import AgentObservability, AgentStep, UserInsight, UserInsightHistory
-    from agentcal.services.agent_observability import agent_observability_service
-    from agentcal.services.chat_sessions import chat_sessions_service
-    from agentcal.services.user_insights import user_insights_service
+    from agentcal.observability.calls import agent_observability_service
+    from agentcal.users.chat_sessions import chat_sessions_service
 
     user_profiles_service.add("bob", timezone="Pacific/Auckland")
     step = {"step_type": "llm", "name": "model", "started_at": datetime.now(UTC)}
@@ -353,7 +353,7 @@ def test_chat_gives_each_person_their_own_date_zone_and_budget(cli, snapshot):
     from datetime import UTC, datetime
     from zoneinfo import ZoneInfo
 
-    from agentcal.services.agent_observability import agent_observability_service
+    from agentcal.observability.calls import agent_observability_service
 
     user_profiles_service.add("kiri", timezone="Pacific/Auckland")
 

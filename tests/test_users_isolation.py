@@ -22,10 +22,10 @@ from sqlmodel import select
 from agentcal import user_files
 from agentcal.db import session_scope
 from agentcal.models import CalendarEvent, Job
-from agentcal.services.calendar_event_emitter import calendar_event_emitter
-from agentcal.services.calendar_preferences import calendar_preferences_service
-from agentcal.services.user_profiles import user_profiles_service
+from agentcal.planning.emitter import calendar_event_emitter
+from agentcal.planning.preferences import calendar_preferences_service
 from agentcal.settings import get_settings, reset_settings
+from agentcal.users.profiles import user_profiles_service
 from agentcal.workers.runner import JobWorker
 from tests.google_accounts import AccountRouter
 from tests.google_server import FakeGoogleCalendar, token_json
@@ -92,7 +92,7 @@ def household(radicale, google, monkeypatch):  # type: ignore[no-untyped-def]
     monkeypatch.setenv("AGENTCAL_CALDAV_URL", radicale)
     monkeypatch.setenv("AGENTCAL_CALDAV_USERNAME", principals["alice"])
     monkeypatch.setenv("AGENTCAL_CALDAV_PASSWORD", "alice-secret")
-    monkeypatch.setattr("agentcal.services.jobs.BACKOFF_BASE_SECONDS", 60.0)
+    monkeypatch.setattr("agentcal.queue.jobs.BACKOFF_BASE_SECONDS", 60.0)
     reset_settings()
     profiles = user_profiles_service
     profiles.add("bob", timezone=ZONES["bob"], calendar="caldav", caldav_url=radicale,
@@ -252,7 +252,7 @@ def test_emit_all_users_cli_json_reports_each_users_zone(cli):
 def test_status_shows_each_failing_persons_calendar_and_last_success(household, cli):
     """gina's CalDAV server is down and hank never signed in: `status` names them, their
     calendar, since when, and the last success; nobody else is listed."""
-    from agentcal.services.sync_health import sync_health
+    from agentcal.health.sync_health import sync_health
 
     assert cli("emit", "--all-users").exit_code == 0
     JobWorker().run_once()
@@ -288,8 +288,8 @@ def test_batches_mixing_zones_give_each_user_what_planning_them_alone_gives(monk
     events over the union of its users' windows): each user's result comes back in the
     caller's order and is what planning that user alone gives, in their own zone, around their
     own busy time (a 06:00-06:30 dentist moves the flexible gym on one local day only)."""
-    from agentcal.services import calendar_event_emitter as emitter_module
-    from agentcal.services.calendar_events import calendar_events_service
+    from agentcal.planning import emitter as emitter_module
+    from agentcal.planning.events import calendar_events_service
 
     zones = {
         "alice": "Europe/Paris",  # the configured user, no profile

@@ -15,9 +15,9 @@ from agentcal.calendars import get_backend
 from agentcal.calendars.local import LocalCalendar
 from agentcal.calendars.none import NoCalendar
 from agentcal.errors import ConflictError, NotFoundError, ValidationError
-from agentcal.services.calendar_preferences import calendar_preferences_service
-from agentcal.services.user_profiles import settings_for, user_profiles_service, user_timezone
+from agentcal.planning.preferences import calendar_preferences_service
 from agentcal.settings import get_settings, reset_settings
+from agentcal.users.profiles import settings_for, user_profiles_service, user_timezone
 
 profiles = user_profiles_service
 
@@ -162,8 +162,8 @@ def test_file_stems_are_safe_and_one_to_one(a, b):
 
 
 def test_each_users_ics_file_holds_only_their_events():
-    from agentcal.services.calendar_events import calendar_events_service
-    from agentcal.services.calendar_push import calendar_push_service
+    from agentcal.planning.events import calendar_events_service
+    from agentcal.planning.push import calendar_push_service
     from tests.event_snapshots import T0
 
     users = ["a/b", "a_b", "a b"]
@@ -186,7 +186,7 @@ def test_a_store_with_several_peoples_data_upgrades_and_resolves_them(engine, al
     from sqlalchemy import text
 
     from agentcal.db import SCHEMA_HEAD, alembic_config, current_revision, dispose_engines
-    from agentcal.services.calendar_events import calendar_events_service
+    from agentcal.planning.events import calendar_events_service
     from tests.event_snapshots import T0
 
     cfg = alembic_config(engine)
@@ -223,7 +223,7 @@ def test_a_store_with_several_peoples_data_upgrades_and_resolves_them(engine, al
 def test_sync_health_counts_failures_since_the_last_success():
     from datetime import UTC, datetime, timedelta
 
-    from agentcal.services.sync_health import sync_health
+    from agentcal.health.sync_health import sync_health
 
     t0 = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
     sync_health.record("bob", "caldav", now=t0)

@@ -6,9 +6,9 @@ import json
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from agentcal.services.calendar_events import calendar_events_service
-from agentcal.services.calendar_preferences import calendar_preferences_service
-from agentcal.services.week import monday_of
+from agentcal.planning.events import calendar_events_service
+from agentcal.planning.preferences import calendar_preferences_service
+from agentcal.planning.week import monday_of
 
 TZ = ZoneInfo("Europe/Paris")
 

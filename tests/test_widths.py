@@ -7,13 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from agentcal.services.agent_observability import agent_observability_service
-from agentcal.services.calendar_events import calendar_events_service
-from agentcal.services.calendar_preferences import calendar_preferences_service
-from agentcal.services.chat_sessions import chat_sessions_service
-from agentcal.services.jobs import job_queue
-from agentcal.services.monitoring import monitoring_service
-from agentcal.services.user_insights import user_insights_service
+from agentcal.health.monitoring import monitoring_service
+from agentcal.insights.user_insights import user_insights_service
+from agentcal.observability.calls import agent_observability_service
+from agentcal.planning.events import calendar_events_service
+from agentcal.planning.preferences import calendar_preferences_service
+from agentcal.queue.jobs import job_queue
+from agentcal.users.chat_sessions import chat_sessions_service
 
 TITLES = ["Dentist with Dr. Okafor", "Quarterly planning review", "Coffee with Ana"]
 LONG_MESSAGE = "Please find me a slot for the quarterly planning review " * 4
@@ -95,7 +95,7 @@ def _data() -> dict[str, list[str]]:
     )  # fmt: skip
     assert alert is not None
     expect["alerts list"] = [str(alert.id), "job 12 is dead after 5 attempts", "HTTP 503"]
-    from agentcal.services.sync_health import sync_health
+    from agentcal.health.sync_health import sync_health
 
     sync_health.record("alice", "caldav", error="cannot reach the CalDAV server at 127.0.0.1:5")
     expect["status"] = [*expect["alerts list"], "alice", "caldav", "calendar syncs failing"]

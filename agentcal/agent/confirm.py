@@ -105,7 +105,7 @@ class DestructiveGate:
         """The destructive change a tool call makes, or None (not destructive, or no such
         event: the tool itself then says so)."""
         from agentcal.errors import NotFoundError, ValidationError
-        from agentcal.services.calendar_events import CalendarEventsService
+        from agentcal.planning.events import CalendarEventsService
 
         name, args = tool_call.get("name"), tool_call.get("args") or {}
         if name == "delete_event":

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import time
 from typing import Any
 
+from agentcal import validation as v
 from agentcal.errors import ValidationError
-from agentcal.services import validation as v
 
 WORKING_HOURS_KEY = ("work", "working_hours")
 # How many insights the prompt lists (the most confident first): the prompt must stay small
@@ -66,8 +66,8 @@ class UserFacts:
 def load_user_facts(user_id: str, engine: Any = None) -> UserFacts:
     """Active preferences, insights and working hours of a user, read in one transaction."""
     from agentcal.db import session_scope
-    from agentcal.services.calendar_preferences import CalendarPreferencesService
-    from agentcal.services.user_insights import UserInsightsService
+    from agentcal.insights.user_insights import UserInsightsService
+    from agentcal.planning.preferences import CalendarPreferencesService
 
     with session_scope(engine) as s:
         prefs = CalendarPreferencesService(engine).list_preferences(
@@ -98,7 +98,7 @@ def load_user_facts(user_id: str, engine: Any = None) -> UserFacts:
 def load_working_hours(user_id: str, engine: Any = None) -> WorkingHours:
     """The user's working hours, or DEFAULT_WORKING_HOURS (known=False) when never stated."""
     from agentcal.errors import NotFoundError
-    from agentcal.services.user_insights import UserInsightsService
+    from agentcal.insights.user_insights import UserInsightsService
 
     try:
         insight = UserInsightsService(engine).get_insight(user_id, "/".join(WORKING_HOURS_KEY))

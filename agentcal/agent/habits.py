@@ -15,7 +15,7 @@ from datetime import date, time
 from typing import Any
 
 from agentcal.agent import when
-from agentcal.services.validation import MAX_INTERVAL_WEEKS
+from agentcal.validation import MAX_INTERVAL_WEEKS
 
 # (words, preference type, category, default minutes, default time, title or None)
 ACTIVITIES: list[tuple[tuple[str, ...], str, str, int, str, str | None]] = [
@@ -208,7 +208,7 @@ def _repeat(t: str, days: list[int] | None, today: date) -> dict[str, Any]:
     every, _span = when.find_interval(t)
     if every <= 1:
         return {}
-    from agentcal.services.calendar_preferences import next_day_on
+    from agentcal.planning.preferences import next_day_on
 
     return {"interval_weeks": every, "anchor_date": next_day_on(days, today).isoformat()}
 

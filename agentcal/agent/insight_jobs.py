@@ -21,7 +21,7 @@ def settle_recorded_insights(
     recorded: list[dict[str, Any]], user_id: str, timezone: str, engine: Any = None
 ) -> list[str]:
     """One note per insight job the turn queued (`recorded`: the insight tool's results)."""
-    from agentcal.services.monitoring import MonitoringService
+    from agentcal.health.monitoring import MonitoringService
 
     if not recorded:
         return []
@@ -44,7 +44,7 @@ def _queued_note(result: dict[str, Any]) -> str:
 def _apply_now(
     recorded: list[dict[str, Any]], user_id: str, timezone: str, engine: Any
 ) -> list[str]:
-    from agentcal.services.jobs import JobQueue
+    from agentcal.queue.jobs import JobQueue
     from agentcal.workers.runner import JobWorker
 
     queue = JobQueue(engine)
@@ -79,7 +79,7 @@ def _applied_note(
 
     from agentcal.db import session_scope
     from agentcal.models import CalendarEvent, CalendarPreference, utcnow
-    from agentcal.services.validation import format_days
+    from agentcal.validation import format_days
 
     name = f"{recorded['queued']['category']}/{recorded['queued']['key']}"
     insight_id = job_result.get("insight_id")

@@ -78,7 +78,7 @@ class Intent:
     def span(self, tz: Any) -> tuple[datetime, datetime]:
         """Start and end of a `create` intent in `tz` (an end before the start is the next day)."""
         from agentcal.errors import ValidationError
-        from agentcal.services.calendar_events import MAX_EVENT_MINUTES
+        from agentcal.planning.events import MAX_EVENT_MINUTES
 
         assert self.day is not None and self.at is not None
         start = datetime.combine(self.day, self.at, tzinfo=tz)

@@ -248,7 +248,7 @@ class OfflineChatModel(BaseChatModel):
         )  # fmt: skip
 
     def _act_on_match(self, intent: Intent, events: list[dict[str, Any]]) -> AIMessage:
-        from agentcal.services.matching import score
+        from agentcal.planning.matching import score
 
         target = intent.target or Target()
         said = f"“{target.text.strip()}”" if target.text.strip() else "that"
@@ -438,7 +438,7 @@ def _insight_args(body: dict[str, Any]) -> dict[str, Any]:
     tool requires (the block the parser recognised; else the one the key names; else none)."""
     if body.get("preference_type"):
         return body
-    from agentcal.services.insight_preferences import preference_type_for
+    from agentcal.planning.from_insights import preference_type_for
 
     ptype = preference_type_for(str(body.get("key", "")), str(body.get("category", "")))
     return {**body, "preference_type": ptype or "none"}

@@ -125,7 +125,7 @@ def calendar_note(event: Any, *, cancelling: bool = False) -> dict[str, str]:
 
 
 def _events(ctx: AgentContext):  # type: ignore[no-untyped-def]
-    from agentcal.services.calendar_events import CalendarEventsService
+    from agentcal.planning.events import CalendarEventsService
 
     return CalendarEventsService(ctx.engine)
 
@@ -240,8 +240,8 @@ def find_free_time(
     limit: int = 5,
 ) -> dict[str, Any]:
     """The free stretches of at least `duration_minutes` in the window, earliest first."""
-    from agentcal.services import validation as v
-    from agentcal.services.calendar_events import free_slots
+    from agentcal import validation as v
+    from agentcal.planning.events import free_slots
 
     begin = parse_time(window_start, ctx.timezone, "window_start")
     finish = parse_time(window_end, ctx.timezone, "window_end")
@@ -270,7 +270,7 @@ def find_free_time(
 
 def list_preferences(ctx: AgentContext, active_only: bool = False) -> dict[str, Any]:
     """The user's recurring blocks (gym, sleep, focus...), by priority."""
-    from agentcal.services.calendar_preferences import CalendarPreferencesService
+    from agentcal.planning.preferences import CalendarPreferencesService
 
     prefs = CalendarPreferencesService(ctx.engine).list_preferences(
         ctx.user_id, active_only=active_only
@@ -384,9 +384,9 @@ def record_user_insight(
     `preference_type` (a calendar block type, or "none") is stored in the value, so the
     emitter does not guess the block from the key; the result says whether and which events
     the insight becomes."""
-    from agentcal.services import validation as v
-    from agentcal.services.jobs import JobQueue
-    from agentcal.services.user_insights import InsightBody
+    from agentcal import validation as v
+    from agentcal.insights.user_insights import InsightBody
+    from agentcal.queue.jobs import JobQueue
     from agentcal.vocab import PREFERENCE_TYPES
 
     if preference_type is not None:
@@ -426,8 +426,8 @@ def record_user_insight(
 def _with_anchor(value: dict[str, Any], timezone: str) -> dict[str, Any]:
     """A repetition every N weeks starts on its next day from the user's today unless the
     value says when; the insight keeps that date, so later syncs count the same weeks."""
-    from agentcal.services import validation as v
-    from agentcal.services.calendar_preferences import next_day_on
+    from agentcal import validation as v
+    from agentcal.planning.preferences import next_day_on
 
     v.interval_weeks(value["interval_weeks"])
     if value.get("anchor_date") is not None:
@@ -442,8 +442,8 @@ def calendar_outcome(body: Any) -> dict[str, Any]:
     """Whether an insight body will become calendar events, and which."""
     from types import SimpleNamespace
 
-    from agentcal.services import validation as v
-    from agentcal.services.insight_preferences import spec_from_insight
+    from agentcal import validation as v
+    from agentcal.planning.from_insights import spec_from_insight
     from agentcal.settings import get_settings
 
     threshold = get_settings().auto_schedule_threshold

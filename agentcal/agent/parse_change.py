@@ -18,7 +18,7 @@ from agentcal.agent.intents import (
     tidy_title,
 )
 from agentcal.agent.when import PARTS_OF_DAY, Span
-from agentcal.services.matching import GENERIC
+from agentcal.planning.matching import GENERIC
 
 # How a cancellation, a change and a follow-up ("actually ...") begin; SEPARATE splits a
 # compound change ("rename standup to Daily sync and move it to 9:45") into clauses.

@@ -16,7 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from agentcal.agent.facts import DEFAULT_WORKING_HOURS, UserFacts
-from agentcal.services.validation import format_schedule
+from agentcal.validation import format_schedule
 
 TEMPLATE = """You are agentcal, a calendar assistant in the user's terminal.
 Now: {now}, {weekday}. The user's time zone: {tz}.

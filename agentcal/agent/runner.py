@@ -110,9 +110,9 @@ class ChatRunner:
     ) -> None:
         from agentcal.agent.graph import build_agent
         from agentcal.agent.model import model_label
-        from agentcal.services.agent_observability import AgentObservabilityService
-        from agentcal.services.chat_sessions import ChatSessionsService
-        from agentcal.services.user_profiles import settings_for
+        from agentcal.observability.calls import AgentObservabilityService
+        from agentcal.users.chat_sessions import ChatSessionsService
+        from agentcal.users.profiles import settings_for
 
         self.model = model
         self.model_name = model_label(model)
@@ -156,7 +156,7 @@ class ChatRunner:
         return self._thread_id
 
     def _open_thread(self, *, new: bool) -> str:
-        from agentcal.services.chat_sessions import DEFAULT_SESSION
+        from agentcal.users.chat_sessions import DEFAULT_SESSION
 
         name = self.session_name
         known = self.sessions.list_sessions(self.user_id) if new or name is None else []
@@ -177,7 +177,7 @@ class ChatRunner:
 
     @property
     def offline(self) -> bool:
-        from agentcal.services.pricing import OFFLINE_MODEL_PREFIX
+        from agentcal.observability.pricing import OFFLINE_MODEL_PREFIX
 
         return self.model_name.startswith(OFFLINE_MODEL_PREFIX)
 
@@ -444,7 +444,7 @@ class ChatRunner:
         return key.get_secret_value() if key is not None else None
 
     def insights(self) -> list[Any]:
-        from agentcal.services.user_insights import UserInsightsService
+        from agentcal.insights.user_insights import UserInsightsService
 
         return UserInsightsService(self.engine).get_user_insights(self.user_id)
 
@@ -620,7 +620,7 @@ def open_checkpointer(settings: Settings) -> Any:
 
 def _write_local_calendars() -> None:
     """The ICS file shows what the turn changed before the answer is printed."""
-    from agentcal.services.calendar_push import write_local_calendars
+    from agentcal.planning.push import write_local_calendars
 
     for problem in write_local_calendars():
         log.warning("%s", problem)

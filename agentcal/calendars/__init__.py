@@ -1,7 +1,7 @@
 """Calendar backends: one small interface (base.py), three implementations and `none`.
 
 `get_backend(settings)` builds the one the settings name. The settings are a user's own
-(`agentcal.services.user_profiles.settings_for(user)`: their calendar, zone and secret files);
+(`agentcal.users.profiles.settings_for(user)`: their calendar, zone and secret files);
 without an argument, the configured user's. Each implementation is imported only when chosen,
 so the Google and CalDAV client libraries load only for their users.
 """

@@ -44,7 +44,7 @@ class LocalCalendar:
         The file says whose it is. When it held someone else's calendar (AGENTCAL_USER changed:
         `calendar.ics` is now another person's), that person's calendar is written to their own
         file too, so their events are in a file of theirs, not in no file at all."""
-        from agentcal.services.calendar_events import calendar_events_service
+        from agentcal.planning.events import calendar_events_service
 
         user = user_id or self.user_id
         events = calendar_events_service.list_events(user)
@@ -95,7 +95,7 @@ class LocalCalendar:
 
     def busy_times(self, start: datetime, end: datetime) -> list[Interval]:
         """Busy time the user entered themselves (agentcal's own events don't count)."""
-        from agentcal.services.calendar_events import calendar_events_service, merge_intervals
+        from agentcal.planning.events import calendar_events_service, merge_intervals
 
         spans = [
             (e.start_at, e.end_at)

@@ -33,7 +33,7 @@ JsonOption = Annotated[
 
 
 def resolve_user(user: str | None) -> str:
-    from agentcal.services.validation import user_id
+    from agentcal.validation import user_id
 
     return user_id(user) if user is not None else _default_user()
 

@@ -35,7 +35,7 @@ def auth_google(
 ) -> None:
     """Let agentcal write events to your Google Calendar (scope: calendar.events)."""
     from agentcal.calendars.google_auth import sign_in
-    from agentcal.services.user_profiles import user_profiles_service
+    from agentcal.users.profiles import user_profiles_service
 
     profile = user_profiles_service.require(resolve_user(user))  # an unknown user: one line
     settings = user_profiles_service.settings_for(profile.user_id)
@@ -59,7 +59,7 @@ def auth_google(
 def auth_status(user: UserOption = None, as_json: JsonOption = False) -> None:
     """Show whether agentcal is signed in to Google, with which scopes, until when."""
     from agentcal.calendars.google_auth import token_status
-    from agentcal.services.user_profiles import user_profiles_service
+    from agentcal.users.profiles import user_profiles_service
 
     profile = user_profiles_service.require(resolve_user(user))
     status = {
@@ -88,7 +88,7 @@ def auth_status(user: UserOption = None, as_json: JsonOption = False) -> None:
 def auth_logout(user: UserOption = None) -> None:
     """Delete the saved Google token (revoke access at myaccount.google.com/permissions)."""
     from agentcal.calendars.google_auth import sign_out
-    from agentcal.services.user_profiles import user_profiles_service
+    from agentcal.users.profiles import user_profiles_service
 
     profile = user_profiles_service.require(resolve_user(user))
     if sign_out(user_profiles_service.settings_for(profile.user_id)):

@@ -23,7 +23,7 @@ def calendar_export(
     user: UserOption = None,
 ) -> None:
     """Write your active events to an .ics file any calendar app can import."""
-    from agentcal.services.calendar_push import calendar_push_service
+    from agentcal.planning.push import calendar_push_service
 
     if path == "-":
         data, _count = calendar_push_service.render(resolve_user(user))
@@ -38,7 +38,7 @@ def calendar_export(
 def calendar_sync(user: UserOption = None, as_json: JsonOption = False) -> None:
     """Push events the calendar backend has not seen yet, now (batched)."""
     from agentcal.cli import render
-    from agentcal.services.calendar_push import calendar_push_service
+    from agentcal.planning.push import calendar_push_service
 
     who = resolve_user(user)
     with render.progress(console(), "syncing") as update:
@@ -81,8 +81,8 @@ def calendar_busy(
     from datetime import UTC, datetime, timedelta
 
     from agentcal.cli._common import local_time
-    from agentcal.services.calendar_push import calendar_push_service
-    from agentcal.services.user_profiles import user_timezone
+    from agentcal.planning.push import calendar_push_service
+    from agentcal.users.profiles import user_timezone
 
     who = resolve_user(user)
     start = datetime.now(UTC).replace(microsecond=0)

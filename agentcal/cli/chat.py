@@ -78,7 +78,7 @@ def chat_command(
             "--continue goes on with your last conversation: drop --session/--new"
         )
     if message is not None:
-        from agentcal.services.chat_sessions import ONE_OFF_SESSION
+        from agentcal.users.chat_sessions import ONE_OFF_SESSION
 
         if continue_:
             name, fresh = None, False
@@ -96,7 +96,7 @@ def chat_command(
 def _build_runner(session: str | None, new: bool, user: str | None) -> Any:
     from agentcal.agent.model import make_chat_model
     from agentcal.agent.runner import ChatRunner
-    from agentcal.services.user_profiles import settings_for
+    from agentcal.users.profiles import settings_for
 
     who = resolve_user(user)
     settings = settings_for(who)  # the user's own zone and budget

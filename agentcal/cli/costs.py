@@ -10,8 +10,8 @@ from agentcal.cli._common import UserOption, console, escape, print_json, resolv
 from agentcal.vocab import COST_BREAKDOWNS
 
 if TYPE_CHECKING:
-    from agentcal.services.costs import CostReport, UsageStats
-    from agentcal.services.reprice import RepriceResult
+    from agentcal.observability.costs import CostReport, UsageStats
+    from agentcal.observability.reprice import RepriceResult
 
 SinceOption = Annotated[
     str | None,
@@ -116,7 +116,7 @@ def costs(
     lo, hi = _window(since, until)
     if reprice:
         from agentcal.cli import render
-        from agentcal.services.reprice import reprice_service
+        from agentcal.observability.reprice import reprice_service
 
         with render.progress(console(), "re-pricing") as update:
             result = reprice_service.reprice(
@@ -134,7 +134,7 @@ def costs(
         return
 
     from agentcal.basics import get_basics
-    from agentcal.services.costs import costs_service
+    from agentcal.observability.costs import costs_service
 
     if as_csv and by is None:
         by = "day"
@@ -160,7 +160,7 @@ def _write_csv(report: CostReport) -> None:
     import sys
     from dataclasses import fields
 
-    from agentcal.services.costs import UsageStats
+    from agentcal.observability.costs import UsageStats
 
     names = [f.name for f in fields(UsageStats)]
     writer = csv.writer(sys.stdout, lineterminator="\n")

@@ -36,7 +36,7 @@ def emit(
 ) -> None:
     """Turn your preferences into calendar events for the next days, explaining each placement."""
     from agentcal.errors import ValidationError
-    from agentcal.services.calendar_event_emitter import calendar_event_emitter
+    from agentcal.planning.emitter import calendar_event_emitter
     from agentcal.settings import get_settings
 
     if all_users and user is not None:
@@ -55,7 +55,7 @@ def emit(
 
 def _with_progress(users: list[str], days_ahead: int, dry_run: bool) -> list[Any]:
     from agentcal.cli import render
-    from agentcal.services.calendar_event_emitter import calendar_event_emitter
+    from agentcal.planning.emitter import calendar_event_emitter
 
     done = 0
     with render.progress(console(), "planning") as update:

@@ -25,8 +25,8 @@ def events_list(
     from zoneinfo import ZoneInfo
 
     from agentcal.errors import ValidationError
-    from agentcal.services.calendar_events import calendar_events_service
-    from agentcal.services.user_profiles import user_timezone
+    from agentcal.planning.events import calendar_events_service
+    from agentcal.users.profiles import user_timezone
 
     if not 1 <= days <= 366:
         raise ValidationError(f"--days must be between 1 and 366 (got {days})")
@@ -100,7 +100,7 @@ def events_add(
 
     from agentcal.agent.quickadd import quick_event
     from agentcal.agent.when import month_first
-    from agentcal.services.user_profiles import profile_for
+    from agentcal.users.profiles import profile_for
 
     user_id = resolve_user(user)
     zone = profile_for(user_id).timezone  # the user's own "Friday 9am"
@@ -119,7 +119,7 @@ def events_add(
             soft_wrap=True,
         )
         return
-    from agentcal.services.calendar_events import calendar_events_service
+    from agentcal.planning.events import calendar_events_service
 
     event = calendar_events_service.create_event(
         user_id=user_id, title=intent.title, start=start, end=end, timezone=zone,

@@ -30,7 +30,7 @@ def insights_list(
     as_json: JsonOption = False,
 ) -> None:
     """List your insights with their confidence and source."""
-    from agentcal.services.user_insights import user_insights_service
+    from agentcal.insights.user_insights import user_insights_service
 
     rows = user_insights_service.get_user_insights(
         resolve_user(user), category=category, insight_type=insight_type
@@ -66,7 +66,7 @@ def insights_list(
 @app.command(name="show")
 def insights_show(ref: RefArg, user: UserOption = None, as_json: JsonOption = False) -> None:
     """Show one insight and the history of its values."""
-    from agentcal.services.user_insights import user_insights_service
+    from agentcal.insights.user_insights import user_insights_service
 
     insight = user_insights_service.get_insight(resolve_user(user), ref)
     history = user_insights_service.get_history(insight.id)
@@ -123,8 +123,8 @@ def insights_set(
     as_json: JsonOption = False,
 ) -> None:
     """Set an insight yourself (source: explicit; the agent will not overwrite it)."""
-    from agentcal.services.user_insights import user_insights_service
-    from agentcal.services.validation import parse_json_text
+    from agentcal.insights.user_insights import user_insights_service
+    from agentcal.validation import parse_json_text
 
     change = user_insights_service.upsert_insight(
         user_id=resolve_user(user),
@@ -149,7 +149,7 @@ def insights_set(
 @app.command(name="delete")
 def insights_delete(ref: RefArg, user: UserOption = None) -> None:
     """Delete an insight and its history."""
-    from agentcal.services.user_insights import user_insights_service
+    from agentcal.insights.user_insights import user_insights_service
 
     insight = user_insights_service.delete_insight(resolve_user(user), ref)
     console().print(f"deleted insight #{insight.id} {insight.category}/{escape(insight.key)}")
@@ -188,9 +188,9 @@ def insights_update(
 
     from agentcal.cli._common import parse_json_option
     from agentcal.errors import ValidationError
-    from agentcal.services.jobs import job_queue
-    from agentcal.services.user_insights import InsightBody
-    from agentcal.services.validation import parse_json_text
+    from agentcal.insights.user_insights import InsightBody
+    from agentcal.queue.jobs import job_queue
+    from agentcal.validation import parse_json_text
 
     options = {
         "insight_type": insight_type, "category": category, "key": key,

@@ -37,7 +37,7 @@ def jobs_list(
     as_json: JsonOption = False,
 ) -> None:
     """List jobs, newest first."""
-    from agentcal.services.jobs import job_queue
+    from agentcal.queue.jobs import job_queue
 
     rows = job_queue.list_jobs(state=state, kind=kind, limit=limit)
     if as_json:
@@ -73,7 +73,7 @@ def jobs_show(
     as_json: JsonOption = False,
 ) -> None:
     """Show one job: payload, attempts, lease, result and last error."""
-    from agentcal.services.jobs import job_queue
+    from agentcal.queue.jobs import job_queue
 
     job = job_queue.get(job_id)
     if as_json:
@@ -110,7 +110,7 @@ def jobs_retry(
 ) -> None:
     """Queue dead (or done) jobs again with a fresh set of attempts."""
     from agentcal.errors import ValidationError
-    from agentcal.services.jobs import job_queue
+    from agentcal.queue.jobs import job_queue
 
     if all_dead:
         ids = job_queue.retry_dead(kind=kind)
@@ -137,7 +137,7 @@ def jobs_purge(
     from datetime import timedelta
 
     from agentcal.errors import ValidationError
-    from agentcal.services.jobs import job_queue
+    from agentcal.queue.jobs import job_queue
 
     if not 0 <= older_than <= MAX_PURGE_DAYS:
         raise ValidationError(f"--older-than must be 0 to {MAX_PURGE_DAYS} days (got {older_than})")

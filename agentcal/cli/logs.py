@@ -20,8 +20,8 @@ from agentcal.cli.costs import AllUsersOption, SinceOption, UntilOption
 from agentcal.vocab import CALL_STATUSES
 
 if TYPE_CHECKING:
+    from agentcal.observability.call_log import CallRecord, StepNode
     from agentcal.records import CallRow, StepRow
-    from agentcal.services.call_log import CallRecord, StepNode
 
 app = typer.Typer(help="List and show recorded agent calls.", no_args_is_help=True)
 
@@ -77,7 +77,7 @@ def logs_list(
 ) -> None:
     """List recorded agent calls, newest first."""
     from agentcal.basics import get_basics
-    from agentcal.services.call_log import call_log_service
+    from agentcal.observability.call_log import call_log_service
     from agentcal.timeparse import parse_window
 
     who = _who(user, all_users)
@@ -136,7 +136,7 @@ def logs_show(
     ] = False,
 ) -> None:
     """Show one whole turn: message, response, tool results, state, timings, cost and steps."""
-    from agentcal.services.call_log import call_log_service
+    from agentcal.observability.call_log import call_log_service
 
     record = call_log_service.get_record(call_id, _who(user, all_users))
     if prompt:
@@ -170,8 +170,8 @@ def logs_export(
     """Send recorded calls to an observability tool (Phoenix, Langfuse, Jaeger...), oldest first."""
     if not otlp:
         raise typer.BadParameter("choose where to send them: --otlp", param_hint="--otlp")
+    from agentcal.observability.call_log import call_log_service
     from agentcal.otel.history import export_history
-    from agentcal.services.call_log import call_log_service
     from agentcal.settings import get_settings
     from agentcal.timeparse import parse_window
 

@@ -73,7 +73,7 @@ class AgentcalGroup(TyperGroup):
 def _local_calendars(*, write: bool) -> None:
     """The local calendar files are current when a command returns (chat, prefs, emit,
     events...); a file that cannot be written is one warning line."""
-    module = sys.modules.get("agentcal.services.calendar_push")
+    module = sys.modules.get("agentcal.planning.push")
     if module is None:
         return  # nothing this command did can have changed an event
     if not write:

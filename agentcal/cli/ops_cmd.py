@@ -88,7 +88,7 @@ def status(as_json: JsonOption = False) -> None:
     dead jobs). It also raises the alerts it finds, so a cron'd `agentcal status` is a watchdog."""
     from datetime import UTC, datetime
 
-    from agentcal.services.monitoring import monitoring_service
+    from agentcal.health.monitoring import monitoring_service
     from agentcal.workers.runner import check_workers
 
     now = datetime.now(UTC)
@@ -161,7 +161,7 @@ def alerts_list(
     as_json: JsonOption = False,
 ) -> None:
     """List open alerts (newest first)."""
-    from agentcal.services.monitoring import monitoring_service
+    from agentcal.health.monitoring import monitoring_service
 
     rows = monitoring_service.list_alerts(include_acknowledged=include_all)
     if as_json:
@@ -206,7 +206,7 @@ def alerts_ack(
 ) -> None:
     """Acknowledge alerts (and the dead jobs they report), so `agentcal status` is healthy again."""
     from agentcal.errors import ValidationError
-    from agentcal.services.monitoring import monitoring_service
+    from agentcal.health.monitoring import monitoring_service
 
     if not ack_all and not alert_ids:
         raise ValidationError("give alert ids or --all")

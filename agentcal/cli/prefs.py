@@ -39,7 +39,7 @@ AutoOpt = Annotated[
 
 def _render(rows: list[Any]) -> None:
     from agentcal.cli import render
-    from agentcal.services.validation import format_schedule
+    from agentcal.validation import format_schedule
 
     listing = render.Listing()
     listing.column("id", "id")
@@ -77,7 +77,7 @@ def prefs_list(
     as_json: JsonOption = False,
 ) -> None:
     """List your preferences."""
-    from agentcal.services.calendar_preferences import calendar_preferences_service
+    from agentcal.planning.preferences import calendar_preferences_service
 
     rows = calendar_preferences_service.list_preferences(
         resolve_user(user), preference_type=preference_type, active_only=active
@@ -93,7 +93,7 @@ def prefs_list(
 
 
 def _changes(**opts: Any) -> dict[str, Any]:
-    from agentcal.services.validation import parse_days
+    from agentcal.validation import parse_days
 
     out = {k: v for k, v in opts.items() if v is not None and k not in ("days", "every", "start")}
     if opts.get("days") is not None:
@@ -125,8 +125,8 @@ def prefs_add(
     as_json: JsonOption = False,
 ) -> None:
     """Add a recurring preference (every week, or every N weeks with --every)."""
-    from agentcal.services.calendar_preferences import calendar_preferences_service
-    from agentcal.services.validation import parse_days
+    from agentcal.planning.preferences import calendar_preferences_service
+    from agentcal.validation import parse_days
 
     pref = calendar_preferences_service.create_preference(
         user_id=resolve_user(user),
@@ -167,7 +167,7 @@ def prefs_edit(
     as_json: JsonOption = False,
 ) -> None:
     """Change a preference. Your edits win over what the agent later learns."""
-    from agentcal.services.calendar_preferences import calendar_preferences_service
+    from agentcal.planning.preferences import calendar_preferences_service
 
     changes = _changes(
         title=title, start_time=at, duration_minutes=duration, days=days, every=every,
@@ -187,7 +187,7 @@ def prefs_edit(
 @app.command(name="remove")
 def prefs_remove(preference_id: IdArg, user: UserOption = None) -> None:
     """Remove a preference (its future events are cancelled)."""
-    from agentcal.services.calendar_preferences import calendar_preferences_service
+    from agentcal.planning.preferences import calendar_preferences_service
 
     pref = calendar_preferences_service.delete_preference(resolve_user(user), preference_id)
     console().print(f"removed preference #{pref.id} ({escape(pref.title)})")
@@ -196,7 +196,7 @@ def prefs_remove(preference_id: IdArg, user: UserOption = None) -> None:
 @app.command(name="enable")
 def prefs_enable(preference_id: IdArg, user: UserOption = None) -> None:
     """Enable a preference."""
-    from agentcal.services.calendar_preferences import calendar_preferences_service
+    from agentcal.planning.preferences import calendar_preferences_service
 
     pref = calendar_preferences_service.set_active(resolve_user(user), preference_id, True)
     console().print(f"enabled preference #{pref.id} ({escape(pref.title)})")
@@ -205,7 +205,7 @@ def prefs_enable(preference_id: IdArg, user: UserOption = None) -> None:
 @app.command(name="disable")
 def prefs_disable(preference_id: IdArg, user: UserOption = None) -> None:
     """Disable a preference (its future events are cancelled)."""
-    from agentcal.services.calendar_preferences import calendar_preferences_service
+    from agentcal.planning.preferences import calendar_preferences_service
 
     pref = calendar_preferences_service.set_active(resolve_user(user), preference_id, False)
     console().print(f"disabled preference #{pref.id} ({escape(pref.title)})")

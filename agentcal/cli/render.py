@@ -181,7 +181,7 @@ def insight_value(value: Any) -> str:
     [1, 2, 3, 4, 5]} is "weekdays 06:00, 60 min"; {"title": "Lunch", "time": "13:00",
     "flexible": true} is "Lunch ~13:00". JSON stays for --json and `insights show`."""
     if isinstance(value, dict) and isinstance(value.get("time"), str):
-        from agentcal.services.validation import format_days
+        from agentcal.validation import format_days
 
         days = value.get("days")
         if isinstance(days, list) and all(isinstance(d, int) for d in days):

@@ -20,7 +20,7 @@ app = typer.Typer(help="List your named chat sessions.", no_args_is_help=True)
 def sessions_list(user: UserOption = None, as_json: JsonOption = False) -> None:
     """List your chat sessions, last used first: turns, tokens and cost of each one's
     current conversation (`agentcal logs list --session NAME` shows its turns)."""
-    from agentcal.services.chat_sessions import chat_sessions_service
+    from agentcal.users.chat_sessions import chat_sessions_service
 
     rows = chat_sessions_service.list_sessions(resolve_user(user))
     if as_json:

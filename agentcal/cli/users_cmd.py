@@ -97,7 +97,7 @@ def _profile_json(p: Any, *, details: dict[str, Any] | None = None) -> dict[str,
 @app.command(name="list")
 def users_list(as_json: JsonOption = False) -> None:
     """List the people: those with a profile, the configured user, anyone else with data."""
-    from agentcal.services.user_profiles import user_profiles_service
+    from agentcal.users.profiles import user_profiles_service
 
     rows = user_profiles_service.list_profiles()
     if as_json:
@@ -124,7 +124,7 @@ def users_list(as_json: JsonOption = False) -> None:
 @app.command(name="show")
 def users_show(user: UserArg, as_json: JsonOption = False) -> None:
     """Show one person's settings, their files in the data dir and what data they have."""
-    from agentcal.services.user_profiles import user_profiles_service
+    from agentcal.users.profiles import user_profiles_service
 
     details = user_profiles_service.describe(user)
     p = details.profile
@@ -169,7 +169,7 @@ def users_add(
     budget: BudgetOpt = None,
 ) -> None:
     """Add a person (time zone and calendar default to the installation's)."""
-    from agentcal.services.user_profiles import user_profiles_service
+    from agentcal.users.profiles import user_profiles_service
 
     password = _password(caldav_password_file, caldav_password_prompt)
     p = user_profiles_service.add(
@@ -205,7 +205,7 @@ def users_edit(
 ) -> None:
     """Change a person's settings (someone without a profile gets one)."""
     from agentcal.errors import ValidationError
-    from agentcal.services.user_profiles import user_profiles_service
+    from agentcal.users.profiles import user_profiles_service
 
     password = _password(caldav_password_file, caldav_password_prompt)
     values: dict[str, Any] = dict(
@@ -259,7 +259,7 @@ def users_remove(
     ] = False,
 ) -> None:
     """Remove a person; refused while they have data, unless --purge."""
-    from agentcal.services.user_profiles import user_profiles_service
+    from agentcal.users.profiles import user_profiles_service
 
     result = user_profiles_service.remove(user, purge=purge)
     out = console()

@@ -9,7 +9,7 @@ import typer
 from agentcal.cli._common import UserOption, console, escape, print_json, resolve_user
 
 if TYPE_CHECKING:
-    from agentcal.services.week import Week, WeekItem
+    from agentcal.planning.week import Week, WeekItem
 
 LEGEND = "◆ habit  ↷ moved  ◇ suggestion (not on your calendar)  ! overlaps another event"
 
@@ -26,8 +26,8 @@ def week(
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
-    from agentcal.services.user_profiles import user_timezone
-    from agentcal.services.week import monday_of, week_service
+    from agentcal.planning.week import monday_of, week_service
+    from agentcal.users.profiles import user_timezone
 
     who = resolve_user(user)
     zone = user_timezone(who)

@@ -164,7 +164,7 @@ def run_once() -> OnceResult:
     monitor. A failed emitter pass (already alerted) does not stop the jobs; both show in the
     result."""
     from agentcal.errors import AgentcalError
-    from agentcal.services.monitoring import monitoring_service
+    from agentcal.health.monitoring import monitoring_service
     from agentcal.storecheck import describe_failure
     from agentcal.workers.preference_emitter_worker import EmitterWorker
     from agentcal.workers.runner import JobWorker, check_workers, default_worker_id
@@ -213,14 +213,14 @@ def _warm_up() -> None:
     get_engine()
     for name in (
         "agentcal.models",
-        "agentcal.services.jobs",
-        "agentcal.services.monitoring",
-        "agentcal.services.calendar_events",
-        "agentcal.services.calendar_preferences",
-        "agentcal.services.calendar_event_emitter",
-        "agentcal.services.insight_preferences",
-        "agentcal.services.pattern_analysis",
-        "agentcal.services.user_insights",
+        "agentcal.queue.jobs",
+        "agentcal.health.monitoring",
+        "agentcal.planning.events",
+        "agentcal.planning.preferences",
+        "agentcal.planning.emitter",
+        "agentcal.planning.from_insights",
+        "agentcal.insights.patterns",
+        "agentcal.insights.user_insights",
         "sqlmodel",
     ):
         importlib.import_module(name)

@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from agentcal.calendars.base import CalendarBackend
-    from agentcal.services.jobs import ClaimedJob
+    from agentcal.queue.jobs import ClaimedJob
 
 
 class PermanentJobError(Exception):
@@ -57,7 +57,7 @@ class JobContext:
             make: Callable[[], CalendarBackend] = lambda: self.backend_factory(user_id)  # type: ignore[misc]  # noqa: E731
         else:
             from agentcal.calendars import get_backend
-            from agentcal.services.user_profiles import settings_for
+            from agentcal.users.profiles import settings_for
 
             settings = settings_for(user_id)
             key = _fingerprint(settings)
@@ -103,9 +103,9 @@ def _int_field(payload: dict[str, Any], name: str, kind: str) -> int:
 
 def update_insight(job: ClaimedJob, ctx: JobContext) -> dict[str, Any]:
     """The seed's /user-insights/update, run in the background; then re-plan the user's events."""
-    from agentcal.services import validation as v
-    from agentcal.services.jobs import job_queue
-    from agentcal.services.user_insights import InsightBody, user_insights_service
+    from agentcal import validation as v
+    from agentcal.insights.user_insights import InsightBody, user_insights_service
+    from agentcal.queue.jobs import job_queue
 
     payload = _payload(job)
     user = payload.pop("user_id", None)
@@ -143,8 +143,8 @@ def _observability_id(agent_run_id: str) -> int | None:
 
 def emit_preference_events(job: ClaimedJob, ctx: JobContext) -> dict[str, Any]:
     """Run the emitter for one user (insights -> preferences -> events)."""
-    from agentcal.services import validation as v
-    from agentcal.services.calendar_event_emitter import calendar_event_emitter
+    from agentcal import validation as v
+    from agentcal.planning.emitter import calendar_event_emitter
     from agentcal.settings import get_settings
 
     payload = _payload(job)
@@ -181,9 +181,9 @@ def calendar_sync(job: ClaimedJob, ctx: JobContext) -> dict[str, Any]:
     """
     from agentcal.calendars.base import EventData
     from agentcal.db import session_scope
+    from agentcal.health.sync_health import sync_health
     from agentcal.models import CalendarEvent
-    from agentcal.services.calendar_push import calendar_push_service, divergence_note
-    from agentcal.services.sync_health import sync_health
+    from agentcal.planning.push import calendar_push_service, divergence_note
 
     payload = _payload(job)
     event_id = _int_field(payload, "event_id", "calendar_sync")

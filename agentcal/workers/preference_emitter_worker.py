@@ -65,9 +65,9 @@ class EmitterWorker:
     def run_once(self) -> PassResult:
         from datetime import timedelta
 
-        from agentcal.services.calendar_event_emitter import calendar_event_emitter
-        from agentcal.services.monitoring import monitoring_service
-        from agentcal.services.pattern_analysis import LOOKBACK_DAYS, pattern_analysis
+        from agentcal.health.monitoring import monitoring_service
+        from agentcal.insights.patterns import LOOKBACK_DAYS, pattern_analysis
+        from agentcal.planning.emitter import calendar_event_emitter
         from agentcal.settings import get_settings
 
         self._beat()
@@ -119,7 +119,7 @@ class EmitterWorker:
             self._beat("stopped")
 
     def _beat(self, state: str = "running") -> None:
-        from agentcal.services.monitoring import monitoring_service
+        from agentcal.health.monitoring import monitoring_service
         from agentcal.workers.runner import log_failure
 
         try:

@@ -30,7 +30,7 @@ from agentcal.workers.handlers import (
 )
 
 if TYPE_CHECKING:
-    from agentcal.services.jobs import ClaimedJob, JobQueue
+    from agentcal.queue.jobs import ClaimedJob, JobQueue
 
 log = logging.getLogger(__name__)
 REAP_EVERY_SECONDS = 15.0
@@ -59,7 +59,7 @@ class JobWorker:
     ) -> None:
         """`on_done(kind, result)` is called after each job that completes (a summary)."""
         from agentcal.models import utcnow
-        from agentcal.services.jobs import job_queue
+        from agentcal.queue.jobs import job_queue
         from agentcal.settings import get_settings
 
         self.kind = kind
@@ -187,7 +187,7 @@ class JobWorker:
         self.queue.defer(job, error, seconds, now=self.clock())
 
     def _failed(self, job: ClaimedJob, error: str, *, permanent: bool) -> None:
-        from agentcal.services.monitoring import monitoring_service
+        from agentcal.health.monitoring import monitoring_service
 
         self.failed += 1
         self._error = error
@@ -247,7 +247,7 @@ class JobWorker:
             self.finish()
 
     def reap(self) -> None:
-        from agentcal.services.monitoring import monitoring_service
+        from agentcal.health.monitoring import monitoring_service
 
         self._last_reap = time.monotonic()
         for job_id, state in self.queue.reap(now=self.clock()):
@@ -277,7 +277,7 @@ class JobWorker:
             self.beat(current_job_id=current_job_id)
 
     def beat(self, *, state: str = "running", current_job_id: int | None = None) -> None:
-        from agentcal.services.monitoring import monitoring_service
+        from agentcal.health.monitoring import monitoring_service
 
         self._last_beat = time.monotonic()
         try:
@@ -331,7 +331,7 @@ def check_workers(
 ) -> None:
     """Run the monitor (lost workers, overrun leases); a failure is logged, never raised
     (except an unusable store when `survive_store_failure` is off)."""
-    from agentcal.services.monitoring import monitoring_service
+    from agentcal.health.monitoring import monitoring_service
     from agentcal.storecheck import describe_failure
 
     try:

@@ -5,7 +5,7 @@ Revises: 0003_monitoring
 Create Date: 2026-11-27 09:00:00
 
 Only a new table: existing rows of every user stay as they are. Users without a profile are
-resolved at run time (agentcal.services.user_profiles): the configured user (AGENTCAL_USER)
+resolved at run time (agentcal.users.profiles): the configured user (AGENTCAL_USER)
 keeps the environment's settings, everyone else gets the local calendar.
 """
 

@@ -77,7 +77,7 @@ class Evaluator:
         from sqlmodel import Session, col, delete
 
         from agentcal.models import CalendarEvent, CalendarPreference, Job, UserInsight
-        from agentcal.services.calendar_events import CalendarEventsService
+        from agentcal.planning.events import CalendarEventsService
 
         with Session(self.engine) as s:
             for table in (CalendarEvent, Job, CalendarPreference, UserInsight):
@@ -332,7 +332,7 @@ def _judge_insight(case: Case, action: str, f: list[str], d: Diff) -> tuple[str,
         if (job.get("category"), job.get("key")) != (f[0], f[1]):
             problems.insert(0, f"{job.get('category')}/{job.get('key')}")
         return ("partial", "; ".join(problems)) if problems else ("exact", "")
-    from agentcal.services.insight_preferences import spec_from_insight
+    from agentcal.planning.from_insights import spec_from_insight
 
     spec, why = spec_from_insight(
         SimpleNamespace(key=job.get("key", ""), category=job.get("category", ""),
@@ -364,7 +364,7 @@ def _judge_insight(case: Case, action: str, f: list[str], d: Diff) -> tuple[str,
 
 def _first_day(case: Case, spec: Any) -> str | None:
     """The first day from the case's today on that the preference happens."""
-    from agentcal.services.calendar_preferences import occurs_on
+    from agentcal.planning.preferences import occurs_on
 
     today = case.now.date()
     for ahead in range(7 * 53):

@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from agentcal.services.jobs import job_queue
-from agentcal.services.monitoring import monitoring_service
+from agentcal.health.monitoring import monitoring_service
+from agentcal.queue.jobs import job_queue
 from agentcal.workers.runner import JobWorker
 
 GOOD = {

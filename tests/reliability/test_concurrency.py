@@ -17,7 +17,7 @@ from sqlmodel import select
 
 from agentcal.db import dispose_engines, session_scope
 from agentcal.models import WorkerHeartbeat
-from agentcal.services.jobs import job_queue
+from agentcal.queue.jobs import job_queue
 from agentcal.settings import reset_settings
 from tests.conftest import ON_POSTGRES, ROOT, subprocess_env
 

@@ -22,7 +22,7 @@ from sqlmodel import select
 
 from agentcal.db import session_scope
 from agentcal.models import CalendarEvent
-from agentcal.services.jobs import job_queue
+from agentcal.queue.jobs import job_queue
 from tests.conftest import ROOT, subprocess_env
 from tests.radicale_server import count_by_uid, radicale_server
 
@@ -47,7 +47,7 @@ def _done() -> int:
 
 @pytest.mark.slow
 def test_sigkilled_daemon_loses_nothing_and_duplicates_nothing(tmp_path, monkeypatch):
-    from agentcal.services.calendar_events import calendar_events_service
+    from agentcal.planning.events import calendar_events_service
 
     rng = random.Random(6)
     user = f"u{uuid.uuid4().hex[:10]}"

@@ -89,9 +89,9 @@ def _store_with_data(home: Path, *, emitted: bool = True) -> Path:
     """The test's store holding preferences (their events too, when `emitted`) and a queued
     insight job, checkpointed."""
     from agentcal.db import dispose_engines
-    from agentcal.services.calendar_event_emitter import calendar_event_emitter
-    from agentcal.services.calendar_preferences import calendar_preferences_service
-    from agentcal.services.jobs import job_queue
+    from agentcal.planning.emitter import calendar_event_emitter
+    from agentcal.planning.preferences import calendar_preferences_service
+    from agentcal.queue.jobs import job_queue
 
     for kind, at in (("gym", "06:00"), ("focus", "09:00"), ("meal", "12:30")):
         calendar_preferences_service.create_preference(

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from agentcal.services.calendar_events import calendar_events_service as events
+from agentcal.planning.events import calendar_events_service as events
 from agentcal.settings import get_settings, reset_settings
 
 PASSWD = b"root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"

@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agentcal.errors import AgentcalError
-from agentcal.services.calendar_preferences import calendar_preferences_service as prefs
-from agentcal.services.user_insights import InsightBody, user_insights_service
+from agentcal.insights.user_insights import InsightBody, user_insights_service
+from agentcal.planning.preferences import calendar_preferences_service as prefs
 from agentcal.vocab import INSIGHT_CATEGORIES, INSIGHT_TYPES, PREFERENCE_TYPES
 from tests.conftest import db_snapshot
 

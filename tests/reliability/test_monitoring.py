@@ -19,9 +19,9 @@ import pytest
 from sqlmodel import select
 
 from agentcal.db import session_scope
+from agentcal.health.monitoring import monitoring_service
 from agentcal.models import Alert, WorkerHeartbeat, utcnow
-from agentcal.services.jobs import job_queue
-from agentcal.services.monitoring import monitoring_service
+from agentcal.queue.jobs import job_queue
 from agentcal.workers.daemon import Daemon
 from tests.conftest import subprocess_env
 

@@ -245,7 +245,7 @@ def test_mask_hides_each_kind_of_secret(monkeypatch):
         "Command '['ntfy', '--token', 'tk_abc123xyz']' failed": "Command '['ntfy', '--token', '****']' failed",
         # ordinary text is left alone
         "the server rejected the password: check AGENTCAL_CALDAV_PASSWORD": None,
-        "agentcal.services.jobs: job 4 (calendar_sync) failed after 250 tokens": None,
+        "agentcal.queue.jobs: job 4 (calendar_sync) failed after 250 tokens": None,
         "https://example.com/calendar/2026": None,
     }  # fmt: skip
     for raw, masked in cases.items():

@@ -132,7 +132,7 @@ def test_api_key_appears_nowhere_after_a_chat_session(agentcal_home, run):
 
 
 def test_a_prompt_for_another_users_events_gets_nothing(agentcal_home, run):
-    from agentcal.services.calendar_events import calendar_events_service
+    from agentcal.planning.events import calendar_events_service
 
     start = datetime.now(ZoneInfo("Europe/Paris")) + timedelta(days=1)
     calendar_events_service.create_event(

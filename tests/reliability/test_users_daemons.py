@@ -13,9 +13,9 @@ from sqlmodel import select
 
 from agentcal.db import dispose_engines, session_scope
 from agentcal.models import CalendarEvent, Job
-from agentcal.services.calendar_preferences import calendar_preferences_service
-from agentcal.services.user_profiles import user_profiles_service
+from agentcal.planning.preferences import calendar_preferences_service
 from agentcal.settings import get_settings, reset_settings
+from agentcal.users.profiles import user_profiles_service
 from tests.conftest import ON_POSTGRES, ROOT, subprocess_env
 from tests.radicale_server import count_by_uid, free_port, radicale_server
 

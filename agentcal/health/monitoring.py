@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from agentcal.errors import NotFoundError
 from agentcal.reader import columns
 from agentcal.records import AlertRow, HeartbeatRow
-from agentcal.services.base import Service
+from agentcal.service import Service
 
 if TYPE_CHECKING:
     from agentcal.models import Alert, WorkerHeartbeat
@@ -67,7 +67,7 @@ class HealthReport:
     oldest_queued_age_seconds: float | None
     dead_unacknowledged: int
     alerts: list[dict[str, Any]] = field(default_factory=list)
-    # People whose latest calendar sync failed (agentcal.services.sync_health).
+    # People whose latest calendar sync failed (agentcal.health.sync_health).
     sync_failures: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -216,7 +216,7 @@ class MonitoringService(Service):
         process is gone, no lost worker, no job past its lease, and no open alert about a
         process or a lease (it might be resolved now). Read-only, so the usual healthy case
         costs no write transaction (and `agentcal status` no SQLAlchemy import)."""
-        from agentcal.services.jobs import job_queue
+        from agentcal.queue.jobs import job_queue
 
         host, me = socket.gethostname(), os.getpid()
         for w in self.workers(now=now):
@@ -312,7 +312,7 @@ class MonitoringService(Service):
         from sqlmodel import col, select
 
         from agentcal.models import Alert, utcnow
-        from agentcal.services.jobs import job_queue
+        from agentcal.queue.jobs import job_queue
 
         with self.transaction() as s:
             stmt = select(Alert).where(col(Alert.acknowledged_at).is_(None))
@@ -343,7 +343,7 @@ class MonitoringService(Service):
 
     def health(self, *, now: datetime | None = None) -> HealthReport:
         """Everything `agentcal status` shows, and whether it is healthy."""
-        from agentcal.services.jobs import job_queue
+        from agentcal.queue.jobs import job_queue
 
         now = now or datetime.now(UTC)
         workers = self.workers(now=now)
@@ -387,8 +387,8 @@ class MonitoringService(Service):
 def _sync_failures() -> list[dict[str, Any]]:
     """The failing users' sync health, with the calendar their profile names when the failure
     came before a backend could be built."""
-    from agentcal.services.sync_health import sync_health
-    from agentcal.services.user_profiles import user_profiles_service
+    from agentcal.health.sync_health import sync_health
+    from agentcal.users.profiles import user_profiles_service
 
     failures = sync_health.failing()
     if not failures:  # the usual case: no profile to read, no settings to load

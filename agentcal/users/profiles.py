@@ -30,9 +30,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from agentcal import validation as v
 from agentcal.errors import ConflictError, NotFoundError, ValidationError
-from agentcal.services import validation as v
-from agentcal.services.base import Service
+from agentcal.service import Service
 from agentcal.vocab import CALENDAR_BACKENDS
 
 if TYPE_CHECKING:
@@ -410,7 +410,7 @@ class UserProfilesService(Service):
 
     def retry_dead_syncs(self, user_id: str) -> int:
         """Queue again the user's calendar syncs that died (e.g. before they signed in)."""
-        from agentcal.services.jobs import job_queue
+        from agentcal.queue.jobs import job_queue
 
         return len(job_queue.retry_dead("calendar_sync", user_id=v.user_id(user_id)))
 
@@ -549,8 +549,8 @@ def _resync_future(s: Session, user_id: str, now: datetime) -> int:
     from sqlalchemy import select, update
 
     from agentcal.models import CalendarEvent
-    from agentcal.services.calendar_event_emitter import sync_job
-    from agentcal.services.jobs import job_queue
+    from agentcal.planning.emitter import sync_job
+    from agentcal.queue.jobs import job_queue
 
     e = CalendarEvent.__table__  # type: ignore[attr-defined]
     future = (

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from agentcal.services import validation as v
-from agentcal.services.base import Service
+from agentcal import validation as v
+from agentcal.service import Service
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -129,7 +129,7 @@ def write_local_calendars() -> list[str]:
     for user in users:
         try:
             from agentcal.calendars import get_backend
-            from agentcal.services.user_profiles import user_profiles_service
+            from agentcal.users.profiles import user_profiles_service
 
             settings = user_profiles_service.settings_for(user)
             if settings.calendar != "local":
@@ -223,7 +223,7 @@ class CalendarPushService(Service):
         events at a time, each chunk recorded before the next; the local file is written once."""
         from agentcal.calendars.base import EventData
         from agentcal.masking import mask
-        from agentcal.services.user_profiles import user_profiles_service
+        from agentcal.users.profiles import user_profiles_service
 
         user_id = v.user_id(user_id)
         backend = backend or user_profiles_service.backend_for(user_id)
@@ -273,7 +273,7 @@ class CalendarPushService(Service):
 
     def note_outage(self, backend_name: str, user_id: str, message: str) -> None:
         """Raise the outage alert of the user's backend unless one is open already."""
-        from agentcal.services.monitoring import monitoring_service
+        from agentcal.health.monitoring import monitoring_service
 
         subject = f"calendar:{backend_name}:{user_id}"
         monitoring_service.raise_alert(
@@ -286,7 +286,7 @@ class CalendarPushService(Service):
 
     def note_recovered(self, backend_name: str, user_id: str) -> None:
         """A sync went through: resolve the outage alert of the user's backend, if open."""
-        from agentcal.services.monitoring import monitoring_service
+        from agentcal.health.monitoring import monitoring_service
 
         subject = f"calendar:{backend_name}:{user_id}"
         is_open = _alerts.maybe_open(subject)
@@ -300,7 +300,7 @@ class CalendarPushService(Service):
         self, user_id: str, start: datetime, end: datetime, backend: CalendarBackend | None = None
     ) -> list[Interval]:
         """Busy time the user's calendar reports (agentcal's own events left out)."""
-        from agentcal.services.user_profiles import user_profiles_service
+        from agentcal.users.profiles import user_profiles_service
 
         backend = backend or user_profiles_service.backend_for(v.user_id(user_id))
         return backend.busy_times(start, end)
@@ -337,7 +337,7 @@ class CalendarPushService(Service):
     def render(self, user_id: str) -> tuple[bytes, int]:
         """The user's calendar as ICS bytes, and how many active events it holds."""
         from agentcal.calendars.ics import ACTIVE_STATUSES, render_calendar
-        from agentcal.services.calendar_events import calendar_events_service
+        from agentcal.planning.events import calendar_events_service
 
         events = calendar_events_service.list_events(v.user_id(user_id))
         return render_calendar(events), sum(1 for e in events if e.status in ACTIVE_STATUSES)

@@ -35,16 +35,16 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from agentcal.services import validation as v
-from agentcal.services.base import Service
-from agentcal.services.calendar_preferences import occurs_on
+from agentcal import validation as v
+from agentcal.planning.preferences import occurs_on
+from agentcal.service import Service
 from agentcal.vocab import USUAL_TIME_NOTE
 
 if TYPE_CHECKING:
     from sqlmodel import Session
 
     from agentcal.calendars.base import CalendarBackend
-    from agentcal.services.insight_preferences import SyncOutcome
+    from agentcal.planning.from_insights import SyncOutcome
 
 log = logging.getLogger(__name__)
 
@@ -218,8 +218,8 @@ class CalendarEventEmitter(Service):
         local user's busy time is already in the store. One result per user, in `user_ids`'
         order (a user listed twice is planned once)."""
         from agentcal.models import utcnow
-        from agentcal.services.user_profiles import user_profiles_service
         from agentcal.settings import get_settings
+        from agentcal.users.profiles import user_profiles_service
 
         if isinstance(days_ahead, bool) or not isinstance(days_ahead, int):
             raise v.ValidationError("days must be a whole number")
@@ -325,7 +325,7 @@ class CalendarEventEmitter(Service):
     ) -> tuple[list[Busy], str]:
         try:
             if backend is None:
-                from agentcal.services.user_profiles import user_profiles_service
+                from agentcal.users.profiles import user_profiles_service
 
                 backend = user_profiles_service.backend_for(user_id)
             spans = backend.busy_times(start, end)
@@ -352,7 +352,7 @@ class CalendarEventEmitter(Service):
     ) -> None:
         from sqlmodel import Session as SqlSession
 
-        from agentcal.services.insight_preferences import insight_preference_sync
+        from agentcal.planning.from_insights import insight_preference_sync
 
         own = session is None
         s = session if session is not None else SqlSession(self.engine, expire_on_commit=False)
@@ -671,7 +671,7 @@ class CalendarEventEmitter(Service):
         processing (and, for INSERT ... RETURNING in parameter order on SQLite, one statement
         per row) cost more than SQLite itself."""
         from agentcal.models import utcnow
-        from agentcal.services.jobs import job_queue
+        from agentcal.queue.jobs import job_queue
 
         if not creates and not updates:
             return []  # a rerun that changes nothing writes nothing
@@ -697,7 +697,7 @@ class CalendarEventEmitter(Service):
                 sets = ", ".join(f"{c} = {db.mark}" for c in (*columns, "revision", "updated_at"))
                 db.executemany(f"UPDATE calendar_events SET {sets} WHERE id = {db.mark}", rows)
         if syncs:
-            from agentcal.services.calendar_push import note_changed
+            from agentcal.planning.push import note_changed
 
             job_queue.enqueue_many(syncs, session=s)
             for user in {job["user_id"] for job in syncs}:

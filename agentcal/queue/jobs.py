@@ -25,11 +25,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from agentcal import validation as v
 from agentcal.errors import ValidationError
 from agentcal.reader import columns
 from agentcal.records import JobRow
-from agentcal.services import validation as v
-from agentcal.services.base import Service
+from agentcal.service import Service
 from agentcal.vocab import JOB_KINDS
 
 if TYPE_CHECKING:

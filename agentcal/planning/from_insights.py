@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
+from agentcal import validation as v
 from agentcal.errors import ValidationError
-from agentcal.services import validation as v
-from agentcal.services.base import Service
-from agentcal.services.calendar_preferences import next_day_on
+from agentcal.planning.preferences import next_day_on
+from agentcal.service import Service
 from agentcal.vocab import PREFERENCE_TYPES
 
 if TYPE_CHECKING:
@@ -131,8 +131,8 @@ def _title(ptype: str, start_time: str, key: str) -> str:
 def _first_recorded(insight: Any) -> date:
     """The user's local date when the insight was first recorded (today for a body not yet
     stored): the start of a repetition that names none, the same on every sync."""
-    from agentcal.services.user_profiles import user_profiles_service
     from agentcal.settings import get_settings
+    from agentcal.users.profiles import user_profiles_service
 
     created = getattr(insight, "created_at", None)
     moment = created if isinstance(created, datetime) else datetime.now(UTC)
@@ -247,7 +247,7 @@ class InsightPreferenceSync(Service):
         pref: CalendarPreference | None,
     ) -> SyncOutcome:
         from agentcal.models import utcnow
-        from agentcal.services.calendar_preferences import calendar_preferences_service as prefs
+        from agentcal.planning.preferences import calendar_preferences_service as prefs
 
         if pref is None:
             created = prefs.create_preference(

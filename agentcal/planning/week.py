@@ -14,8 +14,8 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from agentcal.services import validation as v
-from agentcal.services.base import Service
+from agentcal import validation as v
+from agentcal.service import Service
 
 MOVED_PREFIX = "moved "  # the emitter's placement note for a moved block
 
@@ -78,8 +78,8 @@ def monday_of(day: date, weeks_ahead: int = 0) -> date:
 class WeekService(Service):
     def week(self, user_id: str, start: date, tz: str) -> Week:
         """The seven days from `start` (a Monday) in zone `tz`."""
-        from agentcal.services.calendar_events import CalendarEventsService
-        from agentcal.services.calendar_preferences import CalendarPreferencesService
+        from agentcal.planning.events import CalendarEventsService
+        from agentcal.planning.preferences import CalendarPreferencesService
 
         user = v.user_id(user_id)
         zone = ZoneInfo(tz)

@@ -19,11 +19,11 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from agentcal import validation as v
 from agentcal.errors import NotFoundError, ValidationError
 from agentcal.reader import columns
 from agentcal.records import PreferenceRow
-from agentcal.services import validation as v
-from agentcal.services.base import Service
+from agentcal.service import Service
 from agentcal.vocab import PREFERENCE_TYPES
 
 if TYPE_CHECKING:
@@ -123,7 +123,7 @@ def _monday(day: date) -> date:
 
 def _local_today(user_id: str, session: Session) -> date:
     """Today in the user's own time zone (their profile's)."""
-    from agentcal.services.user_profiles import user_profiles_service
+    from agentcal.users.profiles import user_profiles_service
 
     return datetime.now(user_profiles_service.profile_for(user_id, session).tz).date()
 
@@ -248,7 +248,7 @@ class CalendarPreferencesService(Service):
     def delete_preference(
         self, user_id: str, preference_id: int, session: Session | None = None
     ) -> CalendarPreference:
-        from agentcal.services.calendar_event_emitter import REMOVED_NOTE, calendar_event_emitter
+        from agentcal.planning.emitter import REMOVED_NOTE, calendar_event_emitter
 
         with self.transaction(session) as s:
             pref = self.get_preference(user_id, preference_id, session=s)
@@ -261,12 +261,12 @@ class CalendarPreferencesService(Service):
 
 def _events_follow(pref: CalendarPreference, s: Session) -> None:
     """Cancel the future events of an unwanted preference, or have the emitter re-plan them."""
-    from agentcal.services.calendar_event_emitter import (
+    from agentcal.planning.emitter import (
         DISABLED_NOTE,
         SUGGESTION_NOTE,
         calendar_event_emitter,
     )
-    from agentcal.services.jobs import job_queue
+    from agentcal.queue.jobs import job_queue
 
     assert pref.id is not None
     if not pref.is_active or not pref.auto_schedule:

@@ -1,6 +1,6 @@
 """Agent observability: one row per agent turn (the seed's `AgentObservabilityService`).
 
-from agentcal.services.agent_observability import agent_observability_service
+from agentcal.observability.calls import agent_observability_service
 agent_observability_service.log_agent_call(user_id=..., agent_action="create", ...)
 """
 
@@ -11,12 +11,12 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from agentcal import otel
+from agentcal import validation as v
 from agentcal.errors import NotFoundError, ValidationError
+from agentcal.observability.pricing import price_call
 from agentcal.reader import columns
 from agentcal.records import CallRow, StepRow
-from agentcal.services import validation as v
-from agentcal.services.base import Service
-from agentcal.services.pricing import price_call
+from agentcal.service import Service
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -247,7 +247,7 @@ class AgentObservabilityService(Service):
 
     def price_row(self, row: AgentObservability):  # type: ignore[no-untyped-def]
         """What this row costs with the current price data and overrides."""
-        from agentcal.services.pricing import Price
+        from agentcal.observability.pricing import Price
         from agentcal.settings import get_settings
 
         if (

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from agentcal.services.base import Service
+from agentcal.service import Service
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -54,7 +54,7 @@ def _slug(title: str) -> str:
 
 def find_patterns(events: list[Any], tz: Any) -> list[Pattern]:
     """Recurring (title, time of day) groups among `events` (rows with title/start_at/end_at)."""
-    from agentcal.services.insight_preferences import preference_type_for
+    from agentcal.planning.from_insights import preference_type_for
 
     groups: dict[str, list[Any]] = {}
     for e in events:
@@ -107,9 +107,9 @@ class PatternAnalysis(Service):
         """Find the user's recurring agent-made events and record them as habit insights."""
         from sqlmodel import col, select
 
+        from agentcal.insights.user_insights import user_insights_service
         from agentcal.models import CalendarEvent, UserInsight, utcnow
-        from agentcal.services.user_insights import user_insights_service
-        from agentcal.services.user_profiles import user_profiles_service
+        from agentcal.users.profiles import user_profiles_service
 
         now = now or utcnow()
         with self.transaction(session) as s:

@@ -34,7 +34,7 @@ from zoneinfo import ZoneInfo
 
 from agentcal.errors import ValidationError
 from agentcal.reader import own_snapshot, parse_time
-from agentcal.services.base import Service
+from agentcal.service import Service
 from agentcal.timeparse import local_midnight
 from agentcal.vocab import COST_BREAKDOWNS
 
@@ -181,7 +181,7 @@ class _Query:
 
 
 class CostsService(Service):
-    """Reads usage and spend; never writes (see `services.reprice` for that)."""
+    """Reads usage and spend; never writes (see `observability.reprice` for that)."""
 
     def report(
         self,
@@ -228,7 +228,7 @@ class CostsService(Service):
                     only = ranked if len(ranked) < len(report.groups) else None
                     self._group_percentiles(q, lo, hi, column, ranked, only)
                 if by == "session":
-                    from agentcal.services.chat_sessions import session_names
+                    from agentcal.users.chat_sessions import session_names
 
                     report.names = session_names(reader, (g.key for g in report.groups))
         return report

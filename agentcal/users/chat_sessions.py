@@ -6,8 +6,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, NamedTuple
 
-from agentcal.services import validation as v
-from agentcal.services.base import Service
+from agentcal import validation as v
+from agentcal.service import Service
 
 if TYPE_CHECKING:
     from sqlmodel import Session

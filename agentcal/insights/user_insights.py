@@ -19,11 +19,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from agentcal import validation as v
 from agentcal.errors import NotFoundError
 from agentcal.reader import columns
 from agentcal.records import InsightHistoryRow, InsightRow
-from agentcal.services import validation as v
-from agentcal.services.base import Service
+from agentcal.service import Service
 from agentcal.vocab import INSIGHT_CATEGORIES, INSIGHT_SOURCES, INSIGHT_TYPES
 
 if TYPE_CHECKING:

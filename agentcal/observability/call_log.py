@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from agentcal.errors import NotFoundError, ValidationError
 from agentcal.reader import columns
 from agentcal.records import CallRow, StepRow
-from agentcal.services.base import Service
+from agentcal.service import Service
 from agentcal.vocab import CALL_STATUSES
 
 if TYPE_CHECKING:
@@ -117,7 +117,7 @@ class CallLogService(Service):
 
     def get_record(self, call_id: int, user_id: str | None) -> CallRecord:
         """One turn and its steps; another user's call is 'not found' unless `user_id` is None."""
-        from agentcal.services.agent_observability import agent_observability_service
+        from agentcal.observability.calls import agent_observability_service
 
         call = agent_observability_service.get_call(call_id, user_id)
         steps = agent_observability_service.get_steps(call_id)

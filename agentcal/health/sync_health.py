@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from agentcal.services.base import Service
+from agentcal.service import Service
 
 if TYPE_CHECKING:
     from sqlmodel import Session

@@ -12,11 +12,11 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from agentcal import validation as v
 from agentcal.errors import NotFoundError, ValidationError
 from agentcal.reader import columns
 from agentcal.records import EventRow
-from agentcal.services import validation as v
-from agentcal.services.base import Service
+from agentcal.service import Service
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -176,8 +176,8 @@ class CalendarEventsService(Service):
         session: Session | None = None,
     ) -> list[EventRow]:
         """Events whose title, description or location match `text`: containing it, or having
-        every content word of it (by word, prefix or similarity: `services.matching`)."""
-        from agentcal.services.matching import matches
+        every content word of it (by word, prefix or similarity: `planning.matching`)."""
+        from agentcal.planning.matching import matches
 
         needle = v.non_empty(text, "search text").lower()
         events = self.list_events(user_id, start, end, session=session)
@@ -248,8 +248,8 @@ class CalendarEventsService(Service):
 
     def queue_sync(self, event: CalendarEvent, session: Session | None = None) -> None:
         """Queue a `calendar_sync` job for the event's current revision."""
-        from agentcal.services.calendar_push import note_changed
-        from agentcal.services.jobs import job_queue
+        from agentcal.planning.push import note_changed
+        from agentcal.queue.jobs import job_queue
 
         job_queue.enqueue(
             "calendar_sync",
@@ -345,7 +345,7 @@ def free_slots(
 
 
 def _user_tz(user_id: str) -> str:
-    from agentcal.services.user_profiles import user_timezone
+    from agentcal.users.profiles import user_timezone
 
     return user_timezone(user_id)
 

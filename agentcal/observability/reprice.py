@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
-from agentcal.services.base import Service
+from agentcal.service import Service
 
 _COLUMNS = (
     "id", "llm_model", "llm_provider", "llm_prompt_tokens", "llm_completion_tokens",
@@ -69,7 +69,7 @@ class RepriceService(Service):
         `progress(done, total)` follows the calls priced, then the changes written."""
         from sqlalchemy import bindparam, text
 
-        from agentcal.services.agent_observability import agent_observability_service
+        from agentcal.observability.calls import agent_observability_service
 
         result = RepriceResult(dry_run=dry_run)
         per_model: dict[str | None, ModelRepricing] = {}

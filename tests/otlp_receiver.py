@@ -2,7 +2,7 @@
 
 It speaks the real protocol (protobuf `ExportTraceServiceRequest` on POST /v1/traces) and can
 be told to answer with an error status or to never answer, for the dead-collector tests.
-The end-to-end test against a receiver people use is tests/test_otel_phoenix.py.
+The end-to-end test against a receiver people use is tests/observability/test_otel_phoenix.py.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ SUMMARY_PROMPT) is answered with notes that fold in the earlier summary and keep
 asked to remember, as a competent model would. "Add ..." requests become create_event calls.
 Prompt tokens are the request's size at about 4 characters a token, as a server reports them.
 
-Used by tests/test_memory.py and bench/bench_agent.py.
+Used by tests/agent/test_memory.py and bench/bench_agent.py.
 """
 
 from __future__ import annotations

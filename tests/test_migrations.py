@@ -83,7 +83,7 @@ def test_a_populated_store_upgrades_from_each_earlier_revision(engine, cli):
     from sqlalchemy import inspect, text
 
     from agentcal.db import dispose_engines
-    from tests.test_costs_cli import _log
+    from tests.observability.test_costs_cli import _log
 
     _log()
     cfg = alembic_config(engine)

@@ -2,7 +2,7 @@
 model reads.
 
 Every parameter carries its own description, closed vocabularies are enums and numbers have
-bounds, so the JSON schema a model receives says everything (tests/test_tool_schemas.py checks
+bounds, so the JSON schema a model receives says everything (tests/agent/test_tool_schemas.py checks
 it). Times the model passes are ISO 8601; a time without an offset is the user's local time.
 Each tool returns JSON text (the model and the recorder read the same thing). Domain errors
 are raised and turned into error tool messages by the graph, so the model can correct itself.
@@ -27,7 +27,7 @@ __all__ = ["ALL_TOOLS", "TOOL_ACTIONS", "event_dict", "parse_time"]
 Runtime = ToolRuntime[AgentContext]
 
 # The closed vocabularies, spelled out so the schema carries them as enums (agentcal.vocab
-# holds the same tuples; tests/test_tool_schemas.py keeps the two equal).
+# holds the same tuples; tests/agent/test_tool_schemas.py keeps the two equal).
 InsightType = Literal["preference", "habit", "pattern", "goal", "constraint"]
 InsightCategory = Literal["schedule", "meetings", "health", "work", "personal"]
 PreferenceType = Literal["gym", "sleep", "focus", "meal", "break", "meditation", "event", "none"]

@@ -1,7 +1,7 @@
 """OpenTelemetry export of the recorded turns and jobs: off unless OTEL_EXPORTER_OTLP_ENDPOINT is set.
 
 This module is the only part the rest of agentcal imports, and it imports nothing but the
-standard library: with export off, OpenTelemetry is never loaded (tests/test_otel.py proves
+standard library: with export off, OpenTelemetry is never loaded (tests/observability/test_otel.py proves
 it). With export on, `agentcal.otel.pipeline` builds the SDK pipeline on first use.
 
 Spans are made from what agentcal records (`agent_observability` rows and their steps), so a

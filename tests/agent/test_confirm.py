@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests.agent.test_agent_loopback import make_runner
 from tests.openai_loopback import LoopbackOpenAI, Reply, call, text
-from tests.test_agent_loopback import make_runner
 
 TZ = ZoneInfo("Europe/Paris")
 
@@ -148,7 +148,7 @@ def test_chat_m_refuses_unless_yes(cli, server, monkeypatch):
 
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 def test_the_repl_asks_first(agentcal_home):
-    from tests.test_chat_cli import _chat_repl
+    from tests.agent.test_chat_cli import _chat_repl
 
     a, b = _event("Standup", 1), _event("Review", 2)
     script = [_deletes(a, b), text("I left them."), _deletes(a, b), text("Both cancelled.")]

@@ -12,8 +12,8 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from agentcal.agent.tools import ALL_TOOLS
 from agentcal.vocab import INSIGHT_CATEGORIES, INSIGHT_TYPES, PREFERENCE_TYPES
+from tests.agent.test_agent_loopback import make_runner
 from tests.openai_loopback import LoopbackOpenAI, call, text
-from tests.test_agent_loopback import make_runner
 
 TZ = ZoneInfo("Europe/Paris")
 # Every closed vocabulary a parameter takes, by property name: it must be an enum of exactly these.

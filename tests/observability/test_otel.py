@@ -2,7 +2,7 @@
 becomes spans (GenAI semantic conventions) over OTLP/HTTP, and a dead collector costs a warning.
 
 Spans are checked as a collector receives them (tests/otlp_receiver.py decodes the protobuf the
-SDK's exporter sends). tests/test_otel_phoenix.py does the same against Arize Phoenix.
+SDK's exporter sends). tests/observability/test_otel_phoenix.py does the same against Arize Phoenix.
 """
 
 from __future__ import annotations

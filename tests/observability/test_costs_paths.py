@@ -1,6 +1,6 @@
 """`agentcal costs` picks a query plan by size (index walks, per-day passes, window queries).
 
-The small stores of tests/test_costs_cli.py take the cheap-for-small-data paths; here the size
+The small stores of tests/observability/test_costs_cli.py take the cheap-for-small-data paths; here the size
 thresholds are lowered so the same data goes through every other path, and each must give the
 figures computed from the inputs.
 """
@@ -8,7 +8,7 @@ figures computed from the inputs.
 import pytest
 
 from agentcal.observability import costs
-from tests.test_costs_cli import CALLS, _expected, _local_day, _log, _report
+from tests.observability.test_costs_cli import CALLS, _expected, _local_day, _log, _report
 
 BREAKDOWNS = [
     ("model", lambda c: c[2]),

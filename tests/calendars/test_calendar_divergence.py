@@ -11,8 +11,8 @@ from datetime import timedelta
 from agentcal.calendars.caldav import CalDAVCalendar
 from agentcal.planning.events import calendar_events_service as events
 from agentcal.settings import get_settings
+from tests.calendars.test_calendar_failures import clean, use_caldav, use_google
 from tests.google_server import FakeGoogleCalendar
-from tests.test_calendar_failures import clean, use_caldav, use_google
 
 
 def the_dentist():  # type: ignore[no-untyped-def]

@@ -8,8 +8,8 @@ import os
 
 import pytest
 
+from tests.agent.test_agent_loopback import make_runner
 from tests.openai_loopback import LoopbackOpenAI, call, text
-from tests.test_agent_loopback import make_runner
 
 GYM = {"insight_type": "habit", "category": "health", "key": "gym_time", "confidence": 0.9,
        "value": {"time": "06:00", "duration_minutes": 60, "days": [1, 2, 3, 4, 5]},

@@ -9,8 +9,8 @@ import pytest
 
 from agentcal.agent.facts import UserFacts, WorkingHours
 from agentcal.agent.prompts import build_system_prompt
+from tests.agent.test_agent_loopback import make_runner
 from tests.openai_loopback import LoopbackOpenAI, text
-from tests.test_agent_loopback import make_runner
 
 NOW = datetime(2026, 12, 2, 23, 30, tzinfo=UTC)  # Wednesday evening in Europe, Thursday in Tokyo
 

@@ -7,9 +7,9 @@ import json
 
 import pytest
 
+from tests.agent.test_agent_loopback import assert_well_formed, make_runner
 from tests.openai_loopback import LoopbackOpenAI, Reply, text
 from tests.scripted_model import ScriptedConversation, prompt_tokens, session_message
-from tests.test_agent_loopback import assert_well_formed, make_runner
 
 
 def sent_history_tokens(history: list) -> int:

@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests.agent.test_agent_loopback import assert_well_formed, events, make_runner
 from tests.openai_loopback import LoopbackOpenAI, Reply, call, error, text
-from tests.test_agent_loopback import assert_well_formed, events, make_runner
 
 TZ = ZoneInfo("Europe/Paris")
 # The deadline test's AGENTCAL_TURN_TIMEOUT: a warm turn reaches its second model call in about

@@ -263,7 +263,9 @@ def seed_preferences(engine: Any, users: int) -> tuple[Any, list[str]]:
     from sqlalchemy import insert
 
     from agentcal.models import CalendarPreference, utcnow
-    from agentcal.planning.emitter import CalendarEventEmitter
+
+    # The seed's name: the same import on a --baseline commit from before the domain packages.
+    from agentcal.services.calendar_event_emitter import CalendarEventEmitter
 
     now = utcnow()
     kinds = [("sleep", "23:00", 480, False), ("meal", "12:30", 60, True), ("gym", "06:30", 60, True),

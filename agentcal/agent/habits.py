@@ -208,7 +208,7 @@ def _repeat(t: str, days: list[int] | None, today: date) -> dict[str, Any]:
     every, _span = when.find_interval(t)
     if every <= 1:
         return {}
-    from agentcal.planning.preferences import next_day_on
+    from agentcal.planning.recurrence import next_day_on
 
     return {"interval_weeks": every, "anchor_date": next_day_on(days, today).isoformat()}
 

@@ -241,7 +241,7 @@ def find_free_time(
 ) -> dict[str, Any]:
     """The free stretches of at least `duration_minutes` in the window, earliest first."""
     from agentcal import validation as v
-    from agentcal.planning.events import free_slots
+    from agentcal.calendars.base import free_slots
 
     begin = parse_time(window_start, ctx.timezone, "window_start")
     finish = parse_time(window_end, ctx.timezone, "window_end")
@@ -427,7 +427,7 @@ def _with_anchor(value: dict[str, Any], timezone: str) -> dict[str, Any]:
     """A repetition every N weeks starts on its next day from the user's today unless the
     value says when; the insight keeps that date, so later syncs count the same weeks."""
     from agentcal import validation as v
-    from agentcal.planning.preferences import next_day_on
+    from agentcal.planning.recurrence import next_day_on
 
     v.interval_weeks(value["interval_weeks"])
     if value.get("anchor_date") is not None:

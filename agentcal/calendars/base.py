@@ -6,8 +6,9 @@ default), google, caldav; tests use an in-memory fake.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
@@ -95,3 +96,48 @@ class CalendarBackend(Protocol):
     def busy_times(self, start: datetime, end: datetime) -> list[Interval]:
         """Busy intervals in [start, end), excluding agentcal's own events."""
         ...
+
+
+def merge_intervals(spans: Iterable[Interval]) -> list[Interval]:
+    out: list[Interval] = []
+    for a, b in sorted(spans):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
+def first_free_slot(
+    busy: list[Interval], start: datetime, end: datetime, length: timedelta
+) -> Interval | None:
+    """Earliest [s, s+length) within [start, end) that overlaps no busy interval."""
+    cursor = start
+    for b_start, b_end in busy:
+        if b_end <= cursor:
+            continue
+        if cursor + length <= b_start:
+            break
+        cursor = max(cursor, b_end)
+    if cursor + length <= end:
+        return cursor, cursor + length
+    return None
+
+
+def free_slots(
+    busy: list[Interval], start: datetime, end: datetime, length: timedelta, limit: int
+) -> list[Interval]:
+    """Up to `limit` free stretches of at least `length` within [start, end), earliest first
+    (each the whole gap between busy intervals, clipped to the window)."""
+    out: list[Interval] = []
+    cursor = start
+    for b_start, b_end in [*busy, (end, end)]:
+        gap_end = min(b_start, end)
+        if gap_end - cursor >= length:
+            out.append((cursor, gap_end))
+            if len(out) >= limit:
+                break
+        cursor = max(cursor, b_end)
+        if cursor >= end:
+            break
+    return out

@@ -612,7 +612,7 @@ class CalDAVCalendar:
         """Busy time in [start, end) from a time-range search, without agentcal's events."""
         from caldav.lib import error as dav_error
 
-        from agentcal.planning.events import merge_intervals
+        from agentcal.calendars.base import merge_intervals
 
         tz = ZoneInfo(self.settings.timezone)
         try:

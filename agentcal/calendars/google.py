@@ -587,7 +587,7 @@ class GoogleCalendar:
 
     def busy_times(self, start: datetime, end: datetime) -> list[Interval]:
         """Busy time from the calendar's events, leaving out agentcal's own and free ones."""
-        from agentcal.planning.events import merge_intervals
+        from agentcal.calendars.base import merge_intervals
 
         try:
             self._check_server()

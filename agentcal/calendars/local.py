@@ -44,10 +44,10 @@ class LocalCalendar:
         The file says whose it is. When it held someone else's calendar (AGENTCAL_USER changed:
         `calendar.ics` is now another person's), that person's calendar is written to their own
         file too, so their events are in a file of theirs, not in no file at all."""
-        from agentcal.planning.events import calendar_events_service
+        from agentcal.calendars.stored import StoredEvents
 
         user = user_id or self.user_id
-        events = calendar_events_service.list_events(user)
+        events = StoredEvents().list_events(user)
         path = self.ics_path(user)
         previous = ics_owner(path)
         atomic_write(path, render_calendar(events, user=user))
@@ -95,11 +95,12 @@ class LocalCalendar:
 
     def busy_times(self, start: datetime, end: datetime) -> list[Interval]:
         """Busy time the user entered themselves (agentcal's own events don't count)."""
-        from agentcal.planning.events import calendar_events_service, merge_intervals
+        from agentcal.calendars.base import merge_intervals
+        from agentcal.calendars.stored import StoredEvents
 
         spans = [
             (e.start_at, e.end_at)
-            for e in calendar_events_service.list_events(self.user_id, start, end)
+            for e in StoredEvents().list_events(self.user_id, start, end)
             if e.origin == "user" and e.start_at is not None and e.end_at is not None
         ]
         return merge_intervals(spans)

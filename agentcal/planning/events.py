@@ -13,25 +13,18 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from agentcal import validation as v
+from agentcal.calendars.base import Interval, first_free_slot, merge_intervals
+from agentcal.calendars.stored import MAX_EVENT_MINUTES, StoredEvents
+from agentcal.calendars.stored import aware as _aware
 from agentcal.errors import NotFoundError, ValidationError
-from agentcal.reader import columns
 from agentcal.records import EventRow
-from agentcal.service import Service
 
 if TYPE_CHECKING:
     from sqlmodel import Session
 
     from agentcal.models import CalendarEvent
 
-MAX_EVENT_MINUTES = 7 * 24 * 60
 MAX_TITLE = 500
-Interval = tuple[datetime, datetime]
-
-
-def _aware(value: Any, field: str) -> datetime:
-    if not isinstance(value, datetime) or value.tzinfo is None:
-        raise ValidationError(f"{field} must be a date and time with a time zone")
-    return value
 
 
 def _span(start: datetime, end: datetime | None, duration_minutes: int | None) -> datetime:
@@ -64,7 +57,7 @@ def new_uid() -> str:
     return f"{uuid4().hex}@agentcal"
 
 
-class CalendarEventsService(Service):
+class CalendarEventsService(StoredEvents):
     """Create, read, move, cancel and search events; find free time."""
 
     def create_event(
@@ -129,42 +122,6 @@ class CalendarEventsService(Service):
             if event is None or event.user_id != user:
                 raise NotFoundError(f"no event with id {event_id}")
             return event
-
-    def list_events(
-        self,
-        user_id: str,
-        start: datetime | None = None,
-        end: datetime | None = None,
-        *,
-        include_cancelled: bool = False,
-        statuses: Iterable[str] | None = None,
-        session: Session | None = None,
-    ) -> list[EventRow]:
-        """The user's events overlapping [start, end), by start time. Only planned and
-        confirmed ones unless `statuses` (or `include_cancelled`) says otherwise."""
-        params: dict[str, Any] = {"user": v.user_id(user_id)}
-        where = ["user_id = :user"]
-        with self.reading(session) as r:
-            if start is not None:
-                start = _aware(start, "start")
-                # No event lasts longer than MAX_EVENT_MINUTES, so none starting earlier than
-                # this can overlap: the bound keeps the (user_id, start_at) index scan to the
-                # window instead of every older event.
-                where += ["end_at > :start", "start_at > :earliest"]
-                params["start"] = r.time(start)
-                params["earliest"] = r.time(start - timedelta(minutes=MAX_EVENT_MINUTES))
-            if end is not None:
-                where.append("start_at < :end")
-                params["end"] = r.time(_aware(end, "end"))
-            if statuses is None and not include_cancelled:
-                statuses = ("planned", "confirmed")
-            if statuses is not None:
-                where.append(r.one_of("status", statuses, params, "status"))
-            sql = (
-                f"SELECT {columns(EventRow)} FROM calendar_events WHERE {' AND '.join(where)} "
-                "ORDER BY start_at, id"
-            )
-            return r.records(EventRow, sql, params)
 
     def search_events(
         self,
@@ -297,51 +254,6 @@ class CalendarEventsService(Service):
             [*self.busy_intervals(user_id, window_start, window_end, session=session), *extra_busy]
         )
         return first_free_slot(busy, window_start, window_end, length)
-
-
-def merge_intervals(spans: Iterable[Interval]) -> list[Interval]:
-    out: list[Interval] = []
-    for a, b in sorted(spans):
-        if out and a <= out[-1][1]:
-            out[-1] = (out[-1][0], max(out[-1][1], b))
-        else:
-            out.append((a, b))
-    return out
-
-
-def first_free_slot(
-    busy: list[Interval], start: datetime, end: datetime, length: timedelta
-) -> Interval | None:
-    """Earliest [s, s+length) within [start, end) that overlaps no busy interval."""
-    cursor = start
-    for b_start, b_end in busy:
-        if b_end <= cursor:
-            continue
-        if cursor + length <= b_start:
-            break
-        cursor = max(cursor, b_end)
-    if cursor + length <= end:
-        return cursor, cursor + length
-    return None
-
-
-def free_slots(
-    busy: list[Interval], start: datetime, end: datetime, length: timedelta, limit: int
-) -> list[Interval]:
-    """Up to `limit` free stretches of at least `length` within [start, end), earliest first
-    (each the whole gap between busy intervals, clipped to the window)."""
-    out: list[Interval] = []
-    cursor = start
-    for b_start, b_end in [*busy, (end, end)]:
-        gap_end = min(b_start, end)
-        if gap_end - cursor >= length:
-            out.append((cursor, gap_end))
-            if len(out) >= limit:
-                break
-        cursor = max(cursor, b_end)
-        if cursor >= end:
-            break
-    return out
 
 
 def _user_tz(user_id: str) -> str:

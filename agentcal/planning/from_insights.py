@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from agentcal import validation as v
 from agentcal.errors import ValidationError
-from agentcal.planning.preferences import next_day_on
+from agentcal.planning.recurrence import next_day_on
 from agentcal.service import Service
 from agentcal.vocab import PREFERENCE_TYPES
 

@@ -16,11 +16,12 @@ have not started yet (queueing their calendar syncs) at once; any other change q
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from agentcal import validation as v
 from agentcal.errors import NotFoundError, ValidationError
+from agentcal.planning.recurrence import next_day_on
 from agentcal.reader import columns
 from agentcal.records import PreferenceRow
 from agentcal.service import Service
@@ -91,34 +92,6 @@ def validate_fields(fields: dict[str, Any]) -> dict[str, Any]:
         else:
             out[name] = _flag(value, name)
     return out
-
-
-def occurs_on(
-    day: date, days: list[int] | None, every_weeks: int = 1, anchor: date | None = None
-) -> bool:
-    """Does a preference happen on `day`, a date in the user's own calendar? Dates, not
-    instants: a week is seven calendar days whatever DST does to its hours."""
-    if days and day.isoweekday() not in days:
-        return False
-    if anchor is None:
-        return True
-    if day < anchor:
-        return False
-    weeks = (_monday(day) - _monday(anchor)).days // 7
-    return weeks % every_weeks == 0
-
-
-def next_day_on(days: list[int] | None, today: date) -> date:
-    """The first day from `today` on that is one of `days` (the default anchor)."""
-    for ahead in range(7):
-        day = today + timedelta(days=ahead)
-        if not days or day.isoweekday() in days:
-            return day
-    raise AssertionError("days is a non-empty list of 1..7")
-
-
-def _monday(day: date) -> date:
-    return day - timedelta(days=day.weekday())
 
 
 def _local_today(user_id: str, session: Session) -> date:
@@ -248,30 +221,28 @@ class CalendarPreferencesService(Service):
     def delete_preference(
         self, user_id: str, preference_id: int, session: Session | None = None
     ) -> CalendarPreference:
-        from agentcal.planning.emitter import REMOVED_NOTE, calendar_event_emitter
+        from agentcal.models import utcnow
+        from agentcal.planning.event_store import cancel_preference_events
+        from agentcal.planning.planner import REMOVED_NOTE
 
         with self.transaction(session) as s:
             pref = self.get_preference(user_id, preference_id, session=s)
-            calendar_event_emitter.cancel_preference_events(
-                pref.user_id, preference_id, REMOVED_NOTE, session=s
-            )
+            cancel_preference_events(s, pref.user_id, preference_id, REMOVED_NOTE, utcnow())
             s.delete(pref)
             return pref
 
 
 def _events_follow(pref: CalendarPreference, s: Session) -> None:
     """Cancel the future events of an unwanted preference, or have the emitter re-plan them."""
-    from agentcal.planning.emitter import (
-        DISABLED_NOTE,
-        SUGGESTION_NOTE,
-        calendar_event_emitter,
-    )
+    from agentcal.models import utcnow
+    from agentcal.planning.event_store import cancel_preference_events
+    from agentcal.planning.planner import DISABLED_NOTE, SUGGESTION_NOTE
     from agentcal.queue.jobs import job_queue
 
     assert pref.id is not None
     if not pref.is_active or not pref.auto_schedule:
         note = DISABLED_NOTE if not pref.is_active else SUGGESTION_NOTE
-        calendar_event_emitter.cancel_preference_events(pref.user_id, pref.id, note, session=s)
+        cancel_preference_events(s, pref.user_id, pref.id, note, utcnow())
     else:
         job_queue.enqueue(
             "emit_preference_events",

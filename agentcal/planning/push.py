@@ -337,9 +337,9 @@ class CalendarPushService(Service):
     def render(self, user_id: str) -> tuple[bytes, int]:
         """The user's calendar as ICS bytes, and how many active events it holds."""
         from agentcal.calendars.ics import ACTIVE_STATUSES, render_calendar
-        from agentcal.planning.events import calendar_events_service
+        from agentcal.calendars.stored import StoredEvents
 
-        events = calendar_events_service.list_events(v.user_id(user_id))
+        events = StoredEvents().list_events(v.user_id(user_id))
         return render_calendar(events), sum(1 for e in events if e.status in ACTIVE_STATUSES)
 
 

@@ -453,7 +453,7 @@ def test_mcp_calls_are_traces_when_export_is_on(agentcal_home):
 
 
 def test_free_slots_are_the_gaps_long_enough():
-    from agentcal.planning.events import free_slots
+    from agentcal.calendars.base import free_slots
 
     t = local(1, 8)
     h = timedelta(hours=1)

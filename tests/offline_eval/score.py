@@ -364,7 +364,7 @@ def _judge_insight(case: Case, action: str, f: list[str], d: Diff) -> tuple[str,
 
 def _first_day(case: Case, spec: Any) -> str | None:
     """The first day from the case's today on that the preference happens."""
-    from agentcal.planning.preferences import occurs_on
+    from agentcal.planning.recurrence import occurs_on
 
     today = case.now.date()
     for ahead in range(7 * 53):

@@ -5,11 +5,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import select
 
+from agentcal.calendars.base import first_free_slot, merge_intervals
 from agentcal.db import session_scope
 from agentcal.errors import NotFoundError, ValidationError
 from agentcal.models import Job
 from agentcal.planning.events import calendar_events_service as events
-from agentcal.planning.events import first_free_slot, merge_intervals
 from agentcal.queue.jobs import job_queue
 
 T0 = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)

@@ -12,9 +12,9 @@ from agentcal.db import session_scope
 from agentcal.insights.user_insights import user_insights_service as insights
 from agentcal.models import CalendarEvent, Job
 from agentcal.planning.emitter import calendar_event_emitter as emitter
-from agentcal.planning.emitter import local_start, nearest_free
 from agentcal.planning.events import calendar_events_service as events
 from agentcal.planning.from_insights import preference_type_for
+from agentcal.planning.placement import local_start, nearest_free
 from agentcal.planning.preferences import calendar_preferences_service as prefs
 from agentcal.settings import reset_settings
 from tests.fake_calendar import FakeCalendar
@@ -330,7 +330,7 @@ def test_an_event_the_user_cancelled_is_not_recreated():
 
 
 def test_nearest_free_prefers_the_smaller_move():
-    from agentcal.planning.emitter import Busy
+    from agentcal.planning.placement import Busy
 
     t = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
     h = timedelta(hours=1)

@@ -13,10 +13,10 @@ from sqlmodel import select
 
 from agentcal.db import session_scope
 from agentcal.models import CalendarEvent
-from agentcal.planning.emitter import OFF_SCHEDULE_NOTE
 from agentcal.planning.emitter import calendar_event_emitter as emitter
+from agentcal.planning.planner import OFF_SCHEDULE_NOTE
 from agentcal.planning.preferences import calendar_preferences_service as prefs
-from agentcal.planning.preferences import next_day_on, occurs_on
+from agentcal.planning.recurrence import next_day_on, occurs_on
 
 PARIS = ZoneInfo("Europe/Paris")  # the test store's zone (conftest); DST starts 2027-03-28
 MONDAY = date(2027, 3, 8)

@@ -13,7 +13,7 @@ from sqlmodel import select
 from agentcal.db import get_engine, session_scope
 from agentcal.errors import ValidationError
 from agentcal.models import Job, utcnow
-from agentcal.queue import jobs as jobs_module
+from agentcal.queue import raw as raw_path
 from agentcal.queue.jobs import JobQueue, job_queue
 from agentcal.workers.runner import JobWorker
 
@@ -125,7 +125,7 @@ def test_a_failed_statement_rolls_back_and_the_next_call_works(monkeypatch):
         raise RuntimeError("handler blew up mid-transaction")
 
     with pytest.raises(RuntimeError):
-        jobs_module._run_raw(engine, boom)
+        raw_path._run_raw(engine, boom)
     assert job_queue.counts()["queued"] == 1  # rolled back
     assert job_queue.claim("w") is not None
 
@@ -134,10 +134,10 @@ def test_disposing_the_engine_closes_the_held_connections():
     queue = JobQueue(get_engine())
     queue.enqueue("calendar_sync", {"event_id": 1, "revision": 1})
     engine = queue.engine
-    held = [f for (e, f) in jobs_module._raw_conns.values() if e is engine]
+    held = [f for (e, f) in raw_path._raw_conns.values() if e is engine]
     assert len(held) == 1
     engine.dispose()
-    assert not [k for k, (e, _) in jobs_module._raw_conns.items() if e is engine]
+    assert not [k for k, (e, _) in raw_path._raw_conns.items() if e is engine]
     assert not held[0].is_valid
 
 

@@ -92,7 +92,7 @@ def household(radicale, google, monkeypatch):  # type: ignore[no-untyped-def]
     monkeypatch.setenv("AGENTCAL_CALDAV_URL", radicale)
     monkeypatch.setenv("AGENTCAL_CALDAV_USERNAME", principals["alice"])
     monkeypatch.setenv("AGENTCAL_CALDAV_PASSWORD", "alice-secret")
-    monkeypatch.setattr("agentcal.queue.jobs.BACKOFF_BASE_SECONDS", 60.0)
+    monkeypatch.setattr("agentcal.queue.leases.BACKOFF_BASE_SECONDS", 60.0)
     reset_settings()
     profiles = user_profiles_service
     profiles.add("bob", timezone=ZONES["bob"], calendar="caldav", caldav_url=radicale,

@@ -102,16 +102,12 @@ class UsageStats:
     latency_p95_ms: float | None = None
 
     @classmethod
-    def from_row(cls, key: str | None, row: Any) -> UsageStats:
-        return cls.from_values(key, [row[name] for name in _COUNTERS])
-
-    @classmethod
     def from_values(cls, key: str | None, values: Sequence[Any]) -> UsageStats:
-        """From the `_COUNTERS` values, in that order."""
-        stats = cls(key, **dict(zip(_COUNTERS, values, strict=True)))
-        stats.cost_usd = float(stats.cost_usd)
-        stats.unpriced_calls = stats.calls - stats.priced_calls
-        return stats
+        """From the `_COUNTERS` values, in that order. Positional: `costs --by session` makes
+        one per session (tens of thousands), and keyword arguments cost three times as much."""
+        calls, errors, priced, cost, prompt, completion, cached, total, timed = values
+        return cls(key, calls, errors, priced, calls - priced, float(cost), prompt, completion,
+                   cached, total, timed)  # fmt: skip
 
     def add(self, other: UsageStats) -> None:
         for name in (*_COUNTERS, "unpriced_calls"):
@@ -400,12 +396,12 @@ class CostsService(Service):
 
     def _groups(self, q: _Query, lo: datetime, hi: datetime, column: str) -> list[UsageStats]:
         where, params = q.where(lo, hi)
-        rows = q.rows(
+        rows = q.tuples(
             f"SELECT {column} AS grp, {_AGGREGATES} FROM {q.table(USAGE_INDEX)} WHERE {where} "
             f"GROUP BY {column}",
             params,
         )
-        return _by_spend(UsageStats.from_row(row["grp"], row) for row in rows)
+        return _by_spend(UsageStats.from_values(grp, values) for grp, *values in rows)
 
     def _group_percentiles(
         self,

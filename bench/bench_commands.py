@@ -46,6 +46,7 @@ USER = "bench"
 EVENTS, CALLS, JOBS = 10_000, 100_000, 1_000
 TYPER_FLOOR = ["-c", "import typer"]
 CHAT_FLOOR = ["-c", "import langgraph.graph, langchain_core.messages"]
+SEED_VERSION = 2  # bump when _seed changes: the cached store is rebuilt
 READ_TARGET, HELP_TARGET, CHAT_TARGET, PROMPT_TARGET_MS = 4.0, 1.7, 1.3, 300.0
 
 # (label, arguments). Read-only commands only: they leave the store as it was.
@@ -152,7 +153,8 @@ def _seed(conn: sqlite3.Connection) -> None:
     _insert(conn, "worker_heartbeats", [dict(worker_id=f"daemon-jobs@bench:{i}", kind="daemon",
                                              hostname="bench", pid=1, started_at=_ts(now),
                                              last_seen=_ts(now), jobs_done=100, jobs_failed=1,
-                                             state="stopped") for i in range(3)])  # fmt: skip
+                                             state="stopped", heartbeat_seconds=60.0)
+                                        for i in range(3)])  # fmt: skip
     # Named sessions over some of the calls' thread ids (the calls use s0..s49999).
     names = ["work", "home", "travel"] + [f"s-{i}" for i in range(197)]
     _insert(conn, "chat_sessions", [dict(user_id=USER, name=name, thread_id=f"s{i}",
@@ -165,7 +167,7 @@ def bench_store() -> Path:
     from bench_foundation import cached_db
 
     calls = cached_db(CALLS)
-    path = calls.parent.with_name(calls.parent.name + "-commands") / "agentcal.db"
+    path = calls.parent.with_name(f"{calls.parent.name}-commands-{SEED_VERSION}") / "agentcal.db"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")

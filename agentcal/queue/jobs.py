@@ -13,6 +13,9 @@ id ... LIMIT 1) RETURNING ...`, inside SQLite's `BEGIN IMMEDIATE` (see db.py) or
 and release only touch a job whose lease token still matches: a worker that lost its lease
 (it was too slow, or presumed dead and reaped) cannot overwrite the result of the next one.
 Failures retry with exponential backoff and jitter until `max_attempts`, then the job is dead.
+
+Here: enqueueing. Claiming and finishing: `leases`; listing, retrying, purging and the counts
+of `agentcal status`: `maintenance`; the DBAPI fast path under them all: `raw`.
 """
 
 from __future__ import annotations

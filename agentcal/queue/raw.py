@@ -1,4 +1,4 @@
-"""The raw DBAPI path under the queue.
+"""The raw DBAPI path under the queue (its `_` names are for agentcal.queue's own modules).
 
 Enqueue, claim, complete, fail and release are the queue's hot path. Going through a
 SQLAlchemy Connection cost more than the database work (pool checkout and reset, the `begin`

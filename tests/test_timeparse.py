@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from agentcal.errors import ValidationError
-from agentcal.observability.costs import day_ranges
+from agentcal.observability.usage import day_ranges
 from agentcal.timeparse import parse_when, parse_window
 
 PARIS = ZoneInfo("Europe/Paris")

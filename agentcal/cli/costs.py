@@ -10,8 +10,8 @@ from agentcal.cli._common import UserOption, console, escape, print_json, resolv
 from agentcal.vocab import COST_BREAKDOWNS
 
 if TYPE_CHECKING:
-    from agentcal.observability.costs import CostReport, UsageStats
     from agentcal.observability.reprice import RepriceResult
+    from agentcal.observability.usage import CostReport, UsageStats
 
 SinceOption = Annotated[
     str | None,
@@ -160,7 +160,7 @@ def _write_csv(report: CostReport) -> None:
     import sys
     from dataclasses import fields
 
-    from agentcal.observability.costs import UsageStats
+    from agentcal.observability.usage import UsageStats
 
     names = [f.name for f in fields(UsageStats)]
     writer = csv.writer(sys.stdout, lineterminator="\n")

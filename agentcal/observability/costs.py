@@ -26,23 +26,28 @@ of them, so the queries are shaped to avoid big sorts:
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, fields
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from agentcal.errors import ValidationError
+from agentcal.observability.usage import (
+    COUNTERS,
+    CostReport,
+    DayRanges,
+    UsageStats,
+    by_spend,
+    day_ranges,
+)
 from agentcal.reader import own_snapshot, parse_time
 from agentcal.service import Service
-from agentcal.timeparse import local_midnight
 from agentcal.vocab import COST_BREAKDOWNS
 
 if TYPE_CHECKING:
     from agentcal.reader import Reader
 
 _T = TypeVar("_T")
-DayRanges = list[tuple[date, datetime, datetime]]
 GROUP_COLUMNS = {
     "model": "llm_model",
     "action": "agent_action",
@@ -60,10 +65,6 @@ _AGGREGATES = """
     COALESCE(SUM(llm_total_tokens), 0) AS total_tokens,
     COUNT(execution_time_ms) AS timed_calls
 """
-_COUNTERS = (
-    "calls", "errors", "priced_calls", "cost_usd", "prompt_tokens", "completion_tokens",
-    "cached_tokens", "total_tokens", "timed_calls",
-)  # fmt: skip
 USAGE_INDEX = "ix_obs_usage"
 LATENCY_INDEX = "ix_obs_latency"  # every user's calls in latency order
 USER_LATENCY_INDEX = "ix_obs_user_latency"  # one user's
@@ -81,69 +82,6 @@ MIN_DAYS_PER_READER = 30
 WALK_THRESHOLD = 50_000
 MAX_WALKED_GROUPS = 200
 _PERCENT = (50, 95)  # integer percents: ranks are computed in SQL integer arithmetic
-
-
-@dataclass
-class UsageStats:
-    """Usage of one group (a day, a model...) or of the whole window. JSON keys are these names."""
-
-    key: str | None
-    calls: int = 0
-    errors: int = 0
-    priced_calls: int = 0
-    unpriced_calls: int = 0
-    cost_usd: float = 0.0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cached_tokens: int = 0
-    total_tokens: int = 0
-    timed_calls: int = 0
-    latency_p50_ms: float | None = None
-    latency_p95_ms: float | None = None
-
-    @classmethod
-    def from_values(cls, key: str | None, values: Sequence[Any]) -> UsageStats:
-        """From the `_COUNTERS` values, in that order. Positional: `costs --by session` makes
-        one per session (tens of thousands), and keyword arguments cost three times as much."""
-        calls, errors, priced, cost, prompt, completion, cached, total, timed = values
-        return cls(key, calls, errors, priced, calls - priced, float(cost), prompt, completion,
-                   cached, total, timed)  # fmt: skip
-
-    def add(self, other: UsageStats) -> None:
-        for name in (*_COUNTERS, "unpriced_calls"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-
-
-@dataclass
-class CostReport:
-    """What `agentcal costs` shows. `user_id` None means every user."""
-
-    user_id: str | None
-    since: datetime | None
-    until: datetime | None
-    timezone: str
-    by: str | None
-    totals: UsageStats
-    groups: list[UsageStats] = field(default_factory=list)
-    daily: list[UsageStats] = field(default_factory=list)
-    names: dict[str, str] = field(default_factory=dict)  # by session: thread id -> its name
-
-    def to_dict(self) -> dict[str, Any]:
-        def stats(s: UsageStats) -> dict[str, Any]:
-            return {f.name: getattr(s, f.name) for f in fields(s)}
-
-        return {
-            "user": self.user_id,
-            "all_users": self.user_id is None,
-            "since": self.since.isoformat() if self.since else None,
-            "until": self.until.isoformat() if self.until else None,
-            "timezone": self.timezone,
-            "by": self.by,
-            "totals": stats(self.totals),
-            "groups": [stats(g) for g in self.groups],
-            "daily": [stats(d) for d in self.daily],
-            "names": dict(self.names),
-        }
 
 
 class _Query:
@@ -270,7 +208,7 @@ class CostsService(Service):
 
         # Summed here, in plain lists: a year of 100 models is 36,500 rows, and attribute
         # access on dataclasses would cost more than the SQL.
-        width = len(_COUNTERS)
+        width = len(COUNTERS)
         days: list[UsageStats] = []
         sums: dict[str | None, list[Any]] = {}
         for key, rows in self._each_day(q, day_ranges(lo, hi, zone), aggregate):
@@ -284,7 +222,7 @@ class CostsService(Service):
                     acc[i] += value
                     total[i] += value
             days.append(UsageStats.from_values(key, total))
-        return days, _by_spend(UsageStats.from_values(k, v) for k, v in sums.items())
+        return days, by_spend(UsageStats.from_values(k, v) for k, v in sums.items())
 
     def _each_day(
         self, q: _Query, days: DayRanges, work: Callable[[_Query, DayRanges], list[_T]]
@@ -401,7 +339,7 @@ class CostsService(Service):
             f"GROUP BY {column}",
             params,
         )
-        return _by_spend(UsageStats.from_values(grp, values) for grp, *values in rows)
+        return by_spend(UsageStats.from_values(grp, values) for grp, *values in rows)
 
     def _group_percentiles(
         self,
@@ -443,25 +381,6 @@ class CostsService(Service):
             for pct, attr in zip(_PERCENT, ("latency_p50_ms", "latency_p95_ms"), strict=True):
                 if row["rn"] == (pct * row["n"] + 99) // 100:
                     setattr(stats, attr, row["ms"])
-
-
-def _by_spend(groups: Iterable[UsageStats]) -> list[UsageStats]:
-    """Groups by spend, then calls, then key: the same order on every database."""
-    return sorted(groups, key=lambda g: (-g.cost_usd, -g.calls, g.key or ""))
-
-
-def day_ranges(lo: datetime, hi: datetime, zone: ZoneInfo) -> DayRanges:
-    """Local days covering `[lo, hi)`, each clipped to the window, as UTC ranges."""
-    out = []
-    day = lo.astimezone(zone).date()
-    last = (hi - timedelta(microseconds=1)).astimezone(zone).date()
-    while day <= last:
-        start = max(lo, local_midnight(day, zone))
-        end = min(hi, local_midnight(day + timedelta(days=1), zone))
-        if start < end:
-            out.append((day, start, end))
-        day += timedelta(days=1)
-    return out
 
 
 costs_service = CostsService()

@@ -60,7 +60,6 @@ KNOWN_CYCLES = {
     frozenset({"agentcal.db", "agentcal.files", "agentcal.reader", "agentcal.storecheck"}),
     frozenset({"agentcal.masking", "agentcal.settings"}),
     frozenset({"agentcal.otel", "agentcal.otel.pipeline"}),
-    frozenset({"agentcal.agent.graph", "agentcal.agent.memory"}),
 }
 
 

@@ -8,7 +8,10 @@ LangChain is loaded.
 
 from __future__ import annotations
 
+import contextvars
 import threading
+from collections.abc import Callable
+from typing import Any
 
 
 class TurnStopped(Exception):
@@ -60,3 +63,36 @@ class CancelToken:
         with self._lock:
             if event in self._wakers:
                 self._wakers.remove(event)
+
+
+def call_abandonably(fn: Callable[[], Any], token: Any) -> Any:
+    """`fn()` in a helper thread, returned as soon as it finishes; if `token` is cancelled
+    first, raise TurnStopped at once and leave the call to finish on its own (its result is
+    dropped). The helper runs in a copy of this context, so LangChain's callbacks and
+    LangGraph's config follow the call."""
+    if token is None:
+        return fn()
+    token.check()
+    context = contextvars.copy_context()
+    done = threading.Event()
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["value"] = context.run(fn)
+        except BaseException as exc:  # handed to the waiting thread
+            box["error"] = exc
+        finally:
+            done.set()
+
+    token.wake_on_cancel(done)
+    try:
+        threading.Thread(target=run, daemon=True, name="agentcal-model-call").start()
+        done.wait()
+    finally:
+        token.forget(done)
+    if "error" in box:
+        raise box["error"]
+    if "value" not in box:  # woken by the cancel, not by the call
+        token.check()
+    return box["value"]

@@ -13,11 +13,10 @@ Middleware, outermost first:
 
 from __future__ import annotations
 
-import contextvars
-import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from agentcal.agent.cancel import call_abandonably
 from agentcal.errors import AgentcalError, ExternalServiceError
 
 if TYPE_CHECKING:
@@ -43,39 +42,6 @@ def _tool_error(exc: Exception, request: Any) -> str | None:
     if isinstance(exc, AgentcalError | ValueError | TypeError):
         return f"Error in {request.tool_call['name']}: {exc}"
     return None
-
-
-def call_abandonably(fn: Callable[[], Any], token: Any) -> Any:
-    """`fn()` in a helper thread, returned as soon as it finishes; if `token` is cancelled
-    first, raise TurnStopped at once and leave the call to finish on its own (its result is
-    dropped). The helper runs in a copy of this context, so LangChain's callbacks and
-    LangGraph's config follow the call."""
-    if token is None:
-        return fn()
-    token.check()
-    context = contextvars.copy_context()
-    done = threading.Event()
-    box: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            box["value"] = context.run(fn)
-        except BaseException as exc:  # handed to the waiting thread
-            box["error"] = exc
-        finally:
-            done.set()
-
-    token.wake_on_cancel(done)
-    try:
-        threading.Thread(target=run, daemon=True, name="agentcal-model-call").start()
-        done.wait()
-    finally:
-        token.forget(done)
-    if "error" in box:
-        raise box["error"]
-    if "value" not in box:  # woken by the cancel, not by the call
-        token.check()
-    return box["value"]
 
 
 def _guard_class() -> type:

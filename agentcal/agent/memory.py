@@ -60,7 +60,7 @@ def memory_middleware(model: Any, history_tokens: int, *, summarize: bool) -> An
 def _summarizer_class() -> type:
     from langchain.agents.middleware import SummarizationMiddleware
 
-    from agentcal.agent.graph import call_abandonably
+    from agentcal.agent.cancel import call_abandonably
 
     class Summarize(SummarizationMiddleware):  # type: ignore[type-arg]
         """SummarizationMiddleware for a history budget; a cancel abandons the summary call."""

@@ -463,7 +463,7 @@ def run_interruptibly(
     turn then stops before its next call and comes back, at once, with what it already did.
 
     A model call cannot be interrupted inside LangGraph's executor, so the turn's guard gives
-    up on it instead (agentcal.agent.graph.call_abandonably). A second Ctrl-C stops waiting
+    up on it instead (agentcal.agent.cancel.call_abandonably). A second Ctrl-C stops waiting
     and raises KeyboardInterrupt; the next turn then waits for this one to end (`on_wait` is
     called first, to say so). A confirmation the turn needs is put to `ask` on this thread
     (the REPL's input()), or decided by `confirm` (chat -m --yes); with neither it is refused.

@@ -297,6 +297,37 @@ def mask_setting(name: str, value: Any) -> Any:
     return mask(str(value))
 
 
+def public_settings(settings: Any) -> dict[str, Any]:
+    """Every setting with its secrets masked, for `agentcal config show`."""
+    from pathlib import Path
+
+    out: dict[str, Any] = {}
+    for name in type(settings).model_fields:
+        value = getattr(settings, name)
+        if hasattr(value, "get_secret_value"):
+            value = mask_secret(value.get_secret_value())
+        elif isinstance(value, Path):
+            value = mask(str(value))
+        else:
+            value = mask_setting(name, value)
+        out[name] = value
+    out["database_url"] = mask_url(settings.db_url)
+    out["data_dir"] = mask(str(settings.data_dir))
+    return out
+
+
+def mask_secret(secret: str | None) -> str | None:
+    """Show that a secret is set without showing it (the last 4 characters of a long one)."""
+    if not secret:
+        return None
+    return MASK + (secret[-4:] if len(secret) >= 12 else "")
+
+
+def mask_url(url: str) -> str:
+    """A URL with its credentials hidden."""
+    return mask(url)
+
+
 # -- logging --------------------------------------------------------------------------------
 
 _installed = False

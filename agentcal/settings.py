@@ -257,38 +257,6 @@ class Settings(BaseSettings):
             )
         return path
 
-    def public_dict(self) -> dict[str, Any]:
-        """Every setting with secrets masked (`agentcal.masking`), for `agentcal config show`."""
-        from agentcal.masking import mask, mask_setting
-
-        out: dict[str, Any] = {}
-        for name in type(self).model_fields:
-            value = getattr(self, name)
-            if isinstance(value, SecretStr):
-                value = mask_secret(value.get_secret_value())
-            elif isinstance(value, Path):
-                value = mask(str(value))
-            else:
-                value = mask_setting(name, value)
-            out[name] = value
-        out["database_url"] = mask_url(self.db_url)
-        out["data_dir"] = mask(str(self.data_dir))
-        return out
-
-
-def mask_secret(secret: str | None) -> str | None:
-    """Show that a secret is set without showing it (the last 4 characters of a long one)."""
-    if not secret:
-        return None
-    return "****" + (secret[-4:] if len(secret) >= 12 else "")
-
-
-def mask_url(url: str) -> str:
-    """A URL with its credentials hidden (`agentcal.masking.mask`)."""
-    from agentcal.masking import mask
-
-    return mask(url)
-
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

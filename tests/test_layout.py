@@ -58,7 +58,6 @@ KNOWN_CYCLES = {
     # Opening the store: db makes the file (files) and checks it (storecheck), storecheck knows
     # the migrations (db), files finds the SQLite file (reader), reader opens it (db, storecheck).
     frozenset({"agentcal.db", "agentcal.files", "agentcal.reader", "agentcal.storecheck"}),
-    frozenset({"agentcal.masking", "agentcal.settings"}),
     frozenset({"agentcal.otel", "agentcal.otel.pipeline"}),
 }
 

@@ -4,7 +4,8 @@ import re
 
 import pytest
 
-from agentcal.settings import Settings, get_settings, mask_secret, mask_url
+from agentcal.masking import mask_secret, mask_url
+from agentcal.settings import Settings, get_settings
 from tests.conftest import ROOT
 
 

@@ -12,10 +12,11 @@ app = typer.Typer(help="Show settings and where the data lives.", no_args_is_hel
 @app.command(name="show")
 def config_show(as_json: JsonOption = False) -> None:
     """Show every setting (secrets masked)."""
+    from agentcal.masking import public_settings
     from agentcal.settings import get_settings
 
     settings = get_settings()
-    values = settings.public_dict()
+    values = public_settings(settings)
     if as_json:
         print_json(values)
         return
@@ -58,7 +59,7 @@ def config_path(
         raise ValidationError(f"unknown path {what!r}: choose from {', '.join(paths)}")
     value = paths[what]
     if what == "db":
-        from agentcal.settings import mask_url
+        from agentcal.masking import mask_url
 
         value = mask_url(str(value))
     typer.echo(str(value))

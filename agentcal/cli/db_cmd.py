@@ -13,7 +13,7 @@ def db_upgrade(
 ) -> None:
     """Apply pending migrations to the configured database."""
     from agentcal.db import get_engine, upgrade_schema
-    from agentcal.settings import mask_url
+    from agentcal.masking import mask_url
 
     engine = get_engine(upgrade=False)
     before = _revision(engine)

@@ -14,27 +14,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agentcal.errors import ConfigError
+from agentcal.schema import SCHEMA_HEAD as SCHEMA_HEAD  # the newest migration: see schema.py
+from agentcal.schema import migrations_dir as migrations_dir
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
     from sqlmodel import Session
 
-# The newest migration. A database already at this revision skips Alembic entirely (fast
-# start); tests/test_migrations.py checks that this matches the migrations' head.
-SCHEMA_HEAD = "0007_event_sync_note"
 
 _engines: dict[str, Engine] = {}
 _upgraded: set[str] = set()
 _lock = threading.Lock()
-
-
-def migrations_dir() -> Path:
-    """The Alembic scripts: inside the installed wheel, or `migrations/` of a checkout."""
-    here = Path(__file__).resolve().parent
-    packaged = here / "_migrations"
-    if packaged.is_dir():
-        return packaged
-    return here.parent / "migrations"
 
 
 def is_sqlite(url: str) -> bool:

@@ -97,7 +97,7 @@ def link_or_special(path: Path) -> str | None:
 
 def store_files() -> list[Path]:
     """The files of agentcal's own stores (SQLite database and checkpoints, with their WAL)."""
-    from agentcal.reader import sqlite_file
+    from agentcal.schema import sqlite_file
     from agentcal.settings import get_settings
 
     settings = get_settings()

@@ -22,12 +22,12 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from functools import cache
-from pathlib import Path
 from types import UnionType
 from typing import TYPE_CHECKING, Any, TypeVar, Union, get_args, get_origin, get_type_hints
 from urllib.parse import quote
 
 from agentcal.errors import ConfigError
+from agentcal.schema import sqlite_file
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
@@ -36,22 +36,11 @@ if TYPE_CHECKING:
 R = TypeVar("R")
 
 
-def sqlite_file(url: str) -> Path | None:
-    """The file of a plain `sqlite:///path` URL; None for any other URL (or one with options)."""
-    prefix = "sqlite:///"
-    if not url.startswith(prefix):
-        return None
-    path = url[len(prefix) :]
-    if not path or path == ":memory:" or path.startswith("file:") or any(c in path for c in "?%"):
-        return None
-    return Path(path).expanduser()
-
-
 def open_store() -> sqlite3.Connection | None:
     """A read-only connection to the configured store, inside one read transaction (a single
     snapshot until it is closed), or None (use SQLAlchemy, which migrates or reports)."""
     from agentcal.basics import get_basics
-    from agentcal.db import SCHEMA_HEAD
+    from agentcal.schema import SCHEMA_HEAD
     from agentcal.storecheck import check_revision, verify_sqlite_file
 
     path = sqlite_file(get_basics().db_url)

@@ -146,7 +146,7 @@ def _remember(path: Path, signature: list[int]) -> None:
 @lru_cache(maxsize=1)
 def known_revisions() -> frozenset[str]:
     """Every schema revision this agentcal knows (its migration files' names)."""
-    from agentcal.db import migrations_dir
+    from agentcal.schema import migrations_dir
 
     return frozenset(p.stem for p in (migrations_dir() / "versions").glob("0*.py"))
 

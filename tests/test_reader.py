@@ -36,8 +36,12 @@ def _insights():
 
 @sqlite_only
 def test_sqlite_file_accepts_only_plain_file_urls(tmp_path):
-    assert reader.sqlite_file(f"sqlite:///{tmp_path}/a.db") == tmp_path / "a.db"
-    assert reader.sqlite_file("sqlite:///rel/a.db") == reader.Path("rel/a.db")
+    from pathlib import Path
+
+    from agentcal.schema import sqlite_file
+
+    assert sqlite_file(f"sqlite:///{tmp_path}/a.db") == tmp_path / "a.db"
+    assert sqlite_file("sqlite:///rel/a.db") == Path("rel/a.db")
     for url in (
         "sqlite://",
         "sqlite:///:memory:",
@@ -47,7 +51,7 @@ def test_sqlite_file_accepts_only_plain_file_urls(tmp_path):
         "postgresql+psycopg://u@localhost/db",
         "sqlite+pysqlite:///a.db",
     ):
-        assert reader.sqlite_file(url) is None, url
+        assert sqlite_file(url) is None, url
 
 
 @sqlite_only

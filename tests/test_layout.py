@@ -52,12 +52,6 @@ LAYERS = [
 ALLOWED = {
     package: set().union(*LAYERS[i + 1 :]) for i, layer in enumerate(LAYERS) for package in layer
 }
-# Cycles that remain, each one broken at run time by an import inside a function: all among the
-# foundation's modules or inside one package. Listed so that a new cycle fails, and so that
-# removing one updates this list.
-KNOWN_CYCLES = {
-    frozenset({"agentcal.otel", "agentcal.otel.pipeline"}),
-}
 
 
 def _modules() -> dict[str, Path]:
@@ -127,7 +121,7 @@ def test_packages_import_in_one_direction():
 def test_no_import_cycle_between_modules():
     graph = _graph()
     cycles = {frozenset(c) for c in _strongly_connected(graph) if len(c) > 1}
-    assert cycles == KNOWN_CYCLES, f"new: {cycles - KNOWN_CYCLES}; gone: {KNOWN_CYCLES - cycles}"
+    assert cycles == set(), f"import cycles: {[sorted(c) for c in cycles]}"
 
 
 def test_the_seed_names_still_import():

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agentcal.errors import ConfigError, ExternalServiceError
-from agentcal.otel import INSTALL_HINT, endpoint, masked, protocol
+from agentcal.otel.env import INSTALL_HINT, endpoint, masked, protocol
 
 BATCH_SPANS = 512
 

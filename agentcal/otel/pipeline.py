@@ -39,7 +39,7 @@ from opentelemetry.sdk.trace.export import (
 )
 
 from agentcal import __version__
-from agentcal.otel import INSTALL_HINT, capture_content, endpoint, protocol, warn_once
+from agentcal.otel.env import INSTALL_HINT, capture_content, endpoint, protocol, warn_once
 from agentcal.otel.spans import PlannedIds, SpanWriter
 
 BREAKER_SECONDS = 30.0

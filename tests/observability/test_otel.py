@@ -31,7 +31,7 @@ def fresh_otel(monkeypatch):
     import agentcal.otel as otel
     from agentcal.otel.pipeline import install_live
 
-    monkeypatch.setattr(otel, "_warned", set())
+    monkeypatch.setattr(otel.env, "_warned", set())
     install_live(None)
     yield otel
     from agentcal.otel import pipeline
@@ -126,7 +126,7 @@ def test_opentelemetry_is_not_imported_when_no_endpoint_is_set(agentcal_home):
     assert proc.returncode == 0, proc.stderr
     seen = json.loads(proc.stdout.strip().splitlines()[-1])
     assert seen["without_langchain"] == []
-    assert seen["agentcal_otel"] == []
+    assert seen["agentcal_otel"] == ["agentcal.otel.env"]  # the OTEL_* variables: stdlib only
     assert all(name.startswith("langsmith.") for name in seen["importers"]), seen["importers"]
     assert "agentcal: warning" not in proc.stderr
 

@@ -1,4 +1,4 @@
-"""The machine line every benchmark prints next to its figures."""
+"""The machine line every benchmark prints next to its figures, and the docs section it writes."""
 
 from __future__ import annotations
 
@@ -24,3 +24,17 @@ def machine() -> str:
         f"SQLite {sqlite3.sqlite_version}, {platform.system()} {platform.release()}, "
         f"{date.today().isoformat()}"
     )
+
+
+def write_docs_section(marker: str, section: str) -> None:
+    """Replace the section of docs/benchmarks.md whose heading starts with `marker` (up to the
+    next `## ` heading) by `section`, or append `section` when there is none."""
+    docs = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
+    text = docs.read_text()
+    if marker in text:
+        head, rest = text.split(marker, 1)
+        tail = rest.split("\n## ", 1)
+        text = head + section + ("\n## " + tail[1] if len(tail) > 1 else "")
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    docs.write_text(text)

@@ -20,7 +20,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from _machine import machine
+from _machine import machine, write_docs_section
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -170,16 +170,7 @@ def main() -> None:
             f"Machine: {machine()}. Run: `python bench/bench_calendar_requests.py --events {n} "
             "--write-docs`.\n"
         )
-        docs = ROOT / "docs" / "benchmarks.md"
-        text = docs.read_text()
-        marker = "## Calendar requests per 100 events"
-        if marker in text:
-            head, rest = text.split(marker, 1)
-            tail = rest.split("\n## ", 1)
-            text = head + section + ("\n## " + tail[1] if len(tail) > 1 else "")
-        else:
-            text = text.rstrip("\n") + "\n\n" + section
-        docs.write_text(text)
+        write_docs_section("## Calendar requests per 100 events", section)
 
 
 if __name__ == "__main__":

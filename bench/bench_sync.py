@@ -19,7 +19,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from _machine import machine
+from _machine import machine, write_docs_section
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -207,16 +207,7 @@ def main() -> None:
             f"Machine: {machine()}. "
             f"Run: `python bench/bench_sync.py --events {n} --rtt-ms {args.rtt_ms:.0f} --write-docs`.\n"
         )
-        docs = ROOT / "docs" / "benchmarks.md"
-        text = docs.read_text()
-        marker = "## Calendar sync (Google"
-        if marker in text:
-            head, rest = text.split(marker, 1)
-            tail = rest.split("\n## ", 1)
-            text = head + section + ("\n## " + tail[1] if len(tail) > 1 else "")
-        else:
-            text = text.rstrip("\n") + "\n\n" + section
-        docs.write_text(text)
+        write_docs_section("## Calendar sync (Google", section)
 
 
 if __name__ == "__main__":

@@ -64,6 +64,12 @@ def is_text(value: str) -> bool:
     return True
 
 
+def is_row_id(value: Any) -> bool:
+    """A whole number a stored row's id can be: 1 to 2**31 - 1 (ids are int32 on PostgreSQL, and
+    a larger one would fail there with DataError instead of finding nothing)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**31
+
+
 def user_id(value: Any) -> str:
     """A user id: 1 to 128 characters, no control characters."""
     return non_empty(value, "user", MAX_USER_ID_LENGTH)

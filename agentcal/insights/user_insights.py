@@ -260,7 +260,7 @@ class UserInsightsService(Service):
         sql = f"SELECT {columns(InsightRow)} FROM user_insights WHERE user_id = :user AND "
         if isinstance(ref, int) or (isinstance(ref, str) and ref.isascii() and ref.isdigit()):
             number = int(ref)
-            if not 0 < number < 2**31:  # ids are int32 on PostgreSQL
+            if not v.is_row_id(number):
                 raise NotFoundError(f"no insight {ref!r} for user {user!r}")
             sql += "id = :id"
             params: dict[str, Any] = {"user": user, "id": number}

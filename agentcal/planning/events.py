@@ -115,7 +115,7 @@ class CalendarEventsService(StoredEvents):
         from agentcal.models import CalendarEvent
 
         user = v.user_id(user_id)
-        if isinstance(event_id, bool) or not 0 < event_id < 2**31:  # ids are int32 on PostgreSQL
+        if not v.is_row_id(event_id):
             raise NotFoundError(f"no event with id {event_id}")
         with self.transaction(session) as s:
             event = s.get(CalendarEvent, event_id)

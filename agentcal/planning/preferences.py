@@ -192,6 +192,8 @@ class CalendarPreferencesService(Service):
         from agentcal.models import CalendarPreference
 
         user = v.user_id(user_id)
+        if not v.is_row_id(preference_id):
+            raise NotFoundError(f"no preference with id {preference_id} for user {user!r}")
         with self.transaction(session) as s:
             pref = s.get(CalendarPreference, preference_id)
             if pref is None or pref.user_id != user:

@@ -56,6 +56,19 @@ def test_other_users_preferences_are_invisible():
     assert prefs.list_preferences("bob") == []
 
 
+@pytest.mark.parametrize("ref", [0, -1, 2**31, 2**63, True])
+def test_an_id_no_row_can_have_is_not_found_on_every_store(ref):
+    """PostgreSQL's ids are int32: 2**31 raised DataError there instead of finding nothing."""
+    from agentcal.planning.events import calendar_events_service
+
+    with pytest.raises(NotFoundError):
+        prefs.get_preference("alice", ref)
+    with pytest.raises(NotFoundError):
+        prefs.delete_preference("alice", ref)
+    with pytest.raises(NotFoundError):
+        calendar_events_service.get_event("alice", ref)
+
+
 @pytest.mark.parametrize(
     "field,value",
     [

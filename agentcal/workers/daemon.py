@@ -43,6 +43,7 @@ class OnceResult:
     events_created: int = 0  # by the pass and by emit jobs
     events_changed: int = 0  # moved or cancelled
     events_unplaced: int = 0
+    events_in_place: int = 0  # found by the pass already placed (by chat, or an earlier run)
     events_synced: int = 0  # pushed to the calendar
     insights_applied: int = 0  # created, updated or reinforced
 
@@ -76,7 +77,10 @@ class OnceResult:
         def n(count: int, what: str) -> str:
             return f"{count} {what}" + ("" if count == 1 else "s")
 
-        events = f"{n(self.events_created, 'event')} created, {self.events_changed} changed"
+        events = f"{n(self.events_created, 'event')} created"
+        if self.events_in_place:
+            events += f" ({self.events_in_place} already in place)"
+        events += f", {self.events_changed} changed"
         if self.events_unplaced:
             events += f", {self.events_unplaced} without room"
         return (
@@ -187,7 +191,7 @@ def run_once() -> OnceResult:
     result = OnceResult(0, emit)
     if emit is not None:
         result.events_created, result.events_changed = emit.created, emit.changed
-        result.events_unplaced = emit.unplaced
+        result.events_unplaced, result.events_in_place = emit.unplaced, emit.in_place
     worker = JobWorker(
         "async_job_processor", worker_id=default_worker_id("daemon-jobs"), on_done=result.add_job
     )

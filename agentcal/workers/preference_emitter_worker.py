@@ -29,6 +29,7 @@ class PassResult:
     changed: int
     unplaced: int
     patterns: int
+    in_place: int = 0  # events the pass found already where their preference wants them
 
 
 def event_counts(counts: dict[str, int]) -> tuple[int, int, int]:
@@ -92,11 +93,12 @@ class EmitterWorker:
         self.done += 1
         otel.export_job(_PASS, started_ns, time.time_ns(), None)
         self._beat()
-        created = changed = unplaced = 0
+        created = changed = unplaced = in_place = 0
         for r in results:
             c, ch, u = event_counts(r.counts)
             created, changed, unplaced = created + c, changed + ch, unplaced + u
-        return PassResult(len(users), created, changed, unplaced, patterns)
+            in_place += r.counts.get("unchanged", 0)
+        return PassResult(len(users), created, changed, unplaced, patterns, in_place)
 
     def run_forever(self, interval: float | None = None) -> None:
         from agentcal.settings import get_settings

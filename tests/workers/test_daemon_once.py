@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -44,3 +45,24 @@ def test_a_first_daemon_once_is_one_line_and_no_alembic_noise(tmp_path):
         f"{created} events created, 0 changed, {created} synced; 1 insight applied; "
         f"{created + 2} jobs run, 0 failed"
     )
+
+
+def test_daemon_once_after_the_chat_applied_a_habit_says_its_events_are_in_place(tmp_path):
+    home = tmp_path / "home"
+    # No worker runs: the chat applies the habit at once and places its events itself.
+    told = _run(home, "chat", "-m", "I go to the gym every weekday at 6am")
+    assert told.returncode == 0, told.stderr
+    listed = _run(home, "events", "list", "--days", "7", "--json")
+    placed = len(json.loads(listed.stdout))
+    assert placed >= 4
+    ran = _run(home, "daemon", "--once")
+    assert ran.returncode == 0, ran.stderr
+    # Nothing new to create is not "nothing there": the line says the events are in place.
+    # The chat's sync jobs run and find their events already in the local calendar file.
+    assert ran.stdout.splitlines() == [
+        f"0 events created ({placed} already in place), 0 changed, 0 synced; "
+        f"0 insights applied; {placed} jobs run, 0 failed"
+    ]
+    jobs = json.loads(_run(home, "jobs", "list", "--json", "-n", "100").stdout)
+    assert {j["state"] for j in jobs} == {"done"}
+    assert sum(j["kind"] == "calendar_sync" for j in jobs) == placed

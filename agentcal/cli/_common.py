@@ -38,6 +38,27 @@ def resolve_user(user: str | None) -> str:
     return user_id(user) if user is not None else _default_user()
 
 
+def zone_of(user_id: str | None) -> str:
+    """The time zone a command about `user_id` counts days in: their profile's zone, else the
+    installation's (AGENTCAL_TIMEZONE); the installation's for every user (None)."""
+    if user_id is None:
+        from agentcal.basics import get_basics
+
+        return get_basics().timezone
+    from agentcal.users.profiles import user_timezone
+
+    return user_timezone(user_id)
+
+
+def window(since: str | None, until: str | None, zone: str) -> tuple[Any, Any]:
+    """`--since`/`--until` as UTC bounds, "today" and dates read in `zone`."""
+    from zoneinfo import ZoneInfo
+
+    from agentcal.timeparse import parse_window
+
+    return parse_window(since, until, tz=ZoneInfo(zone))
+
+
 def jsonable(obj: Any) -> Any:
     """Models, dataclasses, datetimes -> plain JSON values."""
     if hasattr(obj, "model_dump"):

@@ -6,7 +6,15 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from agentcal.cli._common import UserOption, console, escape, print_json, resolve_user
+from agentcal.cli._common import (
+    UserOption,
+    console,
+    escape,
+    print_json,
+    resolve_user,
+    window,
+    zone_of,
+)
 from agentcal.vocab import COST_BREAKDOWNS
 
 if TYPE_CHECKING:
@@ -38,13 +46,6 @@ def _money(value: float | None) -> str:
 
 def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value:,.0f} ms"
-
-
-def _window(since: str | None, until: str | None):  # type: ignore[no-untyped-def]
-    from agentcal.basics import get_basics
-    from agentcal.timeparse import parse_window
-
-    return parse_window(since, until, tz=get_basics().tz)
 
 
 def _who(user: str | None, all_users: bool, by: str | None = None) -> str | None:
@@ -113,7 +114,8 @@ def costs(
     if reprice and (by is not None or as_csv):
         raise typer.BadParameter("--reprice takes no --by or --csv", param_hint="--reprice")
     user_id = _who(user, all_users, by)
-    lo, hi = _window(since, until)
+    zone = zone_of(user_id)  # bob's "today" is his day, as his budget counts it
+    lo, hi = window(since, until, zone)
     if reprice:
         from agentcal.cli import render
         from agentcal.observability.reprice import reprice_service
@@ -133,7 +135,6 @@ def costs(
             _render_reprice(result)
         return
 
-    from agentcal.basics import get_basics
     from agentcal.observability.costs import costs_service
 
     if as_csv and by is None:
@@ -143,7 +144,7 @@ def costs(
         since=lo,
         until=hi,
         by=by,
-        tz=get_basics().timezone,
+        tz=zone,
         # A table shows `limit` groups: only theirs need latency percentiles. Exports: all.
         ranked_groups=None if as_json or as_csv or not limit else limit,
     )

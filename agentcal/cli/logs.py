@@ -15,6 +15,8 @@ from agentcal.cli._common import (
     local_time,
     print_json,
     resolve_user,
+    window,
+    zone_of,
 )
 from agentcal.cli.costs import AllUsersOption, SinceOption, UntilOption
 from agentcal.vocab import CALL_STATUSES
@@ -76,12 +78,10 @@ def logs_list(
     as_json: JsonOption = False,
 ) -> None:
     """List recorded agent calls, newest first."""
-    from agentcal.basics import get_basics
     from agentcal.observability.call_log import call_log_service
-    from agentcal.timeparse import parse_window
 
     who = _who(user, all_users)
-    lo, hi = parse_window(since, until, tz=get_basics().tz)
+    lo, hi = window(since, until, zone_of(who))  # bob's "today" is his day
     calls = call_log_service.list_calls(
         user_id=who, model=model, action=action, status=status, since=lo, until=hi,
         query=query, session=session, limit=limit,
@@ -172,11 +172,9 @@ def logs_export(
         raise typer.BadParameter("choose where to send them: --otlp", param_hint="--otlp")
     from agentcal.observability.call_log import call_log_service
     from agentcal.otel.history import export_history
-    from agentcal.settings import get_settings
-    from agentcal.timeparse import parse_window
 
     who = _who(user, all_users)
-    lo, hi = parse_window(since, until, tz=get_settings().tz)
+    lo, hi = window(since, until, zone_of(who))
     report = export_history(call_log_service.iter_records(user_id=who, since=lo, until=hi))
     typer.echo(f"Sent {report.calls} call(s) as {report.spans} span(s) to {report.url}.")
 

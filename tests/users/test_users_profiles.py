@@ -237,3 +237,33 @@ def test_sync_health_counts_failures_since_the_last_success():
     assert "hunter2" not in (bob.last_error or "")  # masked like every job error
     sync_health.record("bob", "caldav", now=t0 + timedelta(minutes=20))
     assert sync_health.failing() == []
+
+
+def test_costs_and_logs_read_a_users_dates_in_their_own_zone(cli):
+    """bob lives in Auckland (the installation in Paris): his "2025-03-31" is his day, as his
+    budget counts it; --all-users keeps the installation's days."""
+    import json
+    from datetime import UTC, datetime
+
+    from agentcal.observability.calls import agent_observability_service
+
+    assert cli("users", "add", "bob", "--timezone", "Pacific/Auckland").exit_code == 0
+    # 12:00Z on 2025-03-30 is 14:00 on the 30th in Paris and 01:00 on the 31st in Auckland.
+    agent_observability_service.log_agent_call(
+        user_id="bob", created_at=datetime(2025, 3, 30, 12, 0, tzinfo=UTC), llm_model="gpt-4o",
+        agent_action="create", status="ok", llm_prompt_tokens=7, llm_completion_tokens=1,
+        llm_cost_usd=0.5, user_message="bob's call",
+    )  # fmt: skip
+
+    def counted(*args: str) -> tuple[int, int]:
+        costs = cli("costs", "--json", *args)
+        logs = cli("logs", "list", "--json", *args)
+        assert costs.exit_code == 0 and logs.exit_code == 0, costs.output + logs.output
+        return json.loads(costs.stdout)["totals"]["calls"], len(json.loads(logs.stdout))
+
+    assert counted("--user", "bob", "--since", "2025-03-31", "--until", "2025-03-31") == (1, 1)
+    assert counted("--user", "bob", "--since", "2025-03-30", "--until", "2025-03-30") == (0, 0)
+    assert counted("--all-users", "--since", "2025-03-30", "--until", "2025-03-30") == (1, 1)
+    by_day = json.loads(cli("costs", "--json", "--user", "bob", "--by", "day").stdout)
+    assert [(g["key"], g["calls"]) for g in by_day["groups"]] == [("2025-03-31", 1)]
+    assert by_day["timezone"] == "Pacific/Auckland"

@@ -47,6 +47,18 @@ def _short(text: str | None, width: int = 60) -> str:
     return one_line if len(one_line) <= width else one_line[: width - 1] + "…"
 
 
+def _message(call: CallRow) -> str | None:
+    """What the call was asked: the user's message, or for an MCP client's tool call (no
+    message, no model) the tool and its arguments, e.g. `MCP create_event title=Dentist`."""
+    if call.user_message or not isinstance(call.agent_state, dict) or "mcp" not in call.agent_state:
+        return call.user_message
+    args = (
+        call.entities[0].get("args") if isinstance(call.entities, list) and call.entities else None
+    )
+    shown = " ".join(f"{k}={v}" for k, v in args.items()) if isinstance(args, dict) else ""
+    return f"MCP {call.agent_tool or '?'} {shown}".rstrip()
+
+
 def _cost(call: CallRow) -> str:
     if call.llm_cost_usd is None:
         return "unpriced" if call.llm_model else "-"
@@ -118,7 +130,7 @@ def _render_list(calls: list[CallRow], *, all_users: bool) -> None:
                  c.agent_action or "-", escape(render.model(c.llm_model)),
                  c.status if c.status == "ok" else f"[red]{c.status}[/red]",
                  f"{c.llm_total_tokens:,}" if c.llm_total_tokens is not None else "-", priced,
-                 render.duration(c.execution_time_ms), escape(_short(c.user_message, 200))]  # fmt: skip
+                 render.duration(c.execution_time_ms), escape(_short(_message(c), 200))]  # fmt: skip
         listing.row(*cells)
     listing.print(console())
 

@@ -220,6 +220,9 @@ def test_logs_and_costs_show_mcp_calls(agentcal_home, cli):
     assert [(r["agent_tool"], r["status"]) for r in rows] == [
         ("create_event", "error"), ("list_events", "ok"),
     ]  # fmt: skip
+    # The table's message column says what the client asked, as a chat turn's shows its text.
+    table = cli("logs", "list").output
+    assert "MCP create_event" in table and "title=x" in table and "MCP list_events" in table
     shown = cli("logs", "show", str(rows[0]["id"]))
     assert "tool create_event" in shown.output and "pytest-agent" in shown.output
     report = json.loads(cli("costs", "--json").output)

@@ -8,8 +8,10 @@ from datetime import timedelta
 
 import pytest
 
+from agentcal.calendars import _caldav_discovery as discovery
 from agentcal.calendars import get_backend
-from agentcal.calendars.caldav import CalDAVCalendar, read_password
+from agentcal.calendars._caldav_http import read_password
+from agentcal.calendars.caldav import CalDAVCalendar
 from agentcal.errors import ConfigError
 from agentcal.settings import get_settings, reset_settings
 from tests.event_snapshots import T0, make_event
@@ -371,10 +373,11 @@ def test_two_processes_making_the_calendar_at_once_share_it(settings):
     refused (the name is taken) and it uses the one the first made, not an outage."""
     first, second = CalDAVCalendar(settings), CalDAVCalendar(settings)
     assert first.upsert(make_event(1)).ok  # no calendar yet: made it
-    [(url, props)] = second._propfind(second.url, "0")
-    home = second._home(url, props)
+    conn = second._conn
+    [(url, props)] = discovery.propfind(conn, conn.url, "0")
+    home = discovery.calendar_home(conn, url, props)
 
-    made = second._make(home, "agentcal")  # what its discovery did a moment too late
+    made = discovery.make_calendar(conn, home, "agentcal")  # its discovery, a moment too late
 
     assert made == first.collection()
     result = second.upsert(make_event(2))

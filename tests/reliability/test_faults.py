@@ -46,7 +46,7 @@ def faulty_calendar(radicale, monkeypatch):  # type: ignore[no-untyped-def]
     monkeypatch.setenv("AGENTCAL_JOB_MAX_ATTEMPTS", str(MAX_ATTEMPTS))
     # Retries are due at once: the test is about outcomes, not about waiting.
     monkeypatch.setattr("agentcal.queue.leases.BACKOFF_BASE_SECONDS", 0.0)
-    monkeypatch.setattr("agentcal.calendars.caldav.RETRY_BASE_SECONDS", 0.0)
+    monkeypatch.setattr("agentcal.calendars._caldav_http.RETRY_BASE_SECONDS", 0.0)
     reset_settings()
     yield proxy, user
     proxy.stop()

@@ -85,7 +85,7 @@ def test_a_password_set_with_users_edit_goes_to_the_users_own_0600_file(alice_on
     assert path.read_text() == "bob-password"
     assert os.stat(path).st_mode & 0o777 == 0o600
     assert settings_for("bob").caldav_password_file == path
-    from agentcal.calendars.caldav import read_password
+    from agentcal.calendars._caldav_http import read_password
 
     assert read_password(settings_for("bob")) == "bob-password"
     assert read_password(settings_for("alice")) == "alice-password"

@@ -86,12 +86,20 @@ class AgentObservability(SQLModel, table=True):
         sa.Index(
             "ix_obs_action_latency", "agent_action", "execution_time_ms", "user_id", "created_at"
         ),
+        # The usage columns in session order: `costs --by session` groups tens of thousands of
+        # sessions without sorting the calls, and `logs list --session` seeks a session's calls.
+        sa.Index(
+            "ix_obs_session_usage",
+            *("session_id", "created_at", "user_id", "status", "execution_time_ms"),
+            *("llm_cost_usd", "llm_prompt_tokens", "llm_completion_tokens", "llm_cached_tokens"),
+            "llm_total_tokens",
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     created_at: datetime = _time_col()
     user_id: str = Field(max_length=200)
-    session_id: str | None = Field(default=None, max_length=200, index=True)
+    session_id: str | None = Field(default=None, max_length=200)  # ix_obs_session_usage
     agent_run_id: str | None = Field(default=None, max_length=64, index=True)
     agent_action: str | None = Field(default=None, max_length=32)
     agent_tool: str | None = Field(default=None, max_length=200)

@@ -179,6 +179,11 @@ class Reader:
             tests = [f"{c} ILIKE :{name} ESCAPE '\\'" for c in columns]
         return "(" + " OR ".join(tests) + ")"
 
+    def binary_order(self, expr: str) -> str:
+        """`expr` for ORDER BY in code point order, as Python sorts strings (PostgreSQL would
+        otherwise use the database's collation)."""
+        return expr if self.sqlite else f'({expr}) COLLATE "C"'
+
     def indexed(self, table: str, index: str) -> str:
         """`table`, pinned to `index` on SQLite: its planner, without statistics, sometimes
         prefers a narrower index and then reads every wide row."""

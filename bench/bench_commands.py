@@ -181,6 +181,19 @@ def bench_store() -> Path:
     return path
 
 
+def variant_store(code: str) -> Path:
+    """The bench store at the schema of the code in `code` (a --baseline commit with other
+    migrations reads a store at its own head: the data are the same, built by its own seed)."""
+    if code == str(ROOT):
+        return bench_store()
+    out = subprocess.run(
+        [sys.executable, "-c", "import bench_commands; print(bench_commands.bench_store())"],
+        cwd=Path(code) / "bench", env={**os.environ, "PYTHONPATH": code},
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    return Path(out.strip().splitlines()[-1])
+
+
 def help_paths() -> list[list[str]]:
     """Every command and group of the app, as argument lists (`[]` is `agentcal` itself)."""
     import typer.main
@@ -271,11 +284,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp) / "home"
-        home.mkdir(mode=0o700)
-        shutil.copy(bench_store(), home / "agentcal.db")
         chat_home = Path(tmp) / "chat"
-        chat_home.mkdir(mode=0o700)
-        shutil.copy(bench_store(), chat_home / "agentcal.db")
         env = {k: v for k, v in os.environ.items()
                if not k.startswith("AGENTCAL_") and k not in ("OPENAI_API_KEY", "OPENAI_BASE_URL")}  # fmt: skip
         env.update(AGENTCAL_HOME=str(home), AGENTCAL_USER=USER, AGENTCAL_TIMEZONE="Europe/Paris",
@@ -289,6 +298,14 @@ def main() -> None:
             from _baseline import extract
 
             variants["base"] = str(extract(args.baseline, Path(tmp) / "baseline"))
+        # Each variant reads its own copy of the store (and `chat -m` writes to another).
+        homes: dict[tuple[str, Path], str] = {}
+        for variant, code in variants.items():
+            store = variant_store(code)
+            for base in (home, chat_home):
+                homes[(variant, base)] = str(base.with_name(base.name + variant))
+                Path(homes[(variant, base)]).mkdir(mode=0o700)
+                shutil.copy(store, Path(homes[(variant, base)]) / "agentcal.db")
 
         jobs: list[tuple[str, str, list[str], dict[str, str]]] = []  # (kind, label, argv, env)
         jobs.append(("floor", "python -c 'import typer'", [py, *TYPER_FLOOR], env))
@@ -313,12 +330,15 @@ def main() -> None:
                 for variant, path in variants.items():
                     if kind == "floor" and variant:
                         continue
-                    e = {**job_env, "PYTHONPATH": path}
+                    where = Path(job_env["AGENTCAL_HOME"])
+                    e = {**job_env, "PYTHONPATH": path, "AGENTCAL_HOME": homes[(variant, where)]}
                     wall, cpu, code = run_once(argv, e)
                     if round_no:
                         timings.add((variant, label), wall, cpu, code)
             for variant, path in variants.items():
-                ms = time_to_prompt({**chat_env, "PYTHONPATH": path})
+                ms = time_to_prompt(
+                    {**chat_env, "PYTHONPATH": path, "AGENTCAL_HOME": homes[(variant, chat_home)]}
+                )
                 if round_no:
                     prompt.setdefault(variant, []).append(ms)
 

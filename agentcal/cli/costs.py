@@ -249,10 +249,11 @@ def _render_breakdown(report: CostReport, limit: int) -> None:
     take seconds to print and scroll by unread."""
     from agentcal.cli import render
 
-    groups = report.groups
+    groups = report.groups  # with --by session, only the top `limit` already
     shown = groups if not limit or len(groups) <= limit else None
     if shown is None:
         shown = groups[-limit:] if report.by == "day" else groups[:limit]
+    total = max(report.group_count, len(groups))
     listing = render.Listing(title=f"by {report.by}")
     listing.column(str(report.by), "title")
     # On a narrow terminal the token counts go first, then errors, unpriced and p95.
@@ -264,11 +265,11 @@ def _render_breakdown(report: CostReport, limit: int) -> None:
         listing.row(*_stats_cells(g, report.names))
     out = console()
     listing.print(out)
-    if len(shown) < len(groups):
+    if len(shown) < total:
         which = "latest" if report.by == "day" else "top"
         order = "" if report.by == "day" else " by spend"
         out.print(
-            f"(the {which} {len(shown):,} of {len(groups):,} {report.by}s{order};"
+            f"(the {which} {len(shown):,} of {total:,} {report.by}s{order};"
             " --limit 0 shows them all, --csv and --json export them all)"
         )
 

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 MAX_LIMIT = 10_000
 MAX_QUERY_BYTES = 1_000
-SESSION_INDEX = "ix_agent_observability_session_id"
+SESSION_INDEX = "ix_obs_session_usage"  # leads with session_id
 
 
 @dataclass

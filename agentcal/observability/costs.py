@@ -21,6 +21,9 @@ of them, so the queries are shaped to avoid big sorts:
   `ix_obs_model_latency` / `ix_obs_action_latency` / `ix_obs_user_latency`; for days, the same
   ranked read of each day's index range; for sessions (many groups) and past 200 groups, one
   window query (ROW_NUMBER per group) over the calls of the groups asked for.
+- the top sessions of a table (`ranked_groups`): ranked by spend in session order on the
+  covering index `ix_obs_session_usage` and cut to the top N by SQL, then only those N are
+  aggregated in full; exports (`ranked_groups=None`) have every session.
 """
 
 from __future__ import annotations
@@ -66,6 +69,7 @@ _AGGREGATES = """
     COUNT(execution_time_ms) AS timed_calls
 """
 USAGE_INDEX = "ix_obs_usage"
+SESSION_INDEX = "ix_obs_session_usage"  # the same columns in session order: the top sessions
 LATENCY_INDEX = "ix_obs_latency"  # every user's calls in latency order
 USER_LATENCY_INDEX = "ix_obs_user_latency"  # one user's
 # Group column -> index ordered by (column, execution_time_ms): per-group percentile walks.
@@ -131,7 +135,9 @@ class CostsService(Service):
 
         `ranked_groups=N` computes the latency percentiles of the first N groups only (the top
         N by spend; with `by="day"`, the latest N days): what a table cut to N rows shows. The
-        other groups' percentiles are then None; every other figure is always complete."""
+        other groups' percentiles are then None; every other figure is always complete. With
+        `by="session"` (tens of thousands of groups in a year) `groups` then holds only the top
+        N, and `group_count` says how many there are."""
         if by is not None and by not in COST_BREAKDOWNS:
             raise ValidationError(f"--by must be one of {', '.join(COST_BREAKDOWNS)} (got {by!r})")
         zone = ZoneInfo(tz)
@@ -151,6 +157,10 @@ class CostsService(Service):
                 report.groups = [d for d in report.daily if d.calls]
                 ranked = report.groups[-ranked_groups:] if ranked_groups else report.groups
                 self._day_percentiles(q, lo, hi, zone, ranked)
+            elif by == "session" and ranked_groups:
+                report.groups, report.group_count = self._top_sessions(q, lo, hi, ranked_groups)
+                only = report.groups if len(report.groups) < report.group_count else None
+                self._group_percentiles(q, lo, hi, "session_id", report.groups, only)
             elif column is not None:
                 report.groups = groups if per_day else self._groups(q, lo, hi, column)
                 ranked = report.groups[:ranked_groups] if ranked_groups else report.groups
@@ -161,10 +171,11 @@ class CostsService(Service):
                 else:
                     only = ranked if len(ranked) < len(report.groups) else None
                     self._group_percentiles(q, lo, hi, column, ranked, only)
-                if by == "session":
-                    from agentcal.users.chat_sessions import session_names
+            if by == "session":
+                from agentcal.users.chat_sessions import session_names
 
-                    report.names = session_names(reader, (g.key for g in report.groups))
+                report.names = session_names(reader, (g.key for g in report.groups))
+            report.group_count = report.group_count or len(report.groups)
         return report
 
     def _bounds(
@@ -341,6 +352,38 @@ class CostsService(Service):
         )
         return by_spend(UsageStats.from_values(grp, values) for grp, *values in rows)
 
+    def _top_sessions(
+        self, q: _Query, lo: datetime, hi: datetime, n: int
+    ) -> tuple[list[UsageStats], int]:
+        """The top `n` sessions by spend (as `by_spend` orders them) and how many there are.
+        A year of calls has tens of thousands of sessions: SQLite groups them in session order
+        from the covering index `ix_obs_session_usage` (no sort of the window's rows), ranks
+        them on spend and calls alone and keeps n; only those n get every figure (a seek each),
+        so neither SQLite nor Python computes the others' (measured in docs/benchmarks.md)."""
+        where, params = q.where(lo, hi)
+        table = q.table(SESSION_INDEX)
+        tie = q.r.binary_order("COALESCE(session_id, '')")  # by_spend's `key or ""`
+        top = q.tuples(
+            f"SELECT session_id, COALESCE(SUM(llm_cost_usd), 0) AS cost, COUNT(*) AS calls"
+            f" FROM {table} WHERE {where} GROUP BY session_id"
+            f" ORDER BY cost DESC, calls DESC, {tie} LIMIT :n",
+            {**params, "n": n},
+        )
+        count = q.scalar(
+            f"SELECT COUNT(*) FROM (SELECT 1 FROM {table} WHERE {where} GROUP BY session_id) AS g",
+            params,
+        )
+        keys = [row[0] for row in top]
+        alternatives = [q.r.one_of("session_id", [k for k in keys if k is not None], params, "s")]
+        if None in keys:
+            alternatives.append("session_id IS NULL")
+        rows = q.tuples(
+            f"SELECT session_id, {_AGGREGATES} FROM {table}"
+            f" WHERE {where} AND ({' OR '.join(alternatives)}) GROUP BY session_id",
+            params,
+        )
+        return by_spend(UsageStats.from_values(grp, values) for grp, *values in rows), count
+
     def _group_percentiles(
         self,
         q: _Query,
@@ -356,7 +399,10 @@ class CostsService(Service):
             return
         extra = " AND execution_time_ms IS NOT NULL"
         keys: dict[str, Any] = {}
+        index = USAGE_INDEX
         if only is not None:
+            # A few sessions' calls: seek them in session order instead of reading the window.
+            index = SESSION_INDEX if column == "session_id" else USAGE_INDEX
             keys = {f"g{i}": g.key for i, g in enumerate(only) if g.key is not None}
             alternatives = [f"{column} IN ({', '.join(':' + k for k in keys)})"] if keys else []
             if any(g.key is None for g in only):
@@ -370,7 +416,7 @@ class CostsService(Service):
             f" SELECT {column} AS grp, execution_time_ms AS ms,"
             f" ROW_NUMBER() OVER (PARTITION BY {column} ORDER BY execution_time_ms) AS rn,"
             f" COUNT(*) OVER (PARTITION BY {column}) AS n"
-            f" FROM {q.table(USAGE_INDEX)} WHERE {where}) AS ranked WHERE {ranks}",
+            f" FROM {q.table(index)} WHERE {where}) AS ranked WHERE {ranks}",
             params,
         )
         by_key = {g.key: g for g in groups}

@@ -62,6 +62,9 @@ class CostReport:
     groups: list[UsageStats] = field(default_factory=list)
     daily: list[UsageStats] = field(default_factory=list)
     names: dict[str, str] = field(default_factory=dict)  # by session: thread id -> its name
+    # The window's number of groups: more than len(groups) when a report asked for the top
+    # sessions only (`ranked_groups` with `by="session"`). Not in the JSON, which has them all.
+    group_count: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         def stats(s: UsageStats) -> dict[str, Any]:

@@ -90,11 +90,16 @@ def test_ranked_groups_limits_percentiles_to_the_shown_groups(
     user = None if by == "user" else "alice"
     full = costs.costs_service.report(user_id=user, by=by, tz="Europe/Paris").to_dict()
     n = 1 if by == "user" else 2  # two users, more of everything else
-    cut = costs.costs_service.report(user_id=user, by=by, tz="Europe/Paris", ranked_groups=n)
-    cut = cut.to_dict()
+    cut_report = costs.costs_service.report(user_id=user, by=by, tz="Europe/Paris", ranked_groups=n)
+    assert cut_report.group_count == len(full["groups"])
+    cut = cut_report.to_dict()
+    if by == "session":  # sessions can be tens of thousands: only the top n are built
+        assert len(cut["groups"]) == n
+        full["groups"] = full["groups"][:n]
+        assert set(cut["names"]) <= {g["key"] for g in cut["groups"]}
     pct = ("latency_p50_ms", "latency_p95_ms")
     shown = range(len(full["groups"]) - n, len(full["groups"])) if by == "day" else range(n)
-    assert len(full["groups"]) > n
+    assert cut_report.group_count > n
     for i, (f, c) in enumerate(zip(full["groups"], cut["groups"], strict=True)):
         assert {k: v for k, v in c.items() if k not in pct} == {
             k: v for k, v in f.items() if k not in pct
@@ -106,3 +111,27 @@ def test_ranked_groups_limits_percentiles_to_the_shown_groups(
     assert cut["totals"] == full["totals"]
     if by not in ("day", "user"):
         assert full["groups"][0]["key"] is None and full["groups"][0]["latency_p95_ms"] == 70.0
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 6])
+def test_top_sessions_are_the_first_of_the_full_order_ties_included(agentcal_home, n):
+    """The top-n sessions come from SQL's ORDER BY ... LIMIT: the same n, in the same order,
+    as the head of the full breakdown (Python's by_spend), also when spend and calls tie and
+    only the key (a NULL one first, then code point order on every database) decides."""
+    from datetime import UTC, datetime
+
+    from agentcal.observability.calls import agent_observability_service
+
+    # Equal spend and calls for every session but "b-top"; keys whose order differs between
+    # code points and a natural-language collation ("Z" < "a" < "é" only in code points).
+    for session, cost in (("a", 1.0), ("Z", 1.0), ("é", 1.0), (None, 1.0), ("b-top", 2.0),
+                          ("_x", 1.0), ("A", 1.0)):  # fmt: skip
+        agent_observability_service.log_agent_call(
+            user_id="alice", session_id=session, created_at=datetime(2025, 3, 28, 9, tzinfo=UTC),
+            llm_cost_usd=cost, llm_prompt_tokens=10, llm_completion_tokens=1, execution_time_ms=5.0,
+        )  # fmt: skip
+    full = costs.costs_service.report(user_id="alice", by="session")
+    assert [g.key for g in full.groups] == ["b-top", None, "A", "Z", "_x", "a", "é"]
+    cut = costs.costs_service.report(user_id="alice", by="session", ranked_groups=n)
+    assert cut.groups == full.groups[:n] and cut.group_count == 7
+    assert all(g.latency_p50_ms == 5.0 for g in cut.groups)

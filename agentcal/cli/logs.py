@@ -192,12 +192,14 @@ def logs_export(
 
 
 def _json_block(value: Any) -> Any:
+    """Indented JSON, coloured by Rich's JSON highlighter (a few regexes): the same text as
+    `Syntax(..., "json", word_wrap=True)` gave, without importing Pygments (~40 ms)."""
     import json
 
-    from rich.syntax import Syntax
+    from rich.highlighter import JSONHighlighter
+    from rich.text import Text
 
-    return Syntax(json.dumps(value, indent=2, ensure_ascii=False, default=str), "json",
-                  theme="ansi_dark", word_wrap=True)  # fmt: skip
+    return JSONHighlighter()(Text(json.dumps(value, indent=2, ensure_ascii=False, default=str)))
 
 
 def _render_record(record: CallRecord) -> None:

@@ -103,6 +103,30 @@ def test_show_renders_the_whole_turn_as_a_tree(cli):
     assert "calendar offline" in lines[inner]
 
 
+@pytest.mark.parametrize("width", [80, 40])
+def test_show_json_blocks_read_as_pygments_syntax_did(width):
+    """`logs show` colours its JSON blocks with Rich's JSON highlighter instead of Pygments;
+    the text (indentation, wrapping of long values) is what `Syntax(word_wrap=True)` gave."""
+    import io
+
+    from rich.console import Console
+    from rich.panel import Panel
+    from rich.syntax import Syntax
+
+    from agentcal.cli.logs import _json_block
+
+    value = {"messages": [{"role": "user", "content": "Gym tomorrow at 6am " * 8}],
+             "x": "a" * 150, "n": 1.5, "ok": True, "none": None, "u": "é 日本語 " * 6}  # fmt: skip
+    outs = []
+    for block in (_json_block(value),
+                  Syntax(json.dumps(value, indent=2, ensure_ascii=False), "json", word_wrap=True)):  # fmt: skip
+        out = Console(file=io.StringIO(), width=width, color_system=None)
+        out.print(Panel(block, title="agent_state", title_align="left"))
+        outs.append(out.file.getvalue())
+    assert outs[0] == outs[1]
+    assert "Gym tomorrow" in outs[0] and "日本語" in outs[0]
+
+
 def test_show_json_has_the_record_and_its_steps(cli):
     call = _turn()
     data = json.loads(cli("logs", "show", str(call.id), "--json").stdout)

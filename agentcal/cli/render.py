@@ -128,7 +128,9 @@ class Listing:
         return table
 
     def print(self, console: Any) -> None:
-        console.print(self.renderable(console.width))
+        from agentcal.cli.table_lines import TableLines
+
+        console.print(TableLines(self.renderable(console.width)))
 
 
 def when(value: datetime | None, tz: str | None = None) -> str:

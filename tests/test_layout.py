@@ -37,7 +37,7 @@ FOUNDATION = {
 LAYERS = [
     {"__main__", "services"},  # the entry point; the seed's names (agentcal never imports them)
     {"cli"},
-    {"mcp_server"},
+    {"mcp"},
     {"agent"},
     {"workers"},
     {"insights"},

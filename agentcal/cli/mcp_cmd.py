@@ -27,6 +27,6 @@ def mcp_command(
     Speaks stdio by default: add `agentcal mcp` to the client's MCP configuration. The user is
     fixed when the server starts; every tool call is recorded (see `agentcal logs`).
     """
-    from agentcal.mcp_server import serve
+    from agentcal.mcp.transport import serve
 
     serve(resolve_user(user), http_port=http)

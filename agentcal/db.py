@@ -139,7 +139,13 @@ def get_engine(url: str | None = None, *, upgrade: bool = True) -> Engine:
 
 
 def dispose_engines() -> None:
-    """Close every cached engine (tests, forked workers)."""
+    """Close every cached engine (tests, forked workers), and the stdlib write path's
+    connections (agentcal.writer)."""
+    import sys
+
+    writer = sys.modules.get("agentcal.writer")
+    if writer is not None:
+        writer.close_all()
     with _lock:
         for engine in _engines.values():
             engine.dispose()

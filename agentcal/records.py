@@ -209,3 +209,19 @@ class ChatSessionRow(NamedTuple):
     thread_id: str
     created_at: datetime
     last_used_at: datetime
+
+
+class ProfileRow(NamedTuple):
+    """user_profiles (`UserProfile`)."""
+
+    user_id: str
+    display_name: str | None
+    timezone: str
+    calendar: str
+    google_calendar_id: str | None
+    caldav_url: str | None
+    caldav_username: str | None
+    caldav_calendar: str | None
+    daily_budget_usd: float | None
+    created_at: datetime
+    updated_at: datetime

@@ -8,6 +8,8 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import sqlite3
+
     from sqlalchemy.engine import Engine
     from sqlmodel import Session
 
@@ -29,13 +31,26 @@ class Service:
         return get_engine()
 
     @contextmanager
-    def reading(self, session: Session | None = None) -> Iterator[Reader]:
-        """A reader for read-only queries (see `agentcal.reader`): on the caller's session, on
-        this service's engine, or on the configured store (read-only sqlite3 when it can)."""
-        from agentcal.reader import reading
+    def reading(self, session: Session | Reader | None = None) -> Iterator[Reader]:
+        """A reader for read-only queries (see `agentcal.reader`): the caller's own reader
+        (several reads, one snapshot), on the caller's session, on this service's engine, or on
+        the configured store (read-only sqlite3 when it can)."""
+        from agentcal.reader import Reader, reading
 
+        if isinstance(session, Reader):
+            yield session
+            return
         with reading(self._engine, session) as reader:
             yield reader
+
+    def raw_writer(self, session: Session | None = None) -> sqlite3.Connection | None:
+        """A stdlib connection for a short write (`agentcal.writer`) when this service works
+        on the configured default store and no caller's session; else None (use the ORM)."""
+        if session is not None or self._engine is not None:
+            return None
+        from agentcal.writer import open_writer
+
+        return open_writer()
 
     @contextmanager
     def transaction(self, session: Session | None = None) -> Iterator[Session]:

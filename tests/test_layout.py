@@ -32,6 +32,7 @@ FOUNDATION = {
     "user_files",
     "validation",
     "vocab",
+    "writer",
 }
 # Top to bottom, as in the README: a package imports only packages below it (and itself).
 LAYERS = [

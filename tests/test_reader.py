@@ -244,6 +244,9 @@ def _fill(engine) -> None:  # type: ignore[no-untyped-def]
     monitoring.heartbeat("w1", "daemon", jobs_done=3)
     monitoring.raise_alert("job 9 is dead", source="jobs", job_id=9)
     ChatSessionsService(engine).open_session("alice", "work")
+    from agentcal.users.profiles import UserProfilesService
+
+    UserProfilesService(engine).add("alice", timezone="Asia/Kolkata", daily_budget_usd=0.25)
 
 
 def test_every_record_matches_its_model():
@@ -255,6 +258,7 @@ def test_every_record_matches_its_model():
         records.PreferenceRow: models.CalendarPreference, records.EventRow: models.CalendarEvent,
         records.JobRow: models.Job, records.HeartbeatRow: models.WorkerHeartbeat,
         records.AlertRow: models.Alert, records.ChatSessionRow: models.ChatSession,
+        records.ProfileRow: models.UserProfile,
     }  # fmt: skip
     for record, model in pairs.items():
         assert record._fields == tuple(model.model_fields), record
@@ -282,6 +286,7 @@ def test_records_hold_what_the_orm_reads(agentcal_home, bound):
         (records.HeartbeatRow, models.WorkerHeartbeat, "worker_heartbeats"),
         (records.AlertRow, models.Alert, "alerts"),
         (records.ChatSessionRow, models.ChatSession, "chat_sessions"),
+        (records.ProfileRow, models.UserProfile, "user_profiles"),
     ]
     for record, model, table in pairs:
         with Session(engine) as s:

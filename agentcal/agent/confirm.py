@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -52,13 +52,11 @@ class DestructiveGate:
         engine: Any = None,
         now: datetime | None = None,
     ) -> None:
-        from agentcal.models import utcnow
-
         self.user_id = user_id
         self.timezone = timezone
         self.confirm = confirm
         self.engine = engine
-        self.now = now or utcnow()
+        self.now = now or datetime.now(UTC)
         self._lock = threading.Lock()
         self._answers: dict[str, bool] = {}  # model message id -> yes/no for its whole batch
         self._approved = 0  # destructive changes this turn already went ahead with

@@ -64,16 +64,17 @@ class UserFacts:
 
 
 def load_user_facts(user_id: str, engine: Any = None) -> UserFacts:
-    """Active preferences, insights and working hours of a user, read in one transaction."""
-    from agentcal.db import session_scope
+    """Active preferences, insights and working hours of a user, read from one snapshot (on
+    the read path: no table classes)."""
     from agentcal.insights.user_insights import UserInsightsService
     from agentcal.planning.preferences import CalendarPreferencesService
+    from agentcal.reader import reading
 
-    with session_scope(engine) as s:
+    with reading(engine) as r:
         prefs = CalendarPreferencesService(engine).list_preferences(
-            user_id, active_only=True, session=s
+            user_id, active_only=True, session=r
         )
-        insights = UserInsightsService(engine).get_user_insights(user_id, session=s)
+        insights = UserInsightsService(engine).get_user_insights(user_id, session=r)
     hours = None
     shown_by_preference = {p.source_insight_id for p in prefs}
     rest = []

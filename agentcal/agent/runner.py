@@ -7,11 +7,12 @@ failed model call: the turn comes back with status "error" and a one-line messag
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from uuid import uuid4
 from zoneinfo import ZoneInfo
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 
     from agentcal.agent.cancel import CancelToken
     from agentcal.models import AgentObservability
+    from agentcal.records import CallRow
     from agentcal.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -33,7 +35,7 @@ class TurnResult:
     answer: str
     status: str  # ok | error
     error: str | None
-    record: AgentObservability
+    record: AgentObservability | CallRow
     # What the turn changed, one line each ("created “Lunch” Thu 12:00 (#14)"): for a turn
     # that stopped early, what is already done.
     done: list[str] = field(default_factory=list)
@@ -47,24 +49,24 @@ class TurnResult:
 
 
 def _utcnow() -> datetime:
-    from agentcal.models import utcnow
-
-    return utcnow()
+    return datetime.now(UTC)
 
 
 def describe_fault(exc: BaseException, secret: str | None = None) -> str:
     """One line a user can act on, for a failed turn. Never contains the API key."""
-    import openai
     from langgraph.errors import GraphRecursionError
 
     from agentcal.agent.cancel import TurnStopped
 
+    openai = sys.modules.get("openai")
     if isinstance(exc, KeyboardInterrupt):
         text = "cancelled"
     elif isinstance(exc, TurnStopped):
         text = exc.reason
     elif isinstance(exc, GraphRecursionError):
         text = "the agent took too many steps (AGENTCAL_RECURSION_LIMIT); stopped"
+    elif openai is None:  # no OpenAI client was ever loaded (the offline model): not its error
+        text = _generic_fault(exc)
     elif isinstance(exc, openai.APITimeoutError):
         text = "the model server did not answer in time (AGENTCAL_LLM_TIMEOUT)"
     elif isinstance(exc, openai.APIConnectionError):
@@ -76,14 +78,18 @@ def describe_fault(exc: BaseException, secret: str | None = None) -> str:
     elif isinstance(exc, openai.APIStatusError):
         kind = "server error" if exc.status_code >= 500 else "request refused"
         text = f"the model server failed ({kind}, HTTP {exc.status_code})"
-    elif isinstance(exc, AgentcalError):
-        text = str(exc)
     else:
-        text = f"the turn failed: {type(exc).__name__}: {exc}"
+        text = _generic_fault(exc)
     from agentcal.masking import mask
 
     text = mask(text, extra=(secret,))
     return text.splitlines()[0] if text else "the turn failed"
+
+
+def _generic_fault(exc: BaseException) -> str:
+    if isinstance(exc, AgentcalError):
+        return str(exc)
+    return f"the turn failed: {type(exc).__name__}: {exc}"
 
 
 def _answer_text(message: Any) -> str:

@@ -12,9 +12,10 @@ What each tool does lives in `operations`, shared with the MCP server.
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from langchain.tools import ToolRuntime, tool
+from langchain_core.tools import InjectedToolArg, tool
+from langgraph.prebuilt import ToolRuntime
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
@@ -24,7 +25,14 @@ from agentcal.agent.operations import TOOL_ACTIONS, event_dict, parse_time
 
 __all__ = ["ALL_TOOLS", "TOOL_ACTIONS", "event_dict", "parse_time"]
 
-Runtime = ToolRuntime[AgentContext]
+if TYPE_CHECKING:
+    Runtime = ToolRuntime[AgentContext]
+else:
+    # What LangGraph injects (the ToolRuntime marker) and the model never sees
+    # (InjectedToolArg), typed Any for pydantic: annotated `ToolRuntime[AgentContext]`, every
+    # tool built a full schema of the runtime dataclass for an argument nobody validates
+    # (~100 ms of each chat's start; tests/agent/test_tool_schemas.py checks the injection).
+    Runtime = Annotated[Any, InjectedToolArg, ToolRuntime]
 
 # The closed vocabularies, spelled out so the schema carries them as enums (agentcal.vocab
 # holds the same tuples; tests/agent/test_tool_schemas.py keeps the two equal).

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from sqlmodel import Session
 
     from agentcal.models import UserInsight
+    from agentcal.reader import Reader
 
 REINFORCE_STEP = 0.1
 REPLACE_MARGIN = 0.2
@@ -238,7 +239,7 @@ class UserInsightsService(Service):
         user_id: str,
         category: str | None = None,
         insight_type: str | None = None,
-        session: Session | None = None,
+        session: Session | Reader | None = None,
     ) -> list[InsightRow]:
         """The user's insights, optionally of one category and/or type, by category and key."""
         sql = f"SELECT {columns(InsightRow)} FROM user_insights WHERE user_id = :user"

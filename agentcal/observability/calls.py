@@ -7,14 +7,14 @@ agent_observability_service.log_agent_call(user_id=..., agent_action="create", .
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from agentcal import otel
 from agentcal import validation as v
 from agentcal.errors import NotFoundError, ValidationError
 from agentcal.observability.pricing import price_call
-from agentcal.reader import columns
+from agentcal.reader import columns, parse_time
 from agentcal.records import CallRow, StepRow
 from agentcal.service import Service
 
@@ -69,8 +69,9 @@ class AgentObservabilityService(Service):
         steps: Iterable[Mapping[str, Any]] = (),
         call_id: int | None = None,
         session: Session | None = None,
-    ) -> AgentObservability:
-        """Record one agent turn and return the stored row.
+    ) -> AgentObservability | CallRow:
+        """Record one agent turn and return the stored row (a `CallRow` when it was written
+        on the default store's stdlib path, `agentcal.writer`; the same fields either way).
 
         With `call_id` (a row from `reserve_call`), that row is completed instead of a new one
         being added, so what the turn's tools queued can already point at it.
@@ -79,43 +80,54 @@ class AgentObservabilityService(Service):
         (or AGENTCAL_PRICE_OVERRIDES); a model it cannot price is stored with a null cost and
         the reason in `cost_note`, never as 0.
         """
-        from agentcal.models import AgentObservability, AgentStep, utcnow
-
-        row = AgentObservability(
+        values: dict[str, Any] = dict(
+            created_at=created_at or datetime.now(UTC),
             user_id=v.user_id(user_id),
+            session_id=session_id,
+            agent_run_id=str(agent_run_id) if agent_run_id is not None else None,
             agent_action=agent_action,
-            user_message=user_message,
-            agent_response=agent_response,
             agent_tool=agent_tool,
-            tool_result=v.json_value(tool_result, "tool_result"),
-            execution_time_ms=self._non_negative(execution_time_ms, "execution_time_ms"),
-            llm_model=llm_model,
             llm_provider=llm_provider,
+            llm_model=llm_model,
             llm_prompt_tokens=_tokens(llm_prompt_tokens, "llm_prompt_tokens"),
             llm_completion_tokens=_tokens(llm_completion_tokens, "llm_completion_tokens"),
             llm_total_tokens=_tokens(llm_total_tokens, "llm_total_tokens"),
             llm_cached_tokens=_tokens(llm_cached_tokens, "llm_cached_tokens"),
             tokens_estimated=bool(tokens_estimated),
-            agent_run_id=str(agent_run_id) if agent_run_id is not None else None,
-            session_id=session_id,
+            user_message=user_message,
+            agent_response=agent_response,
             agent_state=v.json_value(agent_state, "agent_state"),
+            tool_result=v.json_value(tool_result, "tool_result"),
+            execution_time_ms=self._non_negative(execution_time_ms, "execution_time_ms"),
             intent_category=intent_category,
             entities=v.json_value(entities, "entities"),
             status=v.one_of(status, STATUSES, "status"),
             error=error,
-            created_at=created_at or utcnow(),
         )
-        if row.llm_total_tokens is None and (
-            row.llm_prompt_tokens is not None or row.llm_completion_tokens is not None
+        if values["llm_total_tokens"] is None and (
+            values["llm_prompt_tokens"] is not None or values["llm_completion_tokens"] is not None
         ):
-            row.llm_total_tokens = (row.llm_prompt_tokens or 0) + (row.llm_completion_tokens or 0)
-        self._apply_cost(row, llm_cost_usd)
-        step_rows = [AgentStep(**dict(step)) for step in steps]
+            values["llm_total_tokens"] = (values["llm_prompt_tokens"] or 0) + (
+                values["llm_completion_tokens"] or 0
+            )
+        self._apply_cost(values, llm_cost_usd)
+        step_values = [dict(step) for step in steps]
 
-        if session is None and call_id is None:
-            row = self._insert(row, step_rows)
+        raw = self.raw_writer(session)
+        row: AgentObservability | CallRow
+        step_rows: list[AgentStep] | list[StepRow]
+        if raw is not None:
+            row, step_rows = _write_raw(raw, values, step_values, call_id)
         else:
-            row = self._store(row, step_rows, call_id, session)
+            from agentcal.models import AgentObservability, AgentStep
+
+            orm_row = AgentObservability(**values)
+            orm_steps = [AgentStep(**step) for step in step_values]
+            if session is None and call_id is None:
+                row = self._insert(orm_row, orm_steps)
+            else:
+                row = self._store(orm_row, orm_steps, call_id, session)
+            step_rows = orm_steps
         otel.export_call(row, step_rows)  # a no-op unless OTEL_EXPORTER_OTLP_ENDPOINT is set
         return row
 
@@ -178,22 +190,36 @@ class AgentObservabilityService(Service):
         The user's turns still `running` after STALE_TURN belonged to a process that died
         mid-turn: they are closed as errors here, so they don't show as running forever.
         """
-        from sqlalchemy import update
-        from sqlmodel import col
-
-        from agentcal.models import AgentObservability, utcnow
-
         user = v.user_id(user_id)
-        now = utcnow()
-        row = AgentObservability(
+        now = datetime.now(UTC)
+        values: dict[str, Any] = dict(
+            created_at=now,
             user_id=user,
             user_message=user_message,
             agent_run_id=str(agent_run_id) if agent_run_id is not None else None,
             session_id=session_id,
             llm_model=llm_model,
             status="running",
-            created_at=now,
         )
+        raw = self.raw_writer(session)
+        if raw is not None:
+            from agentcal import writer
+
+            with writer.transaction(raw) as conn:
+                conn.execute(
+                    "UPDATE agent_observability SET status = 'error', error = :error "
+                    "WHERE user_id = :user AND status = 'running' AND created_at < :stale",
+                    {"error": INTERRUPTED, "user": user, "stale": writer.db_time(now - STALE_TURN)},
+                )
+                return writer.insert(
+                    conn, "agent_observability", CallRow, {**_RESERVED_DEFAULTS, **values}
+                )
+        from sqlalchemy import update
+        from sqlmodel import col
+
+        from agentcal.models import AgentObservability
+
+        row = AgentObservability(**values)
         with self.transaction(session) as s:
             s.execute(
                 update(AgentObservability)
@@ -229,7 +255,8 @@ class AgentObservabilityService(Service):
             raise ValidationError(f"{field} must be a non-negative number (got {value!r})")
         return float(value)
 
-    def _apply_cost(self, row: AgentObservability, given_cost: float | None) -> None:
+    def _apply_cost(self, values: dict[str, Any], given_cost: float | None) -> None:
+        """Fill the cost columns of a call's `values`: the caller's cost, or its price."""
         if given_cost is not None:
             if (
                 isinstance(given_cost, bool)
@@ -239,11 +266,13 @@ class AgentObservabilityService(Service):
                 raise ValidationError(
                     f"llm_cost_usd must be a non-negative number (got {given_cost!r})"
                 )
-            row.llm_cost_usd, row.cost_source, row.cost_note = float(given_cost), "caller", None
+            values.update(llm_cost_usd=float(given_cost), cost_source="caller", cost_note=None)
             return
-        price = self.price_row(row)
-        row.llm_cost_usd, row.cost_source, row.cost_note = price.cost_usd, price.source, price.note
-        row.llm_provider = row.llm_provider or price.provider
+        from types import SimpleNamespace
+
+        price = self.price_row(SimpleNamespace(**values))  # type: ignore[arg-type]
+        values.update(llm_cost_usd=price.cost_usd, cost_source=price.source, cost_note=price.note)
+        values["llm_provider"] = values.get("llm_provider") or price.provider
 
     def price_row(self, row: AgentObservability):  # type: ignore[no-untyped-def]
         """What this row costs with the current price data and overrides."""
@@ -282,6 +311,50 @@ class AgentObservabilityService(Service):
         )
         with self.reading() as r:
             return r.records(StepRow, sql, {"id": call_id})
+
+
+# A reserved row's columns that `reserve_call` does not set, as the table's defaults hold them.
+_RESERVED_DEFAULTS: dict[str, Any] = {
+    **dict.fromkeys(CallRow._fields),
+    "tokens_estimated": False,
+}
+del _RESERVED_DEFAULTS["id"]
+
+
+def _write_raw(
+    conn: Any, values: dict[str, Any], steps: list[dict[str, Any]], call_id: int | None
+) -> tuple[CallRow, list[StepRow]]:
+    """`log_agent_call` on the stdlib write path: complete the reserved row `call_id` (it keeps
+    its id and start time) or add a new one, and add the steps."""
+    from agentcal import writer
+
+    with writer.transaction(conn) as c:
+        if call_id is None:
+            call_id = writer.insert(c, "agent_observability", CallRow, values)
+            created_at = values["created_at"]
+        else:
+            changes = {k: val for k, val in values.items() if k != "created_at"}
+            where = "id = :id AND user_id = :user"
+            params = {"id": call_id, "user": values["user_id"]}
+            if not writer.update(c, "agent_observability", CallRow, changes, where, params):
+                raise NotFoundError(f"no reserved agent call with id {call_id}")
+            (stored,) = c.execute(
+                "SELECT created_at FROM agent_observability WHERE id = :id", {"id": call_id}
+            ).fetchone()
+            created_at = parse_time(stored)
+        step_rows = []
+        for seq, step in enumerate(steps):
+            full = {**_STEP_DEFAULTS, **step, "observability_id": call_id, "seq": seq}
+            if full["started_at"] is None:
+                full["started_at"] = datetime.now(UTC)
+            step_id = writer.insert(c, "agent_steps", StepRow, full)
+            step_rows.append(StepRow(id=step_id, **full))
+    return CallRow(id=call_id, **{**values, "created_at": created_at}), step_rows
+
+
+# A step's columns its caller may leave out, as the table's defaults hold them.
+_STEP_DEFAULTS: dict[str, Any] = {**dict.fromkeys(StepRow._fields), "seq": 0, "status": "ok"}
+del _STEP_DEFAULTS["id"]
 
 
 agent_observability_service = AgentObservabilityService()

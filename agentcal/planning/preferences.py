@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from sqlmodel import Session
 
     from agentcal.models import CalendarPreference
+    from agentcal.reader import Reader
 
 DEFAULT_TITLES = {
     "gym": "Gym",
@@ -206,7 +207,7 @@ class CalendarPreferencesService(Service):
         *,
         preference_type: str | None = None,
         active_only: bool = False,
-        session: Session | None = None,
+        session: Session | Reader | None = None,
     ) -> list[PreferenceRow]:
         """The user's preferences, highest priority first."""
         sql = f"SELECT {columns(PreferenceRow)} FROM calendar_preferences WHERE user_id = :user"

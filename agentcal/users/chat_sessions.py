@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from agentcal import validation as v
+from agentcal.records import ChatSessionRow
 from agentcal.service import Service
 
 if TYPE_CHECKING:
@@ -39,16 +40,19 @@ class ChatSessionsService(Service):
     def open_session(
         self, user_id: str, name: str = DEFAULT_SESSION, *, new: bool = False,
         session: Session | None = None,
-    ) -> ChatSession:  # fmt: skip
+    ) -> ChatSession | ChatSessionRow:  # fmt: skip
         """The session called `name`, created if missing; `new=True` gives it a fresh thread."""
         from uuid import uuid4
 
+        user = v.user_id(user_id)
+        name = v.non_empty(name, "session name", 200)
+        raw = self.raw_writer(session)
+        if raw is not None:
+            return _open_raw(raw, user, name, new)
         from sqlmodel import select
 
         from agentcal.models import ChatSession, utcnow
 
-        user = v.user_id(user_id)
-        name = v.non_empty(name, "session name", 200)
         with self.transaction(session) as s:
             row = s.exec(
                 select(ChatSession).where(ChatSession.user_id == user, ChatSession.name == name)
@@ -79,6 +83,37 @@ class ChatSessionsService(Service):
         """Thread id -> session name, for the threads that belong to a named session."""
         with self.reading() as r:
             return session_names(r, thread_ids)
+
+
+def _open_raw(conn: Any, user: str, name: str, new: bool) -> ChatSessionRow:
+    """`open_session` on the stdlib write path (agentcal.writer)."""
+    from datetime import UTC
+    from uuid import uuid4
+
+    from agentcal import writer
+    from agentcal.reader import columns, parse_time
+
+    now = datetime.now(UTC)
+    with writer.transaction(conn) as c:
+        found = c.execute(
+            f"SELECT {columns(ChatSessionRow)} FROM chat_sessions "
+            "WHERE user_id = :user AND name = :name",
+            {"user": user, "name": name},
+        ).fetchone()
+        if found is None:
+            created = ChatSessionRow(0, user, name, uuid4().hex, now, now)
+            values = created._asdict()
+            del values["id"]
+            return created._replace(id=writer.insert(c, "chat_sessions", ChatSessionRow, values))
+        stored = ChatSessionRow._make(found)
+        row = stored._replace(
+            created_at=parse_time(stored.created_at) or now,
+            thread_id=uuid4().hex if new else stored.thread_id,
+            last_used_at=now,
+        )
+        changes = {"thread_id": row.thread_id, "last_used_at": now}
+        writer.update(c, "chat_sessions", ChatSessionRow, changes, "id = :id", {"id": row.id})
+        return row
 
 
 def session_names(r: Reader, thread_ids: Iterable[str | None]) -> dict[str, str]:

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:
     from agentcal.models import UserProfile
+    from agentcal.records import ProfileRow
     from agentcal.settings import Settings
 
 
@@ -43,7 +44,7 @@ class Profile:
         return "environment" if self.configured else "defaults"
 
 
-def resolve(user_id: str, row: UserProfile | None, settings: Settings) -> Profile:
+def resolve(user_id: str, row: UserProfile | ProfileRow | None, settings: Settings) -> Profile:
     """The effective profile of `user_id` from its row (or None) and the installation settings."""
     configured = user_id == settings.user
     if row is None:

@@ -76,10 +76,16 @@ class UserProfilesService(UserData):
             return s.get(UserProfile, user_id)
 
     def profile_for(self, user_id: str, session: Session | None = None) -> Profile:
-        """The user's effective profile (see the module docstring)."""
+        """The user's effective profile (see the module docstring). Read on the read path: a
+        chat turn or a list needs no table classes for it."""
+        from agentcal.reader import columns
+        from agentcal.records import ProfileRow
         from agentcal.settings import get_settings
 
-        return resolve(user_id, self.get_row(user_id, session), get_settings())
+        sql = f"SELECT {columns(ProfileRow)} FROM user_profiles WHERE user_id = :user"
+        with self.reading(session) as r:
+            rows = r.records(ProfileRow, sql, {"user": user_id})
+        return resolve(user_id, rows[0] if rows else None, get_settings())
 
     def profiles_for(
         self, user_ids: Iterable[str], session: Session | None = None

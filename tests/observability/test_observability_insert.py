@@ -25,6 +25,11 @@ def _without(record, *names):
     return {k: v for k, v in record._asdict().items() if k not in names}
 
 
+def _dump(row):
+    """A returned row: a model (ORM path) or a record (the stdlib write path)."""
+    return row._asdict() if hasattr(row, "_asdict") else row.model_dump()
+
+
 def _stored(call_id):
     call = _without(svc.get_call(call_id), "id")
     steps = [_without(s, "id", "observability_id") for s in svc.get_steps(call_id)]
@@ -35,7 +40,7 @@ def test_new_rows_are_returned_as_stored():
     row = svc.log_agent_call(**CALL)
     assert row.id is not None
     call, steps = _stored(row.id)
-    assert call == row.model_dump(exclude={"id"})
+    assert call == {k: v for k, v in _dump(row).items() if k != "id"}
     assert call["llm_cost_usd"] is not None and call["cost_source"] == "genai-prices"
     assert [(s["seq"], s["step_type"], s["name"]) for s in steps] == [
         (0, "llm", "gpt-4o-mini"),

@@ -217,10 +217,13 @@ def _children_cpu() -> float:
 
 
 def run_once(argv: list[str], env: dict[str, str]) -> tuple[float, float, int]:
-    """(wall ms, CPU ms, exit code) of one run."""
+    """(wall ms, CPU ms, exit code) of one run, in the directory of the code it runs:
+    `python -m agentcal` puts the working directory first on sys.path, so run from this
+    checkout a --baseline child would import this checkout's agentcal, not its own."""
     cpu = _children_cpu()
     t = time.perf_counter()
-    proc = subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                          cwd=env["PYTHONPATH"])  # fmt: skip
     return (time.perf_counter() - t) * 1000, (_children_cpu() - cpu) * 1000, proc.returncode
 
 
@@ -232,7 +235,8 @@ def time_to_prompt(env: dict[str, str]) -> float:
     master, slave = pty.openpty()
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "agentcal", "chat"], stdin=slave,
-                            stdout=slave, stderr=slave, env=env, close_fds=True)  # fmt: skip
+                            stdout=slave, stderr=slave, env=env, close_fds=True,
+                            cwd=env["PYTHONPATH"])  # fmt: skip
     os.close(slave)
     seen, elapsed = b"", float("nan")
     while time.perf_counter() < t0 + 30:

@@ -94,6 +94,15 @@ class AgentObservability(SQLModel, table=True):
             *("llm_cost_usd", "llm_prompt_tokens", "llm_completion_tokens", "llm_cached_tokens"),
             "llm_total_tokens",
         ),
+        # The running turns only (a handful): reserve_call's sweep of turns a dead process left
+        # running reads these, not every call of the user.
+        sa.Index(
+            "ix_obs_running",
+            "user_id",
+            "created_at",
+            sqlite_where=sa.text("status = 'running'"),
+            postgresql_where=sa.text("status = 'running'"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -180,3 +180,31 @@ def _session_record():  # type: ignore[no-untyped-def]
     from agentcal.records import ChatSessionRow
 
     return ChatSessionRow
+
+
+@pytest.mark.sqlite_only
+def test_the_stale_turn_sweep_reads_only_running_turns(engine):
+    """reserve_call's sweep on the partial index (0009): not every older call of the user."""
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        plan = conn.execute(
+            text(
+                "EXPLAIN QUERY PLAN UPDATE agent_observability SET status = 'error' "
+                "WHERE user_id = 'alice' AND status = 'running' AND created_at < '2026-01-01'"
+            )
+        ).all()
+    assert "ix_obs_running" in " ".join(str(row) for row in plan)
+
+
+def test_find_session_by_name_or_last_used(engine):
+    sessions = ChatSessionsService()
+    assert sessions.find_session("alice") is None
+    work = sessions.open_session("alice", "work")
+    home = sessions.open_session("alice", "home")
+    found = sessions.find_session("alice", "work")
+    assert found is not None and found.thread_id == work.thread_id
+    last = sessions.find_session("alice")
+    assert last is not None and last.name == "home" == home.name
+    assert sessions.find_session("alice", "nope") is None
+    assert sessions.find_session("bob") is None

@@ -7,7 +7,6 @@ failed model call: the turn comes back with status "error" and a one-line messag
 from __future__ import annotations
 
 import logging
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -17,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from uuid import uuid4
 from zoneinfo import ZoneInfo
 
-from agentcal.errors import AgentcalError, BudgetExceededError
+from agentcal.errors import BudgetExceededError
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -50,46 +49,6 @@ class TurnResult:
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def describe_fault(exc: BaseException, secret: str | None = None) -> str:
-    """One line a user can act on, for a failed turn. Never contains the API key."""
-    from langgraph.errors import GraphRecursionError
-
-    from agentcal.agent.cancel import TurnStopped
-
-    openai = sys.modules.get("openai")
-    if isinstance(exc, KeyboardInterrupt):
-        text = "cancelled"
-    elif isinstance(exc, TurnStopped):
-        text = exc.reason
-    elif isinstance(exc, GraphRecursionError):
-        text = "the agent took too many steps (AGENTCAL_RECURSION_LIMIT); stopped"
-    elif openai is None:  # no OpenAI client was ever loaded (the offline model): not its error
-        text = _generic_fault(exc)
-    elif isinstance(exc, openai.APITimeoutError):
-        text = "the model server did not answer in time (AGENTCAL_LLM_TIMEOUT)"
-    elif isinstance(exc, openai.APIConnectionError):
-        text = "cannot reach the model server (connection failed); check OPENAI_BASE_URL"
-    elif isinstance(exc, openai.RateLimitError):
-        text = "the model server is rate limiting requests (HTTP 429); try again shortly"
-    elif isinstance(exc, openai.AuthenticationError):
-        text = "the model server rejected the API key (HTTP 401); check OPENAI_API_KEY"
-    elif isinstance(exc, openai.APIStatusError):
-        kind = "server error" if exc.status_code >= 500 else "request refused"
-        text = f"the model server failed ({kind}, HTTP {exc.status_code})"
-    else:
-        text = _generic_fault(exc)
-    from agentcal.masking import mask
-
-    text = mask(text, extra=(secret,))
-    return text.splitlines()[0] if text else "the turn failed"
-
-
-def _generic_fault(exc: BaseException) -> str:
-    if isinstance(exc, AgentcalError):
-        return str(exc)
-    return f"the turn failed: {type(exc).__name__}: {exc}"
 
 
 def _answer_text(message: Any) -> str:
@@ -164,11 +123,14 @@ class ChatRunner:
     def _open_thread(self, *, new: bool) -> str:
         from agentcal.users.chat_sessions import DEFAULT_SESSION
 
+        # One row each, not `list_sessions`: its turns and costs are an aggregate over every
+        # call of the user (~0.1 s for 100,000), and a turn needs only the names.
         name = self.session_name
-        known = self.sessions.list_sessions(self.user_id) if new or name is None else []
         if name is None:
-            name = self.session_name = known[0].name if known else DEFAULT_SESSION
-        old = next((r.thread_id for r in known if r.name == name), None) if new else None
+            last = self.sessions.find_session(self.user_id)
+            name = self.session_name = last.name if last is not None else DEFAULT_SESSION
+        found = self.sessions.find_session(self.user_id, name) if new else None
+        old = found.thread_id if found is not None else None
         thread = self.sessions.open_session(self.user_id, name, new=new).thread_id
         if old is not None and old != thread:
             self._forget_thread(old)
@@ -237,24 +199,6 @@ class ChatRunner:
         facts = load_user_facts(self.user_id, self.engine)
         return build_system_prompt(self.clock(), self.settings.timezone, facts)
 
-    def _repair_thread(self, config: dict[str, Any]) -> None:
-        """A cancelled or failed turn can leave tool calls without results: answer them."""
-        from langchain_core.messages import AIMessage, ToolMessage
-
-        messages = self.agent.get_state(config).values.get("messages", [])
-        if not messages or not isinstance(messages[-1], AIMessage) or not messages[-1].tool_calls:
-            return
-        self.agent.update_state(
-            config,
-            {
-                "messages": [
-                    ToolMessage(content="not run: the turn was interrupted", tool_call_id=c["id"])
-                    for c in messages[-1].tool_calls
-                ]
-            },
-            as_node="tools",
-        )
-
     def run_turn(
         self,
         text: str,
@@ -267,7 +211,7 @@ class ChatRunner:
         `cancel` (set by the REPL on Ctrl-C, from another thread) and AGENTCAL_TURN_TIMEOUT
         stop the turn before its next model or tool call; Ctrl-C in this thread does too. A
         turn that stops early or fails comes back with status "error", the error line and
-        what it already did (`done`), and leaves the conversation clean: see `_settle`.
+        what it already did (`done`), and leaves the conversation clean (agentcal.agent.conversation).
 
         Deleting or moving several events, or anything in the past, asks `confirm(question)`
         first; without it such a turn is refused (agentcal.agent.confirm). Insights the turn
@@ -277,7 +221,14 @@ class ChatRunner:
         from langchain_core.messages import AIMessage, HumanMessage, messages_to_dict
 
         from agentcal.agent.cancel import CancelToken
+        from agentcal.agent.conversation import (
+            repair_thread,
+            settle,
+            thread_messages,
+            turn_messages,
+        )
         from agentcal.agent.effects import already_done, effects_of
+        from agentcal.agent.faults import describe_fault
         from agentcal.agent.recorder import TurnRecorder
 
         self.check_budget()
@@ -309,7 +260,7 @@ class ChatRunner:
         ctx: Any = None
         deadline.start()
         try:
-            self._repair_thread({"configurable": config["configurable"]})
+            repair_thread(self.agent, {"configurable": config["configurable"]})
             ctx = self._context(str(run_id), call_id, token, confirm)
             messages = self._run_graph(human, config, ctx, on_token)
             final = messages[-1] if messages else None
@@ -328,12 +279,12 @@ class ChatRunner:
             status, answer = "error", ""
             if effects:
                 error = f"{error}. {already_done([e.text for e in effects])}"
-            messages = self._thread_messages(config)
-            self._settle(config, messages, human.id, recorder, error)
+            messages = thread_messages(self.agent, config)
+            settle(self.agent, config, messages, human.id, recorder, error)
         notes = self._notes(recorder, answer)
         elapsed_ms = (time.perf_counter() - started) * 1000
 
-        turn = _turn_messages(messages, human.id)
+        turn = turn_messages(messages, human.id)
         fields = recorder.fields(fallback_model=self.model_name)
         record = self.observability.log_agent_call(
             call_id=call_id,
@@ -385,37 +336,6 @@ class ChatRunner:
             notes.append("Your insight is saved in the queue; `agentcal daemon` applies it.")
         return list(dict.fromkeys(notes))
 
-    def _settle(
-        self, config: dict[str, Any], messages: list[Any], human_id: str | None,
-        recorder: Any, error: str,
-    ) -> None:  # fmt: skip
-        """Leave a clean conversation after a turn that stopped early or failed.
-
-        Nothing changed: the turn leaves no trace (its messages are removed). Something
-        changed: the user's message, the tool calls that ran with their results, and a short
-        note of the failure stay, so the next model call knows what exists; calls that never
-        ran and replies the user never saw go.
-        """
-        from langchain_core.messages import AIMessage, RemoveMessage
-        from langgraph.graph.message import REMOVE_ALL_MESSAGES
-
-        start = next(
-            (i for i, m in enumerate(messages) if getattr(m, "id", None) == human_id), None
-        )
-        if start is None:
-            return  # the turn never reached the conversation
-        kept = _kept_turn(messages[start:], recorder)
-        if kept:
-            kept.append(AIMessage(content=f"(This turn stopped before I finished: {error}.)"))
-        try:
-            self.agent.update_state(
-                {"configurable": config["configurable"]},
-                {"messages": [RemoveMessage(id=REMOVE_ALL_MESSAGES), *messages[:start], *kept]},
-                as_node="model",
-            )
-        except Exception:  # the checkpoint store failed: the next turn repairs what it finds
-            log.warning("could not clean up the conversation after a failed turn", exc_info=True)
-
     def _run_graph(
         self, human: Any, config: dict[str, Any], ctx: Any, on_token: Callable[[str], None] | None
     ) -> list[Any]:
@@ -438,13 +358,6 @@ class ChatRunner:
                     on_token(piece)
         return messages
 
-    def _thread_messages(self, config: dict[str, Any]) -> list[Any]:
-        try:
-            state = self.agent.get_state({"configurable": config["configurable"]})
-            return list(state.values.get("messages", []))
-        except Exception:  # the checkpoint store itself failed: record what we have
-            return []
-
     def _secret(self) -> str | None:
         key = self.settings.openai_api_key
         return key.get_secret_value() if key is not None else None
@@ -453,86 +366,6 @@ class ChatRunner:
         from agentcal.insights.user_insights import UserInsightsService
 
         return UserInsightsService(self.engine).get_user_insights(self.user_id)
-
-
-def run_interruptibly(
-    runner: ChatRunner,
-    text: str,
-    *,
-    on_token: Callable[[str], None] | None = None,
-    on_cancel: Callable[[], None] | None = None,
-    on_wait: Callable[[], None] | None = None,
-    ask: Callable[[str], bool] | None = None,
-    confirm: Callable[[str], bool] | None = None,
-) -> TurnResult:
-    """Run a turn in a worker thread, so that Ctrl-C in this (the main) thread cancels it: the
-    turn then stops before its next call and comes back, at once, with what it already did.
-
-    A model call cannot be interrupted inside LangGraph's executor, so the turn's guard gives
-    up on it instead (agentcal.agent.cancel.call_abandonably). A second Ctrl-C stops waiting
-    and raises KeyboardInterrupt; the next turn then waits for this one to end (`on_wait` is
-    called first, to say so). A confirmation the turn needs is put to `ask` on this thread
-    (the REPL's input()), or decided by `confirm` (chat -m --yes); with neither it is refused.
-    """
-    import queue
-
-    from agentcal.agent.cancel import CancelToken
-
-    previous = runner.busy
-    if previous is not None and not previous.is_set():
-        if on_wait is not None:
-            on_wait()
-        while not previous.wait(0.05):  # short waits keep Ctrl-C responsive
-            pass
-    token = CancelToken()
-    outcome: list[Any] = []
-    done = threading.Event()
-    questions: queue.SimpleQueue[tuple[str, threading.Event, dict[str, bool]]] = queue.SimpleQueue()
-
-    def put_to_main_thread(question: str) -> bool:
-        reply, box = threading.Event(), {"yes": False}
-        questions.put((question, reply, box))
-        token.wake_on_cancel(reply)
-        reply.wait()
-        token.forget(reply)
-        return box["yes"]
-
-    def answer_questions(asking: Callable[[str], bool] | None) -> None:
-        while not questions.empty():
-            question, reply, box = questions.get()
-            try:
-                box["yes"] = asking(question) if asking is not None else False
-            finally:
-                reply.set()
-
-    def work() -> None:
-        try:
-            decide = put_to_main_thread if ask is not None else confirm
-            outcome.append(runner.run_turn(text, on_token=on_token, cancel=token, confirm=decide))
-        except BaseException as exc:  # handed to the main thread
-            outcome.append(exc)
-        finally:
-            _write_local_calendars()
-            done.set()
-
-    runner.busy = done
-    threading.Thread(target=work, daemon=True, name="agentcal-turn").start()
-    try:
-        # An Event, not Thread.join: a join interrupted by Ctrl-C can mark a live thread as
-        # stopped (CPython gh-90882).
-        while not done.wait(0.05):
-            answer_questions(ask)
-    except KeyboardInterrupt:
-        token.cancel("cancelled")
-        answer_questions(None)  # a question being asked is a no
-        if on_cancel is not None:
-            on_cancel()
-        while not done.wait(0.05):  # a second Ctrl-C stops waiting
-            answer_questions(None)
-    result = outcome[0]
-    if isinstance(result, BaseException):
-        raise result
-    return result
 
 
 MAX_TOOL_NOTES = 5
@@ -557,59 +390,6 @@ def tool_notes(result: Any, depth: int = 0) -> list[str]:
     return out[:MAX_TOOL_NOTES]
 
 
-def _kept_turn(turn: list[Any], recorder: Any) -> list[Any]:
-    """What of a stopped turn stays in the conversation: [] when it changed nothing; else the
-    user's message and every model message with a tool call that ran, each followed by the
-    results of all its calls (recorded ones filled in, the others marked not run)."""
-    import json
-
-    from langchain_core.messages import AIMessage, ToolMessage
-
-    from agentcal.agent.effects import CHANGING_TOOLS
-
-    ran = {
-        s.extra.get("tool_call_id"): s
-        for s in recorder.ordered()
-        if s.step_type == "tool" and s.extra.get("tool_call_id") and s.status == "ok"
-    }
-    if not any(s.name in CHANGING_TOOLS for s in ran.values()):
-        return []
-    results = {m.tool_call_id: m for m in turn if isinstance(m, ToolMessage)}
-    kept = [turn[0]]
-    for message in turn[1:]:
-        if not isinstance(message, AIMessage):
-            continue  # tool results follow their call below; a summary stays out
-        calls = message.tool_calls or []
-        if not any(c["id"] in ran or c["id"] in results for c in calls):
-            continue  # a reply not shown, or calls that never ran
-        kept.append(message)
-        for c in calls:
-            if c["id"] in results:
-                kept.append(results[c["id"]])
-            elif c["id"] in ran:
-                output = ran[c["id"]].output
-                content = output if isinstance(output, str) else json.dumps(output, default=str)
-                kept.append(ToolMessage(content=content, tool_call_id=c["id"], name=c["name"]))
-            else:
-                kept.append(
-                    ToolMessage(
-                        content="not run: the turn stopped",
-                        tool_call_id=c["id"],
-                        name=c["name"],
-                        status="error",
-                    )
-                )
-    return kept
-
-
-def _turn_messages(messages: list[Any], human_id: str | None) -> list[Any]:
-    """This turn's messages: from its user message on."""
-    for index in range(len(messages) - 1, -1, -1):
-        if getattr(messages[index], "id", None) == human_id:
-            return messages[index:]
-    return []
-
-
 def open_checkpointer(settings: Settings) -> Any:
     """LangGraph's SQLite checkpoint store in the data dir (chat sessions survive restarts)."""
     import sqlite3
@@ -622,11 +402,3 @@ def open_checkpointer(settings: Settings) -> Any:
     path = settings.checkpoint_path
     create_private(path, what="the chat checkpoint store", fix="remove the link")
     return SqliteSaver(sqlite3.connect(path, check_same_thread=False))
-
-
-def _write_local_calendars() -> None:
-    """The ICS file shows what the turn changed before the answer is printed."""
-    from agentcal.planning.push import write_local_calendars
-
-    for problem in write_local_calendars():
-        log.warning("%s", problem)

@@ -109,7 +109,7 @@ def _build_runner(session: str | None, new: bool, user: str | None) -> Any:
 def _one_turn(
     message: str, *, as_json: bool, session: str | None, new: bool, user: str | None, yes: bool
 ) -> None:
-    from agentcal.agent.runner import run_interruptibly
+    from agentcal.agent.interrupt import run_interruptibly
 
     runner = _build_runner(session, new, user)
     turn = run_interruptibly(runner, message, confirm=(lambda _question: True) if yes else None)
@@ -333,7 +333,7 @@ def _print_insights(out: Any, runner: Any) -> None:
 
 
 def _turn(out: Any, runner: Any, line: str, *, yes: bool = False) -> None:
-    from agentcal.agent.runner import run_interruptibly
+    from agentcal.agent.interrupt import run_interruptibly
     from agentcal.errors import AgentcalError
 
     streamed: list[str] = []

@@ -66,6 +66,22 @@ class ChatSessionsService(Service):
             s.flush()
             return row
 
+    def find_session(self, user_id: str, name: str | None = None) -> ChatSessionRow | None:
+        """The user's session called `name`, or (name None) the one used last; None if none.
+        One row: a turn needs no aggregate of the calls as `list_sessions` gives."""
+        from agentcal.reader import columns
+
+        sql = f"SELECT {columns(ChatSessionRow)} FROM chat_sessions WHERE user_id = :user"
+        params = {"user": v.user_id(user_id)}
+        if name is not None:
+            sql += " AND name = :name"
+            params["name"] = name
+        with self.reading() as r:
+            rows = r.records(
+                ChatSessionRow, sql + " ORDER BY last_used_at DESC, id DESC LIMIT 1", params
+            )
+        return rows[0] if rows else None
+
     def list_sessions(self, user_id: str, session: Session | None = None) -> list[SessionSummary]:
         """The user's named sessions, last used first, with the turns and cost of each one's
         current conversation (`--new` or `/new` starts another)."""

@@ -118,7 +118,7 @@ class _ReusedDatabase:
 
     def _next_name(self) -> str:
         self.count += 1
-        return f"t{os.getpid()}_{self.count}"
+        return f"r{os.getpid()}_{self.count}"  # not t…: _fresh_pg_database names those
 
     @classmethod
     def _fingerprint(cls, conn: Any) -> str:

@@ -65,8 +65,7 @@ def verify_sqlite_file(path: Path) -> None:
     if st.st_size == 0:
         return
     try:
-        with open(path, "rb") as fh:
-            head = fh.read(100)
+        head = _read_header(path, st)
     except OSError as exc:
         raise ConfigError(f"cannot read the database {path}: {exc.strerror}") from None
     if not head.startswith(SQLITE_MAGIC):
@@ -80,6 +79,29 @@ def verify_sqlite_file(path: Path) -> None:
     if problem is not None:
         raise damaged(path, problem)
     _remember(path, signature)
+
+
+_held: dict[tuple[int, int], int] = {}  # (device, inode) -> a descriptor kept open for good
+
+
+def _read_header(path: Path, st: os.stat_result) -> bytes:
+    """The file's first 100 bytes, read through a descriptor this process never closes.
+
+    Closing any descriptor of a file drops every POSIX lock the process holds on it, SQLite's
+    included (sqlite.org/howtocorrupt.html, 2.2). A plain open/read/close here, while one of
+    this process's connections is open (a daemon, the REPL, a turn's writer), would let another
+    process believe it is the last one on the store and checkpoint and delete the WAL this one
+    still writes to: commits lost. SQLite defers closing its own descriptors for that reason."""
+    for key, old in list(_held.items()):  # a file since deleted: its locks guard nothing now
+        if os.fstat(old).st_nlink == 0:
+            os.close(_held.pop(key))
+    # The descriptor keeps its inode from being reused, so an equal (device, inode) is this file.
+    fd = _held.get((st.st_dev, st.st_ino))
+    if fd is None:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        opened = os.fstat(fd)
+        _held[(opened.st_dev, opened.st_ino)] = fd
+    return os.pread(fd, 100, 0)
 
 
 def quick_check(path: Path) -> str | None:

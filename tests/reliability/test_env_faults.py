@@ -427,3 +427,33 @@ def _fill(path: Path, leave: int) -> None:
         os.ftruncate(fd, max(size - leave, 0))
     finally:
         os.close(fd)
+
+
+@pytest.mark.sqlite_only
+def test_checking_the_store_keeps_this_processs_sqlite_locks(agentcal_home):
+    """Closing any descriptor of a file drops all of the process's POSIX locks on it, SQLite's
+    too: the store check must not open and close the database file while a connection is
+    open, or another process could take a lock this one holds (and e.g. delete its WAL)."""
+    import sqlite3
+    import subprocess
+    import sys
+
+    from agentcal.storecheck import verify_sqlite_file
+
+    path = agentcal_home / "agentcal.db"
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("PRAGMA journal_mode=DELETE")  # the write lock lives on the main file
+    holder.execute("BEGIN IMMEDIATE")  # this process now holds the store's RESERVED lock
+    try:
+        for _ in range(2):  # the first check and a later one
+            verify_sqlite_file(path)
+            other = subprocess.run(
+                [sys.executable, "-c", "import sqlite3, sys; "
+                 "c = sqlite3.connect(sys.argv[1], timeout=0, isolation_level=None); "
+                 "c.execute('BEGIN IMMEDIATE')", str(path)],
+                capture_output=True, text=True, timeout=60,
+            )  # fmt: skip
+            assert other.returncode != 0 and "database is locked" in other.stderr
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()

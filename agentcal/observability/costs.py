@@ -29,12 +29,22 @@ of them, so the queries are shaped to avoid big sorts:
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from agentcal.errors import ValidationError
+from agentcal.observability.cost_queries import (
+    LATENCY_INDEX,
+    SESSION_INDEX,
+    USAGE_INDEX,
+    USER_LATENCY_INDEX,
+    Query,
+    group_percentiles,
+    nearest_ranks,
+    walk_group_percentiles,
+)
 from agentcal.observability.usage import (
     COUNTERS,
     CostReport,
@@ -46,9 +56,6 @@ from agentcal.observability.usage import (
 from agentcal.reader import own_snapshot, parse_time
 from agentcal.service import Service
 from agentcal.vocab import COST_BREAKDOWNS
-
-if TYPE_CHECKING:
-    from agentcal.reader import Reader
 
 _T = TypeVar("_T")
 GROUP_COLUMNS = {
@@ -68,10 +75,6 @@ _AGGREGATES = """
     COALESCE(SUM(llm_total_tokens), 0) AS total_tokens,
     COUNT(execution_time_ms) AS timed_calls
 """
-USAGE_INDEX = "ix_obs_usage"
-SESSION_INDEX = "ix_obs_session_usage"  # the same columns in session order: the top sessions
-LATENCY_INDEX = "ix_obs_latency"  # every user's calls in latency order
-USER_LATENCY_INDEX = "ix_obs_user_latency"  # one user's
 # Group column -> index ordered by (column, execution_time_ms): per-group percentile walks.
 GROUP_LATENCY_INDEXES = {
     "llm_model": "ix_obs_model_latency",
@@ -85,37 +88,6 @@ PARALLEL_READERS = 4
 MIN_DAYS_PER_READER = 30
 WALK_THRESHOLD = 50_000
 MAX_WALKED_GROUPS = 200
-_PERCENT = (50, 95)  # integer percents: ranks are computed in SQL integer arithmetic
-
-
-class _Query:
-    """One report's reader and the WHERE clause its queries share."""
-
-    def __init__(self, reader: Reader, user_id: str | None) -> None:
-        self.r = reader
-        self.user_id = user_id
-
-    def where(self, lo: datetime, hi: datetime, extra: str = "") -> tuple[str, dict[str, Any]]:
-        clause = "created_at >= :lo AND created_at < :hi"
-        params: dict[str, Any] = {"lo": self.r.time(lo), "hi": self.r.time(hi)}
-        if self.user_id is not None:
-            clause += " AND user_id = :user_id"
-            params["user_id"] = self.user_id
-        return clause + extra, params
-
-    def table(self, index: str) -> str:
-        """The table, pinned to `index` on SQLite: its planner, without statistics, prefers the
-        narrower (user_id, created_at) index and then reads every wide row."""
-        return self.r.indexed("agent_observability", index)
-
-    def rows(self, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-        return self.r.rows(sql, params)
-
-    def tuples(self, sql: str, params: dict[str, Any]) -> list[Sequence[Any]]:
-        return self.r.tuples(sql, params)
-
-    def scalar(self, sql: str, params: dict[str, Any]) -> Any:
-        return self.r.scalar(sql, params)
 
 
 class CostsService(Service):
@@ -143,7 +115,7 @@ class CostsService(Service):
         zone = ZoneInfo(tz)
         report = CostReport(user_id, since, until, tz, by, UsageStats(None))
         with self.reading() as reader:
-            q = _Query(reader, user_id)
+            q = Query(reader, user_id)
             lo, hi = self._bounds(q, since, until)
             if lo is None or hi is None or lo >= hi:
                 return report
@@ -160,17 +132,17 @@ class CostsService(Service):
             elif by == "session" and ranked_groups:
                 report.groups, report.group_count = self._top_sessions(q, lo, hi, ranked_groups)
                 only = report.groups if len(report.groups) < report.group_count else None
-                self._group_percentiles(q, lo, hi, "session_id", report.groups, only)
+                group_percentiles(q, lo, hi, "session_id", report.groups, only)
             elif column is not None:
                 report.groups = groups if per_day else self._groups(q, lo, hi, column)
                 ranked = report.groups[:ranked_groups] if ranked_groups else report.groups
                 index = GROUP_LATENCY_INDEXES.get(column)
                 if index is not None and len(ranked) <= MAX_WALKED_GROUPS:
                     walk = report.totals.timed_calls >= WALK_THRESHOLD
-                    self._walk_group_percentiles(q, lo, hi, column, index if walk else None, ranked)
+                    walk_group_percentiles(q, lo, hi, column, index if walk else None, ranked)
                 else:
                     only = ranked if len(ranked) < len(report.groups) else None
-                    self._group_percentiles(q, lo, hi, column, ranked, only)
+                    group_percentiles(q, lo, hi, column, ranked, only)
             if by == "session":
                 from agentcal.users.chat_sessions import session_names
 
@@ -179,7 +151,7 @@ class CostsService(Service):
         return report
 
     def _bounds(
-        self, q: _Query, since: datetime | None, until: datetime | None
+        self, q: Query, since: datetime | None, until: datetime | None
     ) -> tuple[datetime | None, datetime | None]:
         """The window to scan: missing ends come from the oldest and newest stored call."""
         lo, hi = since, until
@@ -198,7 +170,7 @@ class CostsService(Service):
         return lo, hi
 
     def _daily(
-        self, q: _Query, lo: datetime, hi: datetime, zone: ZoneInfo, column: str | None
+        self, q: Query, lo: datetime, hi: datetime, zone: ZoneInfo, column: str | None
     ) -> tuple[list[UsageStats], list[UsageStats]]:
         """The local days of the window; with `column`, also the groups summed over the days."""
         where, _ = q.where(lo, hi)
@@ -210,7 +182,7 @@ class CostsService(Service):
                 f"WHERE {where} GROUP BY {column}"
             )
 
-        def aggregate(q: _Query, days: DayRanges) -> list[tuple[str, list[Any]]]:
+        def aggregate(q: Query, days: DayRanges) -> list[tuple[str, list[Any]]]:
             out = []
             for day, start, end in days:
                 _, params = q.where(start, end)
@@ -236,7 +208,7 @@ class CostsService(Service):
         return days, by_spend(UsageStats.from_values(k, v) for k, v in sums.items())
 
     def _each_day(
-        self, q: _Query, days: DayRanges, work: Callable[[_Query, DayRanges], list[_T]]
+        self, q: Query, days: DayRanges, work: Callable[[Query, DayRanges], list[_T]]
     ) -> list[_T]:
         """`work` over the days, in order. On the stdlib sqlite3 path a long window is split
         between up to PARALLEL_READERS read-only connections, one thread each: sqlite3 releases
@@ -254,7 +226,7 @@ class CostsService(Service):
             with own_snapshot() as reader:
                 if reader is None:  # the store was just migrated: the caller's reader does it
                     return None
-                return work(_Query(reader, q.user_id), chunk)
+                return work(Query(reader, q.user_id), chunk)
 
         with ThreadPoolExecutor(len(chunks) - 1) as pool:
             rest = [pool.submit(on_own_reader, chunk) for chunk in chunks[1:]]
@@ -265,7 +237,7 @@ class CostsService(Service):
         return out
 
     def _day_percentiles(
-        self, q: _Query, lo: datetime, hi: datetime, zone: ZoneInfo, days: list[UsageStats]
+        self, q: Query, lo: datetime, hi: datetime, zone: ZoneInfo, days: list[UsageStats]
     ) -> None:
         """Per-day p50/p95: two ranked reads of each day's range of `ix_obs_usage` (SQLite sorts
         a few thousand rows with the GIL released, which beat fetching a million latencies
@@ -275,14 +247,14 @@ class CostsService(Service):
             return
         where, _ = q.where(lo, hi, " AND execution_time_ms IS NOT NULL")
 
-        def rank(q: _Query, days: DayRanges) -> list[tuple[str, list[Any]]]:
+        def rank(q: Query, days: DayRanges) -> list[tuple[str, list[Any]]]:
             out = []
             for day, start, end in days:
                 stats = wanted[day.isoformat()]
                 _, params = q.where(start, end)
                 table = q.table(USAGE_INDEX)
                 out.append(
-                    (day.isoformat(), self._ranked(q, table, where, params, stats.timed_calls))
+                    (day.isoformat(), nearest_ranks(q, table, where, params, stats.timed_calls))
                 )
             return out
 
@@ -290,7 +262,7 @@ class CostsService(Service):
         for key, (p50, p95) in self._each_day(q, ranges, rank):
             wanted[key].latency_p50_ms, wanted[key].latency_p95_ms = p50, p95
 
-    def _total_percentiles(self, q: _Query, lo: datetime, hi: datetime, totals: UsageStats) -> None:
+    def _total_percentiles(self, q: Query, lo: datetime, hi: datetime, totals: UsageStats) -> None:
         if not totals.timed_calls:
             return
         where, params = q.where(lo, hi, " AND execution_time_ms IS NOT NULL")
@@ -298,52 +270,11 @@ class CostsService(Service):
         index = USAGE_INDEX
         if totals.timed_calls >= WALK_THRESHOLD:
             index = LATENCY_INDEX if q.user_id is None else USER_LATENCY_INDEX
-        totals.latency_p50_ms, totals.latency_p95_ms = self._ranked(
+        totals.latency_p50_ms, totals.latency_p95_ms = nearest_ranks(
             q, q.table(index), where, params, totals.timed_calls
         )
 
-    def _ranked(
-        self, q: _Query, table: str, where: str, params: dict[str, Any], n: int
-    ) -> list[Any]:
-        """Nearest-rank percentiles of the n latencies matching `where`. A rank in the upper
-        half is read from the high end, so an index walk covers at most half the entries."""
-        values = []
-        for pct in _PERCENT:
-            k = max((pct * n + 99) // 100 - 1, 0)
-            order, offset = ("DESC", n - 1 - k) if k >= n // 2 else ("ASC", k)
-            sql = (
-                f"SELECT execution_time_ms FROM {table} WHERE {where} "
-                f"ORDER BY execution_time_ms {order} LIMIT 1 OFFSET :k"
-            )
-            values.append(q.scalar(sql, {**params, "k": offset}))
-        return values
-
-    def _walk_group_percentiles(
-        self,
-        q: _Query,
-        lo: datetime,
-        hi: datetime,
-        column: str,
-        index: str | None,
-        groups: list[UsageStats],
-    ) -> None:
-        """Per-group p50/p95, each read by a walk of `index` (column, latency): it visits only
-        that group's entries. Without `index` (a window with few calls), each rank is read from
-        the window's range of `ix_obs_usage` instead: cheap when the window is small, whatever
-        the groups' history, but one pass over the window per rank, which many small groups in
-        a big window could not afford."""
-        table = q.table(index or USAGE_INDEX)
-        for g in groups:
-            if not g.timed_calls:
-                continue
-            same = f" AND {column} IS NULL" if g.key is None else f" AND {column} = :grp"
-            where, params = q.where(lo, hi, same + " AND execution_time_ms IS NOT NULL")
-            params["grp"] = g.key
-            g.latency_p50_ms, g.latency_p95_ms = self._ranked(
-                q, table, where, params, g.timed_calls
-            )
-
-    def _groups(self, q: _Query, lo: datetime, hi: datetime, column: str) -> list[UsageStats]:
+    def _groups(self, q: Query, lo: datetime, hi: datetime, column: str) -> list[UsageStats]:
         where, params = q.where(lo, hi)
         rows = q.tuples(
             f"SELECT {column} AS grp, {_AGGREGATES} FROM {q.table(USAGE_INDEX)} WHERE {where} "
@@ -353,7 +284,7 @@ class CostsService(Service):
         return by_spend(UsageStats.from_values(grp, values) for grp, *values in rows)
 
     def _top_sessions(
-        self, q: _Query, lo: datetime, hi: datetime, n: int
+        self, q: Query, lo: datetime, hi: datetime, n: int
     ) -> tuple[list[UsageStats], int]:
         """The top `n` sessions by spend (as `by_spend` orders them) and how many there are.
         A year of calls has tens of thousands of sessions: SQLite groups them in session order
@@ -383,50 +314,6 @@ class CostsService(Service):
             params,
         )
         return by_spend(UsageStats.from_values(grp, values) for grp, *values in rows), count
-
-    def _group_percentiles(
-        self,
-        q: _Query,
-        lo: datetime,
-        hi: datetime,
-        column: str,
-        groups: list[UsageStats],
-        only: list[UsageStats] | None = None,
-    ) -> None:
-        """Nearest-rank p50/p95 per group: only the rows at rank ceil(p * n) come back. With
-        `only`, the window runs over those groups' calls alone (a few of many sessions)."""
-        if not any(g.timed_calls for g in groups):
-            return
-        extra = " AND execution_time_ms IS NOT NULL"
-        keys: dict[str, Any] = {}
-        index = USAGE_INDEX
-        if only is not None:
-            # A few sessions' calls: seek them in session order instead of reading the window.
-            index = SESSION_INDEX if column == "session_id" else USAGE_INDEX
-            keys = {f"g{i}": g.key for i, g in enumerate(only) if g.key is not None}
-            alternatives = [f"{column} IN ({', '.join(':' + k for k in keys)})"] if keys else []
-            if any(g.key is None for g in only):
-                alternatives.append(f"{column} IS NULL")
-            extra += f" AND ({' OR '.join(alternatives)})"
-        where, params = q.where(lo, hi, extra)
-        params.update(keys)
-        ranks = " OR ".join(f"rn = ({pct} * n + 99) / 100" for pct in _PERCENT)
-        rows = q.rows(
-            f"SELECT grp, ms, rn, n FROM ("
-            f" SELECT {column} AS grp, execution_time_ms AS ms,"
-            f" ROW_NUMBER() OVER (PARTITION BY {column} ORDER BY execution_time_ms) AS rn,"
-            f" COUNT(*) OVER (PARTITION BY {column}) AS n"
-            f" FROM {q.table(index)} WHERE {where}) AS ranked WHERE {ranks}",
-            params,
-        )
-        by_key = {g.key: g for g in groups}
-        for row in rows:
-            stats = by_key.get(row["grp"])
-            if stats is None:
-                continue
-            for pct, attr in zip(_PERCENT, ("latency_p50_ms", "latency_p95_ms"), strict=True):
-                if row["rn"] == (pct * row["n"] + 99) // 100:
-                    setattr(stats, attr, row["ms"])
 
 
 costs_service = CostsService()

@@ -160,10 +160,11 @@ def _free_answer(intent: Intent, events: list[dict[str, Any]], clock: Clock) -> 
 
 
 def calendar_sentence(outcome: dict[str, Any]) -> str:
-    """What the insight tool said will appear on the calendar, as a sentence."""
+    """What the insight tool said will appear on the calendar, as a sentence. It claims no
+    event: whether they are placed (now, or by the worker) is said by the line the store backs."""
     if outcome.get("becomes_events"):
         return (
-            f"On your calendar: “{outcome['title']}” {outcome['days']} at {outcome['time']} "
-            f"for {outcome['duration_minutes']} minutes."
+            f"It becomes a calendar block: “{outcome['title']}” {outcome['days']} at "
+            f"{outcome['time']} for {outcome['duration_minutes']} minutes."
         )
     return f"Nothing will be added to your calendar: {outcome.get('why', 'not a time block')}."

@@ -99,6 +99,21 @@ def test_offline_chat_m_shows_what_reached_the_calendar(cli):
     assert lines[0].startswith("Noted: ") and "health/gym_time" in lines[0]
     assert lines[-1].startswith("On your calendar now: “Morning Gym” weekdays at 06:00 for 60 min")
     assert _gym_events()
+    # Only the line read back from the store says the events are there.
+    assert sum("on your calendar" in line.lower() for line in lines) == 1
+
+
+def test_offline_chat_m_with_a_worker_running_claims_nothing_on_the_calendar(cli):
+    from agentcal.health.monitoring import monitoring_service
+
+    monitoring_service.heartbeat("async_job_processor@here", "async_job_processor")
+    result = cli("chat", "-m", "I go to the gym every weekday at 6am")
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert "It becomes a calendar block: “Morning Gym”" in lines[0]
+    assert lines[-1].startswith("Queued for the agentcal worker")
+    assert not any("on your calendar:" in line.lower() for line in lines)
+    assert _gym_events() == []
 
 
 def test_tool_result_notes_reach_the_answer(monkeypatch, server):

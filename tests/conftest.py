@@ -2,11 +2,8 @@
 
 By default the store is SQLite: the schema is built once per test session and the file copied,
 so tests don't pay for Alembic each time. With AGENTCAL_TEST_DATABASE=postgres the same tests
-run on a real PostgreSQL server started for the session (tests/pgserver.py): each test process
-clones one database from a migrated template and every test starts on it renamed and emptied
-(its rows deleted, its sequences restarted: ~40 ms, where cloning took ~0.4 s a test); a test that changed the
-schema (a migration test, a damaged-store test) gets a fresh clone instead. Tests marked
-`sqlite_only` are skipped there.
+run on a real PostgreSQL server started for the session (tests/pgserver.py): each test gets a
+fresh database cloned from a migrated template. Tests marked `sqlite_only` are skipped there.
 """
 
 from __future__ import annotations
@@ -15,7 +12,6 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -60,116 +56,6 @@ def pg_template(pg_server) -> str:  # type: ignore[no-untyped-def]
     get_engine(pg_server.create_database("agentcal_template"))
     dispose_engines()
     return "agentcal_template"
-
-
-class _ReusedDatabase:
-    """This test process's PostgreSQL database, handed to one test after the other and emptied
-    in between, as a fresh clone of the template would be: same tables, no rows, ids from 1.
-
-    It is renamed for every test, so a thread or process a test left behind (a turn still
-    running, a worker's pool) cannot reach the next test's rows: its URL names no database."""
-
-    # The schema as the catalog describes it (relations, their kinds and columns) and the
-    # migration it is at: when a test changed either, the next test gets a new clone.
-    FINGERPRINT = """
-        SELECT md5(coalesce(string_agg(c.relname || ':' || c.relkind::text || ':'
-                                       || coalesce(a.cols, ''), ',' ORDER BY c.relname), '')
-                   || (SELECT coalesce(string_agg(version_num, ','), '') FROM alembic_version))
-        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        LEFT JOIN (SELECT attrelid, string_agg(attname || ' ' || atttypid::text || ' '
-                                               || attnotnull::text, ',' ORDER BY attnum) AS cols
-                   FROM pg_attribute WHERE attnum > 0 AND NOT attisdropped GROUP BY attrelid) a
-               ON a.attrelid = c.oid
-        WHERE n.nspname = 'public'
-    """
-
-    def __init__(self, server: Any, template: str) -> None:
-        import psycopg
-
-        self.server, self.template = server, template
-        self.admin = psycopg.connect(self._dsn("postgres"), autocommit=True)
-        self.count = 0
-        self.name = self._next_name()
-        self.server.create_database(self.name, template=self.template)
-        with self._connect() as conn:
-            self.fingerprint = self._fingerprint(conn)
-            # DELETE, not TRUNCATE: on these small tables ~20 ms against ~90 ms (TRUNCATE makes
-            # new files for every table and index); foreign keys off for it, as a superuser may.
-            tables = conn.execute(
-                "SELECT quote_ident(tablename) FROM pg_tables "
-                "WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
-            ).fetchall()
-            sequences = conn.execute(
-                "SELECT quote_ident(sequencename) FROM pg_sequences WHERE schemaname = 'public'"
-            ).fetchall()
-        self.emptying = "".join(
-            ["SET LOCAL session_replication_role = replica;"]
-            + [f"DELETE FROM {t};" for (t,) in tables]
-            + [f"ALTER SEQUENCE {q} RESTART;" for (q,) in sequences]
-        )
-
-    def _dsn(self, name: str) -> str:
-        return str(self.server.url(name)).replace("+psycopg", "")
-
-    def _connect(self) -> Any:
-        import psycopg
-
-        return psycopg.connect(self._dsn(self.name), autocommit=True)
-
-    def _next_name(self) -> str:
-        self.count += 1
-        return f"r{os.getpid()}_{self.count}"  # not t…: _fresh_pg_database names those
-
-    @classmethod
-    def _fingerprint(cls, conn: Any) -> str:
-        return str(conn.execute(cls.FINGERPRINT).fetchone()[0])
-
-    @property
-    def url(self) -> str:
-        return str(self.server.url(self.name))
-
-    def reset(self) -> None:
-        """Rename it and empty it for the next test, or clone it again when that is not enough."""
-        import time
-
-        old, self.name = self.name, self._next_name()
-        try:
-            for attempt in range(50):  # a terminated backend takes a moment to go
-                self.admin.execute(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
-                    (old,),
-                )
-                try:
-                    self.admin.execute(f"ALTER DATABASE {old} RENAME TO {self.name}")
-                    break
-                except Exception:
-                    if attempt == 49:
-                        raise
-                    time.sleep(0.05)
-            with self._connect() as conn:
-                if self._fingerprint(conn) != self.fingerprint:
-                    raise LookupError("the test changed the schema")
-                with conn.transaction():
-                    conn.execute(self.emptying)
-        except Exception:  # a changed schema, a connection that did not go: a new clone
-            for name in (old, self.name):
-                self.server.drop_database(name)
-            self.server.create_database(self.name, template=self.template)
-
-
-_reused: _ReusedDatabase | None = None
-
-
-def _pg_database(request: pytest.FixtureRequest) -> str:
-    """The test process's reused database (see `_ReusedDatabase`), emptied after the test."""
-    global _reused
-    if _reused is None:
-        _reused = _ReusedDatabase(
-            request.getfixturevalue("pg_server"), request.getfixturevalue("pg_template")
-        )
-    reused = _reused
-    request.addfinalizer(reused.reset)
-    return reused.url
 
 
 def _fresh_pg_database(request: pytest.FixtureRequest) -> str:
@@ -217,7 +103,7 @@ def agentcal_home(
     home = tmp_path / "home"
     home.mkdir(mode=0o700)
     if ON_POSTGRES and "sqlite_only" not in request.keywords:
-        monkeypatch.setenv("AGENTCAL_DATABASE_URL", _pg_database(request))
+        monkeypatch.setenv("AGENTCAL_DATABASE_URL", _fresh_pg_database(request))
     else:
         shutil.copy(request.getfixturevalue("template_db"), home / "agentcal.db")
         os.chmod(home / "agentcal.db", 0o600)
@@ -288,7 +174,7 @@ def _sqlalchemy_dump(url: str) -> bytes:
     if not _dump_engine or _dump_engine[0][0] != url:
         while _dump_engine:
             _dump_engine.pop()[1].dispose()
-        _dump_engine.append((url, create_engine(url, pool_pre_ping=True)))  # tests reuse URLs
+        _dump_engine.append((url, create_engine(url)))
     engine = _dump_engine[0][1]
     out = []
     with engine.connect() as conn:

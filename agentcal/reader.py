@@ -22,8 +22,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from functools import cache
-from types import UnionType
-from typing import TYPE_CHECKING, Any, TypeVar, Union, get_args, get_origin, get_type_hints
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
 from agentcal.errors import ConfigError
@@ -198,12 +197,10 @@ def columns(cls: Any) -> str:
 @cache
 def _converters(cls: Any, decoded_json: bool) -> list[Any]:
     """Per field of `cls`, the function turning a stored value into the record's (or None)."""
+    from agentcal.records import field_types
+
     out: list[Any] = []
-    hints = get_type_hints(cls)
-    for name in cls._fields:
-        hint = hints[name]
-        if get_origin(hint) in (Union, UnionType):  # X | None
-            hint = next(a for a in get_args(hint) if a is not type(None))
+    for hint in field_types(cls).values():
         if hint is datetime:
             out.append(parse_time)
         elif hint is date:

@@ -12,7 +12,8 @@ model). `agentcal.reader` converts the stored values by the field types: `dateti
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, NamedTuple
+from types import UnionType
+from typing import Any, NamedTuple, Union, get_args, get_origin, get_type_hints
 
 
 class CallRow(NamedTuple):
@@ -225,3 +226,16 @@ class ProfileRow(NamedTuple):
     daily_budget_usd: float | None
     created_at: datetime
     updated_at: datetime
+
+
+def field_types(record: Any) -> dict[str, Any]:
+    """Each field of a record class and its type, `X | None` read as X: what the read path
+    converts a stored value to and the write path encodes it from."""
+    out: dict[str, Any] = {}
+    hints = get_type_hints(record)
+    for name in record._fields:
+        hint = hints[name]
+        if get_origin(hint) in (Union, UnionType):  # X | None
+            hint = next(a for a in get_args(hint) if a is not type(None))
+        out[name] = hint
+    return out

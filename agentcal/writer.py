@@ -27,8 +27,7 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
-from types import UnionType
-from typing import Any, Union, get_args, get_origin, get_type_hints
+from typing import Any
 from urllib.parse import quote
 
 from agentcal.schema import sqlite_file
@@ -183,12 +182,10 @@ def _bool(value: bool | None) -> int | None:
 
 @cache
 def _encoders(record: Any) -> dict[str, Callable[[Any], Any] | None]:
+    from agentcal.records import field_types
+
     out: dict[str, Callable[[Any], Any] | None] = {}
-    hints = get_type_hints(record)
-    for name in record._fields:
-        hint = hints[name]
-        if get_origin(hint) in (Union, UnionType):  # X | None
-            hint = next(a for a in get_args(hint) if a is not type(None))
+    for name, hint in field_types(record).items():
         if hint is datetime:
             out[name] = db_time
         elif hint is date:

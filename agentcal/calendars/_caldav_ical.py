@@ -8,12 +8,13 @@ the stored VEVENT (calendars/owned.py).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from agentcal.calendars import owned
-from agentcal.calendars.base import EventData, Interval
+from agentcal.calendars.base import EventData, Interval, clip
 
 TAG = "X-AGENTCAL"
 
@@ -140,24 +141,19 @@ def user_changed(vevent: Any) -> str | None:
 def busy_spans(vevents: Any, start: datetime, end: datetime, tz: ZoneInfo) -> list[Interval]:
     """The parts of [start, end) the user's own events (not agentcal's, not transparent, not
     cancelled) keep busy, unmerged."""
-    spans: list[Interval] = []
-    for vevent in vevents:
-        if str(vevent.get(TAG, "")) == "1":
-            continue
-        if str(vevent.get("TRANSP", "")).upper() == "TRANSPARENT":
-            continue
-        if str(vevent.get("STATUS", "")).upper() == "CANCELLED":
-            continue
-        a = instant(vevent.decoded("DTSTART"), tz)
-        if "DTEND" in vevent:
-            b = instant(vevent.decoded("DTEND"), tz)
-        elif "DURATION" in vevent and a is not None:
-            b = a + vevent.decoded("DURATION")
-        else:
-            b = None
-        if a is None or b is None:
-            continue
-        a, b = max(a, start), min(b, end)
-        if a < b:
-            spans.append((a, b))
-    return spans
+
+    def own() -> Iterator[tuple[datetime | None, datetime | None]]:
+        for vevent in vevents:
+            if str(vevent.get(TAG, "")) == "1":
+                continue
+            if str(vevent.get("TRANSP", "")).upper() == "TRANSPARENT":
+                continue
+            if str(vevent.get("STATUS", "")).upper() == "CANCELLED":
+                continue
+            a = instant(vevent.decoded("DTSTART"), tz)
+            if "DTEND" in vevent:
+                yield a, instant(vevent.decoded("DTEND"), tz)
+            elif "DURATION" in vevent and a is not None:
+                yield a, a + vevent.decoded("DURATION")
+
+    return clip(own(), start, end)

@@ -18,7 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from agentcal.calendars import owned
-from agentcal.calendars.base import EventData, Interval
+from agentcal.calendars.base import EventData, Interval, clip
 
 TAG = "agentcal"
 
@@ -149,17 +149,14 @@ def busy_spans(
 ) -> list[Interval]:
     """The parts of [start, end) the user's own events (not agentcal's, not transparent, not
     cancelled) keep busy, unmerged."""
-    spans: list[Interval] = []
-    for item in items:
-        if item.get("status") == "cancelled" or item.get("transparency") == "transparent":
-            continue
-        if private(item).get(TAG) == "1":
-            continue
-        a = parse_time(item.get("start"), default_tz)
-        b = parse_time(item.get("end"), default_tz)
-        if a is None or b is None:
-            continue
-        a, b = max(a, start), min(b, end)
-        if a < b:
-            spans.append((a, b))
-    return spans
+    own = (
+        item
+        for item in items
+        if item.get("status") != "cancelled"
+        and item.get("transparency") != "transparent"
+        and private(item).get(TAG) != "1"
+    )
+    spans = (
+        (parse_time(i.get("start"), default_tz), parse_time(i.get("end"), default_tz)) for i in own
+    )
+    return clip(spans, start, end)

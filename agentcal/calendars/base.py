@@ -17,6 +17,20 @@ if TYPE_CHECKING:
 Interval = tuple[datetime, datetime]
 
 
+def clip(
+    spans: Iterable[tuple[datetime | None, datetime | None]], start: datetime, end: datetime
+) -> list[Interval]:
+    """The parts of `spans` inside [start, end), unmerged; spans missing an end are skipped."""
+    out: list[Interval] = []
+    for a, b in spans:
+        if a is None or b is None:
+            continue
+        a, b = max(a, start), min(b, end)
+        if a < b:
+            out.append((a, b))
+    return out
+
+
 @dataclass(frozen=True)
 class EventData:
     """What a backend needs to know about one event (a snapshot, no database session)."""

@@ -151,3 +151,27 @@ def test_read_commands_skip_sqlalchemy_on_the_default_store(agentcal_home, args)
     assert out.strip(), args
     slow = ("sqlalchemy", "sqlmodel", "pydantic_settings", "alembic", "pygments", "pydantic")
     assert sorted(m for m in loaded if m.split(".")[0] in slow) == []
+
+
+CHAT_READS = [
+    "hello", "what's on tomorrow?", "when am I free on friday?", "find the dentist",
+]  # fmt: skip
+
+
+@pytest.mark.sqlite_only
+@pytest.mark.parametrize("text", CHAT_READS)
+def test_offline_chat_turns_that_only_read_skip_sqlalchemy_and_openai(agentcal_home, text):
+    """`chat -m` with the offline model on the default store: a turn that only reads the
+    calendar imports neither SQLAlchemy/SQLModel (the store is read and the turn recorded with
+    the stdlib sqlite3 module, ~0.35 s of imports saved) nor anything OpenAI."""
+    from datetime import UTC, datetime, timedelta
+
+    from agentcal.planning.events import calendar_events_service
+
+    calendar_events_service.create_event(user_id="alice", title="Dentist",
+                                         start=datetime.now(UTC) + timedelta(days=1),
+                                         duration_minutes=30)  # fmt: skip
+    loaded, out = _probe(["chat", "-m", text, "--user", "alice"])
+    assert out.strip(), text
+    slow = ("sqlalchemy", "sqlmodel", "alembic", "openai", "langchain_openai")
+    assert sorted(m for m in loaded if m.split(".")[0] in slow) == []

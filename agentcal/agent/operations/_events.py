@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from agentcal.agent.context import AgentContext
@@ -42,9 +42,7 @@ def list_events(
     ctx: AgentContext, start: str | None = None, end: str | None = None
 ) -> dict[str, Any]:
     """Events overlapping [start, end); default today and the next 6 days, a bare date one day."""
-    from agentcal.models import utcnow
-
-    default_start, default_end = day_bounds(utcnow(), ctx.timezone, 7)
+    default_start, default_end = day_bounds(datetime.now(UTC), ctx.timezone, 7)
     begin = parse_time(start, ctx.timezone, "start") if start else default_start
     finish = parse_time(end, ctx.timezone, "end") if end else None
     if finish is None:
@@ -89,10 +87,8 @@ def move_event(
     confirmed: bool = False,
 ) -> dict[str, Any]:
     """Move an event (keeping its length unless end/duration is given); a past one if confirmed."""
-    from agentcal.models import utcnow
-
     event = events_service(ctx).get_event(ctx.user_id, event_id)
-    require_confirmation([event], confirmed=confirmed, verb="moving", now=utcnow())
+    require_confirmation([event], confirmed=confirmed, verb="moving", now=datetime.now(UTC))
     return update_event(ctx, event_id, start=start, end=end, duration_minutes=duration_minutes)
 
 
@@ -100,8 +96,6 @@ def cancel_events(
     ctx: AgentContext, event_ids: list[int], confirmed: bool = False
 ) -> dict[str, Any]:
     """Cancel events by id, all or none; several at once, or past ones, only if confirmed."""
-    from agentcal.models import utcnow
-
     if not isinstance(event_ids, list) or not event_ids:
         raise ValidationError("give at least one event id")
     if any(isinstance(i, bool) or not isinstance(i, int) for i in event_ids):
@@ -110,7 +104,7 @@ def cancel_events(
     service = events_service(ctx)
     with service.transaction() as s:  # one transaction: an unknown id cancels nothing
         events = [service.get_event(ctx.user_id, i, session=s) for i in ids]
-        require_confirmation(events, confirmed=confirmed, verb="cancelling", now=utcnow())
+        require_confirmation(events, confirmed=confirmed, verb="cancelling", now=datetime.now(UTC))
         done = [service.cancel_event(ctx.user_id, i, session=s) for i in ids]
         notes = [n["note"] for e in done if (n := calendar_note(e, cancelling=True))]
         return {
@@ -123,9 +117,7 @@ def search_events(
     ctx: AgentContext, query: str, start: str | None = None, end: str | None = None
 ) -> dict[str, Any]:
     """Default range: 30 days back to 1 year ahead."""
-    from agentcal.models import utcnow
-
-    now = utcnow()
+    now = datetime.now(UTC)
     begin = parse_time(start, ctx.timezone, "start") if start else now - timedelta(days=30)
     finish = parse_time(end, ctx.timezone, "end") if end else now + timedelta(days=366)
     events = events_service(ctx).search_events(ctx.user_id, query, begin, finish)

@@ -3,7 +3,7 @@ whole days means the user's working hours on those days)."""
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -81,7 +81,6 @@ def schedule_event(
     """Book the earliest free slot of the given length inside the window; a window of whole
     days means the user's working hours on those days (from now on)."""
     from agentcal.agent.facts import load_working_hours
-    from agentcal.models import utcnow
 
     service = events_service(ctx)
     begin = parse_time(window_start, ctx.timezone, "window_start")
@@ -89,7 +88,7 @@ def schedule_event(
     if finish <= begin:
         raise ValidationError("window_end must be after window_start")
     hours = load_working_hours(ctx.user_id, ctx.engine)
-    windows = whole_day_windows(begin, finish, ctx.timezone, hours, utcnow())
+    windows = whole_day_windows(begin, finish, ctx.timezone, hours, datetime.now(UTC))
     slot = None
     for a, b in windows if windows is not None else [(begin, finish)]:
         slot = service.find_free_slot(ctx.user_id, a, b, duration_minutes)

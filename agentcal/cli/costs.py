@@ -232,7 +232,9 @@ def _render_chart(report: CostReport, days: int) -> None:
         table.add_row(key, _bar(cost, peak, bar), money, calls)
     out.print(table)
     if peak <= 0:
-        out.print(f"(no spend in the last {len(shown)} days)")
+        span = "that day" if len(shown) == 1 else f"in the last {len(shown)} days"
+        calls = sum(d.calls for d in shown)
+        out.print(f"(no spend {span}" + (f": {calls:,} calls, all at $0)" if calls else ")"))
 
 
 def _bar(value: float, peak: float, width: int = 40) -> str:

@@ -183,6 +183,19 @@ def test_table_and_chart(cli):
     assert "no spend in the last 30 days" in cli("costs").stdout  # the data is from 2025
 
 
+def test_chart_of_free_calls_says_they_cost_nothing(cli):
+    """The offline model's calls cost $0: the chart says so, in words that fit one day."""
+    today = datetime.now(UTC).isoformat()
+    for _ in range(2):
+        agent_observability_service.log_agent_call(
+            user_id="alice", created_at=datetime.fromisoformat(today),
+            llm_model="agentcal-offline-1", llm_cost_usd=0.0, user_message="hello",
+        )  # fmt: skip
+    out = cli("costs", "--user", "alice", "--since", "today").stdout
+    assert "(no spend that day: 2 calls, all at $0)" in out
+    assert "1 days" not in out
+
+
 def _table_keys(out: str, keys: list[str]) -> list[str]:
     """The breakdown table's first-column keys that appear in `out`, in the order shown."""
     rows = [line.split()[0] for line in out[out.index("by ") :].splitlines() if line.strip()]

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from agentcal.agent import when
+from agentcal.agent.habits import REPEATS
 from agentcal.agent.intents import EXAMPLES, NOT_UNDERSTOOD, Intent, ask, blank, cap, tidy_title
 from agentcal.agent.parse_book import schedule_intent
 from agentcal.agent.when import PARTS_OF_DAY, Span
@@ -20,6 +21,11 @@ _LOCATION = (
     r"(?:^|\s)(?:at|@)\s+(?!\d)([^\0,;]+?)\s*(?=\0|,|;|$)|"
     r"(?:^|\s)in\s+((?:room|office|building|the\s+[A-Z]|(?:the\s+)?(?:[\w-]+\s+)?"
     r"(?:room|office|building|hall|studio|lab|library|kitchen|lobby)\b)[^\0,;]*?)\s*(?=\0|,|;|$)"
+)
+# A period, not a day: "next week", "this weekend", "later this month".
+_VAGUE_DAY = (
+    r"\b(?:(?:later\s+)?(?:next|this|the|coming)\s+(?:week(?:end)?|month)|"
+    r"(?:on|at|over)\s+the\s+weekend)\b"
 )
 
 
@@ -90,7 +96,10 @@ def create_intent(raw: str, t: str, now: datetime, month_first: bool) -> Intent:
     if isinstance(got, Intent):
         return got
     found, spans = got
-    if not verb and not found.get("day") and not found.get("at"):
+    vague = None if found.get("day") else re.search(_VAGUE_DAY, t)
+    if vague:
+        spans.append(vague.span())
+    if not verb and not found.get("day") and not found.get("at") and not vague:
         return ask(NOT_UNDERSTOOD)
     quoted = re.search(r"[\"“]([^\"”]{1,200})[\"”]", raw)
     rest = blank(raw, [*spans, (0, verb.end()) if verb else None])
@@ -118,7 +127,16 @@ def create_intent(raw: str, t: str, now: datetime, month_first: bool) -> Intent:
         title = "Event" if found.get("at") else ""
     if not title:
         return ask(NOT_UNDERSTOOD)
+    if vague:
+        return _which_day(title, vague[0], t)
     day = found.get("day") or now.date()
+    at = found.get("at")
+    if (
+        not found.get("day")
+        and at is not None
+        and datetime.combine(day, at) < now.replace(tzinfo=None)
+    ):
+        day += timedelta(days=1)  # "standup at 9am" said at 4pm: the next 9am, not a past one
     if (
         found.get("at") is None
         and found.get("duration")
@@ -135,3 +153,26 @@ def create_intent(raw: str, t: str, now: datetime, month_first: bool) -> Intent:
         "create", title=title, location=location or None, day=day, at=found["at"],
         duration=found.get("duration"), end_at=found.get("end_at"),
     )  # fmt: skip
+
+
+def _which_day(title: str, period: str, t: str) -> Intent:
+    """The question for "lunch next week": which day of that period (nothing is added)."""
+    routine = re.search(REPEATS, t)
+    if routine:
+        title = tidy_title(re.sub(REPEATS + r"(?:\s+(?:day|morning|evening|night|week))?", " ",
+                                  title, flags=re.I)) or "Event"  # fmt: skip
+    what = "it" if title == "Event" else f"“{title}”"
+    day = {"week": "on Friday", "weekend": "on Saturday", "month": "on the 14th"}[
+        re.findall(r"week(?:end)?|month", period)[-1]
+    ]
+    if period.startswith("next") and "week" in period and "weekend" not in period:
+        day = "next Tuesday"
+    hint = (
+        "I add one event at a time; for a routine say for example “I meditate every day at 7am”. "
+        if routine
+        else ""
+    )
+    return ask(
+        f"Which day {period} should I put {what} on? For example: “{title} {day} at 10am”. "
+        f"{hint}Nothing was added."
+    )

@@ -333,3 +333,36 @@ def test_one_off_titles_follow_the_same_possessive_rule():
     assert quickadd.parse("my dentist appointment tomorrow at 3", NOW).title == (
         "Dentist appointment"
     )
+
+
+LATE = datetime(2026, 12, 1, 16, 30, tzinfo=ZoneInfo("Europe/London"))
+
+
+@pytest.mark.parametrize(
+    ("text", "day", "at"),
+    [
+        ("standup at 9am", date(2026, 12, 2), time(9)),  # 09:00 has passed: tomorrow's
+        ("dinner at 7", date(2026, 12, 1), time(19)),  # still ahead today
+        ("dentist at 9am today", date(2026, 12, 1), time(9)),  # said: today, even if past
+        ("call the bank at 16:30", date(2026, 12, 1), time(16, 30)),  # now is not past
+    ],
+)
+def test_a_time_without_a_day_is_the_next_one(text, day, at):
+    intent = quickadd.parse(text, LATE)
+    assert (intent.kind, intent.day, intent.at) == ("create", day, at)
+
+
+@pytest.mark.parametrize(
+    ("text", "period", "routine"),
+    [
+        ("lunch next week", "next week", False),
+        ("team offsite next month", "next month", False),
+        ("every day next week at 7am meditation for 10 minutes", "next week", True),
+    ],
+)
+def test_a_period_without_a_day_asks_which_day(text, period, routine):
+    intent = quickadd.parse(text, LATE)
+    assert intent.kind == "ask"
+    assert f"Which day {period} should I put" in intent.message
+    assert intent.message.endswith("Nothing was added.")
+    assert ("for a routine" in intent.message) is routine

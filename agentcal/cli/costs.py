@@ -233,8 +233,8 @@ def _render_chart(report: CostReport, days: int) -> None:
     out.print(table)
     if peak <= 0:
         span = "that day" if len(shown) == 1 else f"in the last {len(shown)} days"
-        calls = sum(d.calls for d in shown)
-        out.print(f"(no spend {span}" + (f": {calls:,} calls, all at $0)" if calls else ")"))
+        free = sum(d.calls for d in shown)
+        out.print(f"(no spend {span}" + (f": {free:,} calls, all at $0)" if free else ")"))
 
 
 def _bar(value: float, peak: float, width: int = 40) -> str:

@@ -375,6 +375,22 @@ class ChatSession(SQLModel, table=True):
     last_used_at: datetime = _time_col()
 
 
+class ChatThread(SQLModel, table=True):
+    """Every conversation (LangGraph thread) a chat session has had, with the session's name:
+    `chat_sessions` points each name at its current thread only, and a thread replaced by
+    `--new`, `/new` or the next one-off `chat -m` keeps its name here (`costs --by session`,
+    `sessions list`, `logs list --session`)."""
+
+    __tablename__ = "chat_threads"
+    __table_args__ = (sa.Index("ix_chat_threads_name", "user_id", "name", "thread_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: str = Field(max_length=200)
+    name: str = Field(max_length=200)
+    thread_id: str = Field(max_length=64, unique=True)
+    created_at: datetime = _time_col()
+
+
 class UserProfile(SQLModel, table=True):
     """One person on this installation: their time zone, calendar and budget.
 

@@ -212,6 +212,16 @@ class ChatSessionRow(NamedTuple):
     last_used_at: datetime
 
 
+class ChatThreadRow(NamedTuple):
+    """chat_threads (`ChatThread`)."""
+
+    id: int
+    user_id: str
+    name: str
+    thread_id: str
+    created_at: datetime
+
+
 class ProfileRow(NamedTuple):
     """user_profiles (`UserProfile`)."""
 

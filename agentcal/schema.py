@@ -12,7 +12,7 @@ from pathlib import Path
 
 # The newest migration. A database already at this revision skips Alembic entirely (fast
 # start); tests/test_migrations.py checks that this matches the migrations' head.
-SCHEMA_HEAD = "0009_obs_running"
+SCHEMA_HEAD = "0010_chat_threads"
 
 
 def migrations_dir() -> Path:

@@ -44,9 +44,10 @@ sys.path.insert(0, str(ROOT))
 
 USER = "bench"
 EVENTS, CALLS, JOBS = 10_000, 100_000, 1_000
+THREADS = 50_000  # the calls' session ids: s0..s49999 (bench_foundation)
 TYPER_FLOOR = ["-c", "import typer"]
 CHAT_FLOOR = ["-c", "import langgraph.graph, langchain_core.messages"]
-SEED_VERSION = 2  # bump when _seed changes: the cached store is rebuilt
+SEED_VERSION = 3  # bump when _seed changes: the cached store is rebuilt
 READ_TARGET, HELP_TARGET, CHAT_TARGET, PROMPT_TARGET_MS = 4.0, 1.7, 1.3, 300.0
 
 # (label, arguments). Read-only commands only: they leave the store as it was.
@@ -60,6 +61,7 @@ READ_COMMANDS: list[tuple[str, list[str]]] = [
     ("insights show", ["insights", "show", "health/gym_time"]),
     ("logs list", ["logs", "list"]),
     ("logs list --session", ["logs", "list", "--session", "work"]),
+    ("logs list --session one-off", ["logs", "list", "--session", "one-off"]),
     ("logs show", ["logs", "show", "1"]),
     ("jobs list", ["jobs", "list"]),
     ("jobs show", ["jobs", "show", "1"]),
@@ -157,9 +159,16 @@ def _seed(conn: sqlite3.Connection) -> None:
                                         for i in range(3)])  # fmt: skip
     # Named sessions over some of the calls' thread ids (the calls use s0..s49999).
     names = ["work", "home", "travel"] + [f"s-{i}" for i in range(197)]
-    _insert(conn, "chat_sessions", [dict(user_id=USER, name=name, thread_id=f"s{i}",
+    current = {f"s{i}": name for i, name in enumerate(names)} | {f"s{THREADS - 1}": "one-off"}
+    _insert(conn, "chat_sessions", [dict(user_id=USER, name=name, thread_id=thread,
                                          created_at=_ts(now), last_used_at=_ts(now))
-                                    for i, name in enumerate(names)])  # fmt: skip
+                                    for thread, name in current.items()])  # fmt: skip
+    # Every thread any name had (chat_threads): the others are older conversations, one in
+    # 50 of "work" (--new), the rest one-off `chat -m` turns (a new thread each).
+    history = {f"s{i}": "work" if i % 50 == 0 else "one-off" for i in range(len(names), THREADS)}
+    _insert(conn, "chat_threads", [dict(user_id=USER, name=name, thread_id=thread,
+                                        created_at=_ts(now))
+                                   for thread, name in (history | current).items()])  # fmt: skip
 
 
 def bench_store() -> Path:

@@ -258,7 +258,7 @@ def test_every_record_matches_its_model():
         records.PreferenceRow: models.CalendarPreference, records.EventRow: models.CalendarEvent,
         records.JobRow: models.Job, records.HeartbeatRow: models.WorkerHeartbeat,
         records.AlertRow: models.Alert, records.ChatSessionRow: models.ChatSession,
-        records.ProfileRow: models.UserProfile,
+        records.ChatThreadRow: models.ChatThread, records.ProfileRow: models.UserProfile,
     }  # fmt: skip
     for record, model in pairs.items():
         assert record._fields == tuple(model.model_fields), record
@@ -286,6 +286,7 @@ def test_records_hold_what_the_orm_reads(agentcal_home, bound):
         (records.HeartbeatRow, models.WorkerHeartbeat, "worker_heartbeats"),
         (records.AlertRow, models.Alert, "alerts"),
         (records.ChatSessionRow, models.ChatSession, "chat_sessions"),
+        (records.ChatThreadRow, models.ChatThread, "chat_threads"),
         (records.ProfileRow, models.UserProfile, "user_profiles"),
     ]
     for record, model, table in pairs:

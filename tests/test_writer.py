@@ -140,8 +140,15 @@ def test_sessions_are_opened_as_the_orm_opens_them(engine):
         listed = {s.name: s for s in service.list_sessions("alice")}
         assert listed[name].created_at == fresh.created_at
         assert listed[name].last_used_at == fresh.last_used_at
-    raw_row, orm_row = (_stored(engine, "chat_sessions", "name", n)[0] for n in ("raw", "orm"))
-    assert {k: type(v) for k, v in raw_row.items()} == {k: type(v) for k, v in orm_row.items()}
+        # Every thread the name had, each once, with the session's name and when it began.
+        threads = _stored(engine, "chat_threads", "name", name)
+        assert [t["thread_id"] for t in threads] == [first.thread_id, fresh.thread_id]
+        assert {t["user_id"] for t in threads} == {"alice"}
+        assert threads[0]["created_at"] == stored[0]["created_at"]
+        assert threads[1]["created_at"] == stored[0]["last_used_at"]
+    for table in ("chat_sessions", "chat_threads"):
+        raw_row, orm_row = (_stored(engine, table, "name", n)[0] for n in ("raw", "orm"))
+        assert {k: type(v) for k, v in raw_row.items()} == {k: type(v) for k, v in orm_row.items()}
 
 
 @pytest.mark.sqlite_only

@@ -165,9 +165,14 @@ def _write_csv(report: CostReport) -> None:
 
     names = [f.name for f in fields(UsageStats)]
     writer = csv.writer(sys.stdout, lineterminator="\n")
-    writer.writerow([report.by, *names[1:]])
+    # By session: the name the user typed first (as the table shows it), then the thread id.
+    thread = ["thread_id"] if report.by == "session" else []
+    writer.writerow([report.by, *thread, *names[1:]])
     for g in report.groups:
-        writer.writerow(["" if v is None else v for v in (getattr(g, n) for n in names)])
+        values = ["" if v is None else v for v in (getattr(g, n) for n in names)]
+        if thread:
+            values.insert(0, "" if g.key is None else report.names.get(g.key, g.key))
+        writer.writerow(values)
 
 
 def _render(report: CostReport, days: int, limit: int = 0) -> None:

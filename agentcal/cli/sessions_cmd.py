@@ -18,8 +18,9 @@ app = typer.Typer(help="List your named chat sessions.", no_args_is_help=True)
 
 @app.command(name="list")
 def sessions_list(user: UserOption = None, as_json: JsonOption = False) -> None:
-    """List your chat sessions, last used first: turns, tokens and cost of each one's
-    current conversation (`agentcal logs list --session NAME` shows its turns)."""
+    """List your chat sessions, last used first: conversations, turns, tokens and cost of
+    each name, over all its conversations (`agentcal logs list --session NAME` shows its
+    turns)."""
     from agentcal.users.chat_sessions import chat_sessions_service
 
     rows = chat_sessions_service.list_sessions(resolve_user(user))
@@ -33,12 +34,13 @@ def sessions_list(user: UserOption = None, as_json: JsonOption = False) -> None:
 
     listing = render.Listing()
     listing.column("session", "title")
+    listing.column("conversations", "number", optional=2)
     listing.column("turns", "number")
     listing.column("tokens", "number", optional=1)
     listing.column("cost", "number")
     listing.column("last used", "date")
     for s in rows:
         last = max(s.last_used_at, s.last_turn_at or s.last_used_at)
-        listing.row(escape(s.name), str(s.turns), f"{s.tokens:,}", render.money(s.cost_usd),
+        listing.row(escape(s.name), str(s.conversations), str(s.turns), f"{s.tokens:,}", render.money(s.cost_usd),
                     render.when(last))  # fmt: skip
     listing.print(console())

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 MAX_LIMIT = 10_000
 MAX_QUERY_BYTES = 1_000
 SESSION_INDEX = "ix_obs_session_usage"  # leads with session_id
+SEEK_THREADS = 200  # a session with more conversations is not read thread by thread
 
 
 @dataclass
@@ -66,7 +67,7 @@ class CallLogService(Service):
         limit: int = 20,
     ) -> list[CallRow]:
         """Newest first. `user_id` None lists every user's calls; `query` searches both texts;
-        `session` is a chat session's name (its current conversation)."""
+        `session` is a chat session's name (all its conversations)."""
         if not 1 <= limit <= MAX_LIMIT:
             raise ValidationError(f"--limit must be between 1 and {MAX_LIMIT} (got {limit})")
         if status is not None and status not in CALL_STATUSES:
@@ -83,9 +84,9 @@ class CallLogService(Service):
         if query and len(query.encode()) > MAX_QUERY_BYTES:  # SQLite's LIKE stops at 50,000
             raise ValidationError(f"--query is longer than {MAX_QUERY_BYTES} bytes")
         with self.reading() as r:
+            few = True
             if session is not None:
-                threads = self._session_threads(r, session, user_id)
-                where.append(r.one_of("session_id", threads, params, "thread"))
+                few = self._session_filter(r, session, user_id, where, params)
             if since is not None:
                 where.append("created_at >= :since")
                 params["since"] = r.time(since)
@@ -95,7 +96,7 @@ class CallLogService(Service):
             if query:
                 where.append(r.contains(("user_message", "agent_response"), query, params, "q"))
             table = "agent_observability"
-            if session is not None:  # a few calls: SQLite would walk all of the user's instead
+            if session is not None and few:  # SQLite would walk all of the user's calls instead
                 table = r.indexed(table, SESSION_INDEX)
             sql = f"SELECT {columns(CallRow)} FROM {table}"
             if where:
@@ -104,16 +105,25 @@ class CallLogService(Service):
             return r.records(CallRow, sql, params)
 
     @staticmethod
-    def _session_threads(r: Reader, name: str, user_id: str | None) -> list[str]:
-        sql = "SELECT thread_id FROM chat_sessions WHERE name = :name"
-        params = {"name": name}
-        if user_id is not None:
-            sql += " AND user_id = :user"
-            params["user"] = user_id
-        threads = [str(row[0]) for row in r.tuples(sql, params)]
+    def _session_filter(
+        r: Reader, name: str, user_id: str | None, where: list[str], params: dict[str, Any]
+    ) -> bool:
+        """Adds the calls of every conversation the session `name` has had to `where`; True
+        when they are few enough to seek thread by thread on the session index. A name with
+        thousands of threads (each one-off `chat -m` is one) is filtered by a subquery as the
+        newest calls are read instead: seeking and sorting all its calls would cost more."""
+        from agentcal.users.chat_sessions import session_threads
+
+        sql, bound = session_threads(name, user_id)
+        threads = [str(row[0]) for row in r.tuples(f"{sql} LIMIT {SEEK_THREADS + 1}", bound)]
         if not threads:
             raise NotFoundError(f"no chat session named {name!r} (see `agentcal sessions list`)")
-        return threads
+        if len(threads) <= SEEK_THREADS:
+            where.append(r.one_of("session_id", threads, params, "thread"))
+            return True
+        where.append(f"session_id IN ({sql})")
+        params.update(bound)
+        return False
 
     def get_record(self, call_id: int, user_id: str | None) -> CallRecord:
         """One turn and its steps; another user's call is 'not found' unless `user_id` is None."""

@@ -87,8 +87,10 @@ class UserData(Service):
                     t = table(name, user_column())
                     s.execute(delete(t).where(t.c.user_id == user))
                     result.deleted[kind] = counts[kind]
-            health = table("user_sync_health", user_column())
-            s.execute(delete(health).where(health.c.user_id == user))
+            # Part of their chat sessions (every thread a session had), and of their health.
+            for name in ("chat_threads", "user_sync_health"):
+                t = table(name, user_column())
+                s.execute(delete(t).where(t.c.user_id == user))
             if row is not None:
                 s.delete(row)
                 result.deleted["profile"] = 1
@@ -110,10 +112,10 @@ def user_column() -> Any:
 def _chat_threads(s: Session, user_id: str) -> list[str]:
     from sqlmodel import select
 
-    from agentcal.models import ChatSession
+    from agentcal.models import ChatThread
 
     return [
-        str(t) for t in s.exec(select(ChatSession.thread_id).where(ChatSession.user_id == user_id))
+        str(t) for t in s.exec(select(ChatThread.thread_id).where(ChatThread.user_id == user_id))
     ]
 
 

@@ -1,7 +1,8 @@
 """Bounded conversation memory: the history a turn sends stays within AGENTCAL_HISTORY_TOKENS.
 
-LangChain's own mechanisms, as middleware that rewrites the checkpointed history before a
-model call (so the stored conversation stays bounded too, not only the request):
+LangChain's own mechanisms, run by the agent graph's memory node before each model call: it
+rewrites the checkpointed history (so the stored conversation stays bounded too, not only the
+request):
 
 * a real model: `SummarizationMiddleware`. Once the history reaches the budget, its older part
   is replaced by a summary the model writes (SUMMARY_PROMPT), keeping the most recent
@@ -50,20 +51,27 @@ def count_tokens(messages: Iterable[Any]) -> int:
     return count_tokens_approximately(messages)
 
 
-def memory_middleware(model: Any, history_tokens: int, *, summarize: bool) -> Any:
-    """The middleware that keeps a thread's history within `history_tokens`."""
+def history_keeper(model: Any, history_tokens: int, *, summarize: bool) -> Any:
+    """What keeps a thread's history within `history_tokens`: an object whose
+    `before_model(state, runtime)` returns the graph's update (or None), run by the agent
+    graph's memory node before each model call (agentcal.agent.graph)."""
     if summarize:
         return _summarizer_class()(model, history_tokens)
-    return _trimmer_class()(history_tokens)
+    return Trim(history_tokens)
 
 
 def _summarizer_class() -> type:
+    # Only a real model summarises, and it has imported LangChain's OpenAI client already:
+    # `langchain.agents` costs nothing extra there, and the offline model never imports it.
     from langchain.agents.middleware import SummarizationMiddleware
 
     from agentcal.agent.cancel import call_abandonably
 
     class Summarize(SummarizationMiddleware):  # type: ignore[type-arg]
-        """SummarizationMiddleware for a history budget; a cancel abandons the summary call."""
+        """SummarizationMiddleware for a history budget; a cancel abandons the summary call.
+
+        Used outside `create_agent`: its `before_model` reads only `state["messages"]`, and
+        its summary call is tagged not to stream (the user never sees it as the answer)."""
 
         def __init__(self, model: Any, history_tokens: int) -> None:
             # The counter adds the prompt's overhead so that the middleware's two triggers
@@ -87,43 +95,33 @@ def _summarizer_class() -> type:
     return Summarize
 
 
-def _trimmer_class() -> type:
-    from langchain.agents.middleware import AgentMiddleware
+class Trim:
+    """Drops the oldest whole turns once the budget is reached (`trim_messages`, strategy
+    last), down to KEEP_FRACTION of it."""
 
-    class Trim(AgentMiddleware):  # type: ignore[type-arg]
-        """Drops the oldest whole turns once the budget is reached (`trim_messages`, strategy
-        last), down to KEEP_FRACTION of it."""
+    def __init__(self, history_tokens: int) -> None:
+        self.history_tokens = history_tokens
 
-        def __init__(self, history_tokens: int) -> None:
-            super().__init__()
-            self.history_tokens = history_tokens
+    def before_model(self, state: Any, runtime: Any) -> dict[str, Any] | None:
+        from langchain_core.messages import HumanMessage, RemoveMessage, trim_messages
+        from langgraph.graph.message import REMOVE_ALL_MESSAGES
 
-        def before_model(self, state: Any, runtime: Any) -> dict[str, Any] | None:
-            from langchain_core.messages import HumanMessage, RemoveMessage, trim_messages
-            from langgraph.graph.message import REMOVE_ALL_MESSAGES
-
-            messages = state["messages"]
-            if count_tokens(messages) <= self.history_tokens:
-                return None
-            # The current turn (from the last user message) always stays whole.
-            start = max(
-                (i for i, m in enumerate(messages) if isinstance(m, HumanMessage)), default=0
+        messages = state["messages"]
+        if count_tokens(messages) <= self.history_tokens:
+            return None
+        # The current turn (from the last user message) always stays whole.
+        start = max((i for i, m in enumerate(messages) if isinstance(m, HumanMessage)), default=0)
+        room = int(self.history_tokens * KEEP_FRACTION) - count_tokens(messages[start:])
+        earlier = (
+            trim_messages(
+                messages[:start],
+                max_tokens=room,
+                token_counter=count_tokens,
+                strategy="last",
+                start_on="human",
+                include_system=True,
             )
-            room = int(self.history_tokens * KEEP_FRACTION) - count_tokens(messages[start:])
-            earlier = (
-                trim_messages(
-                    messages[:start],
-                    max_tokens=room,
-                    token_counter=count_tokens,
-                    strategy="last",
-                    start_on="human",
-                    include_system=True,
-                )
-                if room > 0
-                else []
-            )
-            return {
-                "messages": [RemoveMessage(id=REMOVE_ALL_MESSAGES), *earlier, *messages[start:]]
-            }
-
-    return Trim
+            if room > 0
+            else []
+        )
+        return {"messages": [RemoveMessage(id=REMOVE_ALL_MESSAGES), *earlier, *messages[start:]]}

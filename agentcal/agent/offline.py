@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
@@ -43,6 +43,9 @@ class OfflineChatModel(BaseChatModel):
 
     timezone: str = "UTC"
     fixed_now: datetime | None = None  # tests pin the clock
+    # It emits agentcal's own tools and reads no schema: the graph binds none (and so builds
+    # none, agentcal.agent.graph).
+    fixed_tools: ClassVar[bool] = True
 
     @property
     def _llm_type(self) -> str:

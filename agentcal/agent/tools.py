@@ -15,7 +15,6 @@ import json
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from langchain_core.tools import InjectedToolArg, tool
-from langgraph.prebuilt import ToolRuntime
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
@@ -26,13 +25,16 @@ from agentcal.agent.operations import TOOL_ACTIONS, event_dict, parse_time
 __all__ = ["ALL_TOOLS", "TOOL_ACTIONS", "event_dict", "parse_time"]
 
 if TYPE_CHECKING:
-    Runtime = ToolRuntime[AgentContext]
+    from langgraph.runtime import Runtime as GraphRuntime
+
+    Runtime = GraphRuntime[AgentContext]
 else:
-    # What LangGraph injects (the ToolRuntime marker) and the model never sees
-    # (InjectedToolArg), typed Any for pydantic: annotated `ToolRuntime[AgentContext]`, every
-    # tool built a full schema of the runtime dataclass for an argument nobody validates
-    # (~100 ms of each chat's start; tests/agent/test_tool_schemas.py checks the injection).
-    Runtime = Annotated[Any, InjectedToolArg, ToolRuntime]
+    # The graph's runtime, filled in by the agent graph's tools node (agentcal.agent.graph;
+    # its `context` says whose calendar) and never seen by the model (InjectedToolArg). Typed
+    # Any for pydantic: typed as the runtime, every tool built a schema of the runtime
+    # dataclass for an argument nobody validates (tests/agent/test_tool_schemas.py checks that
+    # the model never sees it and that the tools get the turn's context).
+    Runtime = Annotated[Any, InjectedToolArg]
 
 # The closed vocabularies, spelled out so the schema carries them as enums (agentcal.vocab
 # holds the same tuples; tests/agent/test_tool_schemas.py keeps the two equal).

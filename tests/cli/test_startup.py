@@ -163,7 +163,8 @@ CHAT_READS = [
 def test_offline_chat_turns_that_only_read_skip_sqlalchemy_and_openai(agentcal_home, text):
     """`chat -m` with the offline model on the default store: a turn that only reads the
     calendar imports neither SQLAlchemy/SQLModel (the store is read and the turn recorded with
-    the stdlib sqlite3 module, ~0.35 s of imports saved) nor anything OpenAI."""
+    the stdlib sqlite3 module, ~0.35 s of imports saved) nor anything OpenAI, nor
+    `langchain.agents` (agentcal builds its own graph)."""
     from datetime import UTC, datetime, timedelta
 
     from agentcal.planning.events import calendar_events_service
@@ -173,5 +174,27 @@ def test_offline_chat_turns_that_only_read_skip_sqlalchemy_and_openai(agentcal_h
                                          duration_minutes=30)  # fmt: skip
     loaded, out = _probe(["chat", "-m", text, "--user", "alice"])
     assert out.strip(), text
-    slow = ("sqlalchemy", "sqlmodel", "alembic", "openai", "langchain_openai")
+    slow = ("sqlalchemy", "sqlmodel", "alembic")
     assert sorted(m for m in loaded if m.split(".")[0] in slow) == []
+    assert _unwanted(loaded) == []
+
+
+@pytest.mark.sqlite_only
+def test_offline_chat_builds_the_tool_schemas_only_when_a_tool_runs():
+    """A turn that calls no tool builds none of the tools' pydantic schemas (agentcal.agent.graph
+    builds them on first use); one that does still imports nothing OpenAI."""
+    loaded, out = _probe(["chat", "-m", "hello"])
+    assert "offline model" in out
+    assert "agentcal.agent.graph" in loaded and "agentcal.agent.tools" not in loaded
+
+    loaded, out = _probe(["chat", "-m", "lunch with Ana tomorrow at 1pm"])
+    assert "Lunch with Ana" in out and "agentcal.agent.tools" in loaded
+    assert _unwanted(loaded) == []
+
+
+def _unwanted(loaded: set[str]) -> list[str]:
+    """OpenAI's client and LangChain's agents (`langchain`, not `langchain_core`)."""
+    packages = ("openai", "langchain_openai", "langchain")
+    return sorted(
+        m for m in loaded if m.split(".")[0] in packages or m.startswith("langgraph.prebuilt")
+    )

@@ -109,20 +109,27 @@ class Basics:
 
 
 @lru_cache(maxsize=1)
-def _raw_values() -> dict[str, str]:
-    """AGENTCAL_* values by lower-case field name: `.env` first, the environment over it."""
-    values: dict[str, str] = {}
-    prefix = ENV_PREFIX.lower()
-    if os.path.isfile(ENV_FILE):
-        from dotenv import dotenv_values
+def _env_file_values() -> dict[str, str]:
+    """The `.env` file's non-empty values by lower-case name (none without the file)."""
+    if not os.path.isfile(ENV_FILE):
+        return {}
+    from dotenv import dotenv_values
 
-        try:
-            found = dotenv_values(ENV_FILE, encoding="utf-8")
-        except (UnicodeDecodeError, OSError) as exc:
-            raise env_file_error(exc) from None
-        for name, value in found.items():
-            if value and name.lower().startswith(prefix):
-                values[name.lower()[len(prefix) :]] = value
+    try:
+        found = dotenv_values(ENV_FILE, encoding="utf-8")
+    except (UnicodeDecodeError, OSError) as exc:
+        raise env_file_error(exc) from None
+    return {name.lower(): value for name, value in found.items() if value}
+
+
+def _set_values(prefix: str) -> dict[str, str]:
+    """Values of the variables named `prefix...` (case-insensitive) by the rest of the name in
+    lower case: `.env` first, the environment over it."""
+    values = {
+        name[len(prefix) :]: value
+        for name, value in _env_file_values().items()
+        if name.startswith(prefix)
+    }
     for name, value in os.environ.items():
         # Empty is unset, as for Settings (env_ignore_empty): AGENTCAL_HOME= is not ".".
         if value and name.lower().startswith(prefix):
@@ -131,9 +138,21 @@ def _raw_values() -> dict[str, str]:
 
 
 @lru_cache(maxsize=1)
+def raw_values() -> dict[str, str]:
+    """AGENTCAL_* values by lower-case field name: `.env` first, the environment over it."""
+    return _set_values(ENV_PREFIX.lower())
+
+
+def model_configured() -> bool:
+    """Whether OPENAI_API_KEY or OPENAI_BASE_URL is set (environment or `.env`): a real model."""
+    found = _set_values("openai_")
+    return "api_key" in found or "base_url" in found
+
+
+@lru_cache(maxsize=1)
 def get_basics() -> Basics:
     """The process's basics; `agentcal.settings.reset_settings()` drops the cache too."""
-    raw = _raw_values()
+    raw = raw_values()
     timezone = raw.get("timezone")
     if timezone is None:
         timezone = default_timezone()
@@ -156,5 +175,6 @@ def get_basics() -> Basics:
 
 
 def reset_basics() -> None:
-    _raw_values.cache_clear()
+    _env_file_values.cache_clear()
+    raw_values.cache_clear()
     get_basics.cache_clear()

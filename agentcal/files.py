@@ -97,10 +97,10 @@ def link_or_special(path: Path) -> str | None:
 
 def store_files() -> list[Path]:
     """The files of agentcal's own stores (SQLite database and checkpoints, with their WAL)."""
+    from agentcal.quick_settings import quick_settings
     from agentcal.schema import sqlite_file
-    from agentcal.settings import get_settings
 
-    settings = get_settings()
+    settings = quick_settings()
     bases = [settings.checkpoint_path]
     db = sqlite_file(settings.db_url)
     if db is not None:

@@ -7,13 +7,9 @@ secrets masked. Nothing is read at import time: call `get_settings()`.
 from __future__ import annotations
 
 import json
-import logging
-import os
-import stat
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -21,11 +17,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from agentcal import basics
 from agentcal.basics import APP_NAME as APP_NAME
 from agentcal.errors import ConfigError
+from agentcal.settings_paths import SettingsPaths
 
-_warned_dirs: set[str] = set()  # data dirs already warned about in this process
 
-
-class Settings(BaseSettings):
+class Settings(SettingsPaths, BaseSettings):
     """All of agentcal's configuration. Field docs are the user-facing descriptions."""
 
     model_config = SettingsConfigDict(
@@ -189,73 +184,6 @@ class Settings(BaseSettings):
     @classmethod
     def _expand_user(cls, value: Path | None) -> Path | None:
         return basics.expand_user(value)
-
-    @property
-    def data_dir(self) -> Path:
-        return basics.data_dir(self.home)
-
-    @property
-    def db_url(self) -> str:
-        return basics.database_url(self.database_url, self.home)
-
-    @property
-    def ics_file(self) -> Path:
-        return self.ics_path or self.data_dir / "calendar.ics"
-
-    @property
-    def checkpoint_path(self) -> Path:
-        return self.data_dir / "checkpoints.db"
-
-    @property
-    def google_token_path(self) -> Path:
-        return self.google_token_file or self.data_dir / "google-token.json"
-
-    @property
-    def uses_offline_model(self) -> bool:
-        return self.openai_api_key is None and not self.openai_base_url
-
-    @property
-    def tz(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
-
-    def ensure_data_dir(self) -> Path:
-        """Create the data dir (mode 0700) if needed and return it.
-
-        An existing directory is never chmodded (it may be one agentcal did not make, such as
-        a shared folder); when other users can write to it, a warning says how to fix it.
-        """
-        path = self.data_dir
-        try:
-            st = path.stat()
-        except FileNotFoundError:
-            try:
-                path.mkdir(parents=True, mode=0o700, exist_ok=True)
-                os.chmod(path, 0o700)  # made here: private whatever the umask
-            except OSError as exc:
-                raise ConfigError(
-                    f"cannot create the data dir {path} ({exc.strerror}): set AGENTCAL_HOME to "
-                    "a writable directory"
-                ) from None
-            return path
-        except OSError as exc:  # a file on the way, a directory we may not enter
-            raise ConfigError(
-                f"cannot use the data dir {path} ({exc.strerror}): set AGENTCAL_HOME to a "
-                "directory of yours"
-            ) from None
-        if not stat.S_ISDIR(st.st_mode):
-            raise ConfigError(
-                f"the data dir {path} is not a directory: set AGENTCAL_HOME to a directory"
-            )
-        if st.st_mode & 0o022 and str(path) not in _warned_dirs:
-            _warned_dirs.add(str(path))
-            logging.getLogger("agentcal.settings").warning(
-                "warning: the data dir %s can be written by other users (mode %04o): "
-                "run `chmod 700 %s`",
-                path,
-                stat.S_IMODE(st.st_mode),
-                path,
-            )
-        return path
 
 
 @lru_cache(maxsize=1)

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from agentcal.settings import Settings
+    from agentcal.quick_settings import AnySettings
 
 _PLAIN = re.compile(r"[a-z0-9_.-]{1,64}")
 _UNSAFE = re.compile(r"[^a-z0-9_.-]+")
@@ -36,11 +36,11 @@ def file_stem(user_id: str) -> str:
     return f"{readable}~{digest}"
 
 
-def is_configured(settings: Settings, user_id: str) -> bool:
+def is_configured(settings: AnySettings, user_id: str) -> bool:
     return user_id == settings.user
 
 
-def ics_path(settings: Settings, user_id: str) -> Path:
+def ics_path(settings: AnySettings, user_id: str) -> Path:
     """The local backend's calendar file for `user_id`."""
     base = settings.ics_file
     if is_configured(settings, user_id):
@@ -48,26 +48,26 @@ def ics_path(settings: Settings, user_id: str) -> Path:
     return base.with_name(f"{base.stem}.{file_stem(user_id)}{base.suffix}")
 
 
-def google_token_path(settings: Settings, user_id: str) -> Path:
+def google_token_path(settings: AnySettings, user_id: str) -> Path:
     """The user's Google OAuth token (access + refresh token), mode 0600."""
     if is_configured(settings, user_id):
         return settings.google_token_path
     return settings.data_dir / f"google-token.{file_stem(user_id)}.json"
 
 
-def caldav_password_path(settings: Settings, user_id: str) -> Path:
+def caldav_password_path(settings: AnySettings, user_id: str) -> Path:
     """The user's CalDAV password, as `agentcal users edit --caldav-password-file` stored it."""
     return settings.data_dir / f"caldav-password.{file_stem(user_id)}"
 
 
-def all_caldav_password_files(settings: Settings) -> list[Path]:
+def all_caldav_password_files(settings: AnySettings) -> list[Path]:
     """Every user's CalDAV password file (what the masking function hides in any output)."""
     if not settings.data_dir.is_dir():
         return []
     return sorted(settings.data_dir.glob("caldav-password.*"))
 
 
-def secret_files(settings: Settings, user_id: str) -> list[Path]:
+def secret_files(settings: AnySettings, user_id: str) -> list[Path]:
     """The user's secret files that exist (what `users remove --purge` deletes)."""
     paths = [google_token_path(settings, user_id), caldav_password_path(settings, user_id)]
     return [p for p in paths if p.exists()]

@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
-    from agentcal.settings import Settings
+    from agentcal.quick_settings import AnySettings
 
 
-def make_chat_model(settings: Settings) -> BaseChatModel:
+def make_chat_model(settings: AnySettings) -> BaseChatModel:
     """ChatOpenAI with timeout, retries and streamed usage; the offline model without key or URL."""
     if settings.uses_offline_model:
         from agentcal.agent.offline import OfflineChatModel

@@ -23,8 +23,8 @@ if TYPE_CHECKING:
 
     from agentcal.agent.cancel import CancelToken
     from agentcal.models import AgentObservability
+    from agentcal.quick_settings import AnySettings
     from agentcal.records import CallRow
-    from agentcal.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ class ChatRunner:
         model: BaseChatModel,
         *,
         user_id: str,
-        settings: Settings | None = None,
+        settings: AnySettings | None = None,
         session_name: str | None = "default",
         new_session: bool = False,
         engine: Any = None,
@@ -390,7 +390,7 @@ def tool_notes(result: Any, depth: int = 0) -> list[str]:
     return out[:MAX_TOOL_NOTES]
 
 
-def open_checkpointer(settings: Settings) -> Any:
+def open_checkpointer(settings: AnySettings) -> Any:
     """LangGraph's SQLite checkpoint store in the data dir (chat sessions survive restarts)."""
     import sqlite3
 

@@ -96,10 +96,10 @@ def chat_command(
 def _build_runner(session: str | None, new: bool, user: str | None) -> Any:
     from agentcal.agent.model import make_chat_model
     from agentcal.agent.runner import ChatRunner
-    from agentcal.users.profiles import settings_for
+    from agentcal.users.profiles import user_profiles_service
 
     who = resolve_user(user)
-    settings = settings_for(who)  # the user's own zone and budget
+    settings = user_profiles_service.quick_settings_for(who)  # the user's own zone and budget
     return ChatRunner(
         make_chat_model(settings), user_id=who, settings=settings,
         session_name=session, new_session=new,

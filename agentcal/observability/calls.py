@@ -277,7 +277,7 @@ class AgentObservabilityService(Service):
     def price_row(self, row: AgentObservability):  # type: ignore[no-untyped-def]
         """What this row costs with the current price data and overrides."""
         from agentcal.observability.pricing import Price
-        from agentcal.settings import get_settings
+        from agentcal.quick_settings import quick_settings
 
         if (
             row.llm_prompt_tokens is None
@@ -292,7 +292,7 @@ class AgentObservabilityService(Service):
             row.llm_completion_tokens,
             row.llm_cached_tokens,
             provider=row.llm_provider,
-            overrides=get_settings().price_overrides,
+            overrides=quick_settings().price_overrides,
         )
 
     def get_call(self, call_id: int, user_id: str | None = None) -> CallRow:

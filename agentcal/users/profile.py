@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:
     from agentcal.models import UserProfile
+    from agentcal.quick_settings import AnySettings
     from agentcal.records import ProfileRow
-    from agentcal.settings import Settings
+
+    S = TypeVar("S", bound=AnySettings)
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,7 @@ class Profile:
         return "environment" if self.configured else "defaults"
 
 
-def resolve(user_id: str, row: UserProfile | ProfileRow | None, settings: Settings) -> Profile:
+def resolve(user_id: str, row: UserProfile | ProfileRow | None, settings: AnySettings) -> Profile:
     """The effective profile of `user_id` from its row (or None) and the installation settings."""
     configured = user_id == settings.user
     if row is None:
@@ -86,7 +88,7 @@ def resolve(user_id: str, row: UserProfile | ProfileRow | None, settings: Settin
     )
 
 
-def user_settings(profile: Profile, settings: Settings) -> Settings:
+def user_settings(profile: Profile, settings: S) -> S:
     """`settings` as they apply to the profile's user: their zone, calendar, budget, and only
     their own secret files (another user never sees the configured user's token or password)."""
     from agentcal import user_files
@@ -111,4 +113,5 @@ def user_settings(profile: Profile, settings: Settings) -> Settings:
     if not profile.configured:
         update["ics_path"] = user_files.ics_path(settings, profile.user_id)
         update["google_token_file"] = user_files.google_token_path(settings, profile.user_id)
-    return settings.model_copy(update=update)
+    # Settings.model_copy and QuickSettings.model_copy both return their own class.
+    return cast("S", settings.model_copy(update=update))

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 
     from agentcal.calendars.base import CalendarBackend
     from agentcal.models import UserProfile
+    from agentcal.quick_settings import AnySettings
     from agentcal.settings import Settings
 
 _CHUNK = 500
@@ -78,14 +79,14 @@ class UserProfilesService(UserData):
     def profile_for(self, user_id: str, session: Session | None = None) -> Profile:
         """The user's effective profile (see the module docstring). Read on the read path: a
         chat turn or a list needs no table classes for it."""
+        from agentcal.quick_settings import quick_settings
         from agentcal.reader import columns
         from agentcal.records import ProfileRow
-        from agentcal.settings import get_settings
 
         sql = f"SELECT {columns(ProfileRow)} FROM user_profiles WHERE user_id = :user"
         with self.reading(session) as r:
             rows = r.records(ProfileRow, sql, {"user": user_id})
-        return resolve(user_id, rows[0] if rows else None, get_settings())
+        return resolve(user_id, rows[0] if rows else None, quick_settings())
 
     def profiles_for(
         self, user_ids: Iterable[str], session: Session | None = None
@@ -111,6 +112,13 @@ class UserProfilesService(UserData):
         from agentcal.settings import get_settings
 
         return user_settings(self.profile_for(user_id), get_settings())
+
+    def quick_settings_for(self, user_id: str) -> AnySettings:
+        """`settings_for` without pydantic-settings on an ordinary installation (a chat turn:
+        agentcal.quick_settings)."""
+        from agentcal.quick_settings import quick_settings
+
+        return user_settings(self.profile_for(user_id), quick_settings())
 
     def backend_for(self, user_id: str) -> CalendarBackend:
         """The user's own calendar backend, with the user's own credentials."""

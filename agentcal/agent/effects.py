@@ -12,7 +12,14 @@ from zoneinfo import ZoneInfo
 
 # Tools that change something; list_events and search_events only read.
 CHANGING_TOOLS = frozenset(
-    {"create_event", "update_event", "delete_event", "schedule_event", "record_user_insight"}
+    {
+        "create_event",
+        "update_event",
+        "delete_event",
+        "schedule_event",
+        "record_user_insight",
+        "stop_habit",
+    }
 )
 
 
@@ -53,6 +60,12 @@ def describe(tool: str, args: Any, result: Any, tz: str, now: datetime) -> str |
         if tool == "record_user_insight" and "queued" in result:
             q = result["queued"]
             return f"noted {q['category']}/{q['key']}"
+        if tool == "stop_habit" and result.get("stopped"):
+            stopped = result["stopped"]
+            return (
+                f"stopped “{stopped['title']}” (#{stopped['id']}), "
+                f"{result.get('cancelled_events', 0)} future event(s) cancelled"
+            )
     except (KeyError, TypeError, ValueError):  # a result of another shape: say it plainly
         return f"ran {tool}"
     return None

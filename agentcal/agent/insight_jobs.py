@@ -106,7 +106,12 @@ def _applied_note(
         why = (recorded.get("calendar") or {}).get("why", "it is not a time block")
         return f"Saved {name}; nothing goes on your calendar ({why})."
     block = f"“{pref.title}” {format_days(pref.day_of_week)} at {pref.start_time}"
-    if not pref.is_active or not pref.auto_schedule:
+    if not pref.is_active:
+        return (
+            f"Saved {name}: {block} is turned off; `agentcal prefs enable {pref.id}` puts it "
+            "back on your calendar."
+        )
+    if not pref.auto_schedule:
         return f"Saved {name} as a suggestion: {block} is not on your calendar until you turn it on (agentcal prefs)."
     if not events:
         return f"Saved {name}: {block} is a calendar block, but none falls in the days agentcal plans ahead."

@@ -27,7 +27,7 @@ KEEP_FRACTION = 0.75
 # Tokens of the system prompt and the tool schemas, which the history budget leaves out but a
 # server's reported prompt tokens include (SummarizationMiddleware compares both to its
 # threshold): an estimate, measured in tests/agent/test_memory.py.
-PROMPT_OVERHEAD_TOKENS = 2600
+PROMPT_OVERHEAD_TOKENS = 2800
 
 SUMMARY_PROMPT = """You are condensing the older part of a conversation between a user and \
 agentcal, their calendar assistant, so that the conversation can go on in a small context \

@@ -39,6 +39,8 @@ Rules:
   anything in the past.
 - When the user states a lasting habit, preference, goal or constraint, call
   record_user_insight and tell them what its result says will appear on the calendar.
+- When the user says they stopped or no longer want a habit or recurring block, call
+  stop_habit (never record_user_insight); list_habits shows their habits with ids.
 - Say what the tools did, and pass on any note a tool result carries. Keep answers short."""
 
 
@@ -53,6 +55,11 @@ def _preference_line(p: Any) -> str:
 
 
 def _insight_line(i: Any) -> str:
+    if isinstance(i.value, dict) and i.value.get("ended_on"):
+        return (
+            f"- {i.category}/{i.key} ({i.insight_type}): the user stopped this on "
+            f"{i.value['ended_on']} and no longer does it"
+        )
     value = json.dumps(i.value, ensure_ascii=False, sort_keys=True)
     said = "the user said so" if i.source == "explicit" else f"confidence {i.confidence:.2f}"
     return f"- {i.category}/{i.key} ({i.insight_type}, {said}): {value}"

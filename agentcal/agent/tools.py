@@ -284,6 +284,36 @@ def record_user_insight(
     )
 
 
+@tool(
+    description="List the user's habits: the recurring blocks agentcal keeps on the calendar "
+    "(gym, sleep, focus, meals, a weekly standup), on or off, with their ids, and what else "
+    "the user told agentcal about themselves (insights)."
+)
+def list_habits(runtime: Runtime) -> str:
+    return _dump(ops.list_habits(runtime.context))
+
+
+@tool(
+    description="Stop a habit the user no longer does or wants (“I don't go to the gym "
+    "anymore”): it is turned off, its events not yet started are cancelled and its insight "
+    "is marked as ended. Not for one event (delete_event). Several or no matches change "
+    "nothing and the result lists them: ask the user which. Tell the user what was stopped "
+    "and how many events were cancelled."
+)
+def stop_habit(
+    runtime: Runtime,
+    what: Annotated[
+        MaybeTitle,
+        Field(description="The habit as the user named it: title, type or activity (gym, swim)."),
+    ] = None,
+    preference_id: Annotated[
+        Annotated[int, Field(ge=1)] | SkipJsonSchema[None],
+        Field(description="The habit's id (list_habits, or a result listing several)."),
+    ] = None,
+) -> str:
+    return _dump(ops.stop_habit(runtime.context, what, preference_id))
+
+
 ALL_TOOLS = [
     create_event,
     list_events,
@@ -292,4 +322,6 @@ ALL_TOOLS = [
     search_events,
     schedule_event,
     record_user_insight,
+    list_habits,
+    stop_habit,
 ]

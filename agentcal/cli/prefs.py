@@ -207,5 +207,10 @@ def prefs_disable(preference_id: IdArg, user: UserOption = None) -> None:
     """Disable a preference (its future events are cancelled)."""
     from agentcal.planning.preferences import calendar_preferences_service
 
-    pref = calendar_preferences_service.set_active(resolve_user(user), preference_id, False)
-    console().print(f"disabled preference #{pref.id} ({escape(pref.title)})")
+    pref, cancelled = calendar_preferences_service.disable_preference(
+        resolve_user(user), preference_id
+    )
+    console().print(
+        f"disabled preference #{pref.id} ({escape(pref.title)}): "
+        f"{len(cancelled)} future event(s) cancelled"
+    )

@@ -11,12 +11,14 @@ Conflict policy for `create_insight` on an existing (user_id, category, key):
     `REPLACE_MARGIN` (recent evidence wins), else *kept*.
 
 Every outcome is written to `user_insight_history` (kept ones too, so the rejected guess can
-be seen), and the stored value is the one in force.
+be seen), and the stored value is the one in force. A habit the user stopped keeps its value
+with an `ended_on` date (`end_insight`, history change *ended*).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from agentcal import validation as v
@@ -33,6 +35,8 @@ if TYPE_CHECKING:
     from agentcal.reader import Reader
 
 REINFORCE_STEP = 0.1
+# The value field that says the user stopped a habit (a date): see `end_insight`.
+ENDED = "ended_on"
 REPLACE_MARGIN = 0.2
 
 
@@ -284,6 +288,35 @@ class UserInsightsService(Service):
         )
         with self.reading(session) as r:
             return r.records(InsightHistoryRow, sql, {"id": insight_id})
+
+    def end_insight(
+        self,
+        user_id: str,
+        insight_id: int,
+        ended_on: date,
+        source_request_id: int | None = None,
+        session: Session | None = None,
+    ) -> UserInsight:
+        """Mark a habit as one the user stopped: its value keeps what it was and gains
+        `ended_on` (YYYY-MM-DD), so the prompt says it ended and no preference follows it;
+        the history keeps the change. A later statement of the habit replaces the value."""
+        from agentcal.models import UserInsight, utcnow
+
+        user = v.user_id(user_id)
+        with self.transaction(session) as s:
+            insight = s.get(UserInsight, insight_id)
+            if insight is None or insight.user_id != user:
+                raise NotFoundError(f"no insight {insight_id!r} for user {user!r}")
+            old = insight.value if isinstance(insight.value, dict) else {"was": insight.value}
+            insight.value = {**old, ENDED: ended_on.isoformat()}
+            insight.updated_at = utcnow()
+            s.add(insight)
+            s.flush()
+            self._history(
+                s, insight, "ended", insight.value, insight.confidence, insight.source,
+                source_request_id,
+            )  # fmt: skip
+            return insight
 
     def delete_insight(
         self, user_id: str, ref: int | str, session: Session | None = None

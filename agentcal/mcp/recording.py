@@ -29,6 +29,7 @@ MCP_ACTIONS = {
     "cancel_events": "delete",
     "list_preferences": "read",
     "record_insight": "insight",
+    "stop_habit": "update",
 }
 READ_ACTIONS = ("read", "search")
 

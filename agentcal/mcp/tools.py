@@ -155,3 +155,21 @@ def add_tools(s: MCPServer, ctx: Callable[[], AgentContext]) -> None:
         return ops.record_user_insight(
             ctx(), insight_type, category, key, value, confidence, preference_type
         )
+
+    @s.tool(annotations=DESTRUCTIVE)
+    @_tool_errors
+    def stop_habit(
+        what: Annotated[
+            str | None,
+            Field(
+                max_length=200,
+                description="The habit as the user named it: title, type or activity "
+                "(e.g. gym, morning gym, team standup).",
+            ),
+        ] = None,
+        preference_id: Annotated[
+            int | None, Field(ge=1, description="The habit's id, from list_preferences.")
+        ] = None,
+    ) -> dict[str, Any]:
+        """Stop a habit the user no longer does: it is turned off, its events that have not started are cancelled and its insight marked as ended. Several or no matches: nothing changes and the result lists them."""
+        return ops.stop_habit(ctx(), what, preference_id)

@@ -11,6 +11,8 @@ key, then its category ("gym_time" -> gym); words per type are in `TYPE_WORDS`.
 
 * confidence >= AGENTCAL_AUTO_SCHEDULE_THRESHOLD: the preference is auto-scheduled;
   below it, the preference is a suggestion (auto_schedule off) the user can turn on.
+* An insight whose value has `ended_on` (the user stopped the habit) describes no block; its
+  preference, turned off when the user stopped it, stays as it is.
 * When the insight changes, its preference follows (time, duration, days, auto_schedule...),
   unless the user edited the preference by hand (`agentcal prefs edit` sets user_edited):
   from then on the user's version wins and the insight no longer touches it.
@@ -146,6 +148,8 @@ def spec_from_insight(
 ) -> tuple[PreferenceSpec | None, str]:
     """The preference an insight describes, or None and why it describes none."""
     value = insight.value
+    if isinstance(value, dict) and value.get("ended_on"):
+        return None, f"the user stopped it on {value['ended_on']}"
     named = value.get("preference_type") if isinstance(value, dict) else None
     if named == "none":
         return None, "its preference_type is none: a fact, not a calendar block"

@@ -161,6 +161,17 @@ class CalendarPreferencesService(Service):
         **changes: Any,
     ) -> CalendarPreference:
         """Change some fields; `user_edit` marks the preference as set by the user."""
+        return self._update(user_id, preference_id, user_edit, session, changes)[0]
+
+    def _update(
+        self,
+        user_id: str,
+        preference_id: int,
+        user_edit: bool,
+        session: Session | None,
+        changes: dict[str, Any],
+    ) -> tuple[CalendarPreference, list[int]]:
+        """`update_preference`, and the ids of the future events the change cancelled."""
         from agentcal.models import utcnow
 
         if not changes:
@@ -177,8 +188,7 @@ class CalendarPreferencesService(Service):
             pref.updated_at = utcnow()
             s.add(pref)
             s.flush()
-            _events_follow(pref, s)
-            return pref
+            return pref, _events_follow(pref, s)
 
     def set_active(
         self, user_id: str, preference_id: int, active: bool, session: Session | None = None
@@ -186,6 +196,13 @@ class CalendarPreferencesService(Service):
         return self.update_preference(
             user_id, preference_id, is_active=active, user_edit=False, session=session
         )
+
+    def disable_preference(
+        self, user_id: str, preference_id: int, session: Session | None = None
+    ) -> tuple[CalendarPreference, list[int]]:
+        """Turn a preference off (`prefs disable`, or "stop my gym habit" in chat); returns it
+        and the ids of its events that had not started yet, now cancelled."""
+        return self._update(user_id, preference_id, False, session, {"is_active": False})
 
     def get_preference(
         self, user_id: str, preference_id: int, session: Session | None = None
@@ -235,8 +252,9 @@ class CalendarPreferencesService(Service):
             return pref
 
 
-def _events_follow(pref: CalendarPreference, s: Session) -> None:
-    """Cancel the future events of an unwanted preference, or have the emitter re-plan them."""
+def _events_follow(pref: CalendarPreference, s: Session) -> list[int]:
+    """Cancel the future events of an unwanted preference (returns their ids), or have the
+    emitter re-plan them (returns [])."""
     from agentcal.models import utcnow
     from agentcal.planning.event_store import cancel_preference_events
     from agentcal.planning.planner import DISABLED_NOTE, SUGGESTION_NOTE
@@ -245,15 +263,15 @@ def _events_follow(pref: CalendarPreference, s: Session) -> None:
     assert pref.id is not None
     if not pref.is_active or not pref.auto_schedule:
         note = DISABLED_NOTE if not pref.is_active else SUGGESTION_NOTE
-        cancel_preference_events(s, pref.user_id, pref.id, note, utcnow())
-    else:
-        job_queue.enqueue(
-            "emit_preference_events",
-            {"user_id": pref.user_id},
-            unique_key=f"emit:{pref.user_id}",
-            user_id=pref.user_id,
-            session=s,
-        )
+        return cancel_preference_events(s, pref.user_id, pref.id, note, utcnow())
+    job_queue.enqueue(
+        "emit_preference_events",
+        {"user_id": pref.user_id},
+        unique_key=f"emit:{pref.user_id}",
+        user_id=pref.user_id,
+        session=s,
+    )
+    return []
 
 
 calendar_preferences_service = CalendarPreferencesService()

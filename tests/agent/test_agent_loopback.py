@@ -355,7 +355,7 @@ def test_system_prompt_has_date_zone_and_insights(monkeypatch, server):
     assert 'health/sleep_time (habit, confidence 0.90): {"time": "23:00"}' in system["content"]
     assert {t["function"]["name"] for t in server.requests[0]["tools"]} == {
         "create_event", "list_events", "update_event", "delete_event", "search_events",
-        "schedule_event", "record_user_insight"}  # fmt: skip
+        "schedule_event", "record_user_insight", "list_habits", "stop_habit"}  # fmt: skip
     insight_tool = next(
         t for t in server.requests[0]["tools"] if t["function"]["name"] == "record_user_insight"
     )

@@ -27,7 +27,7 @@ pytest.importorskip("mcp")
 TZ = ZoneInfo("Europe/Paris")
 TOOLS = {
     "list_events", "search_events", "find_free_time", "create_event", "move_event",
-    "cancel_events", "list_preferences", "record_insight",
+    "cancel_events", "list_preferences", "record_insight", "stop_habit",
 }  # fmt: skip
 
 
@@ -141,6 +141,7 @@ def test_handshake_tool_list_and_every_tool(agentcal_home):
             )
         )
         out["cancel"] = data(await client.call_tool("cancel_events", {"event_ids": [event_id]}))
+        out["stop"] = data(await client.call_tool("stop_habit", {"what": "gym"}))
         return out
 
     out = run_client(scenario)
@@ -168,6 +169,10 @@ def test_handshake_tool_list_and_every_tool(agentcal_home):
     assert [p["preference_type"] for p in out["prefs"]["preferences"]] == ["gym"]
     assert out["cancel"]["cancelled"][0]["status"] == "cancelled"
     assert events() == []  # the store agrees
+    assert out["tools"]["stop_habit"].annotations.destructive_hint is True
+    assert out["stop"]["stopped"]["title"] == "Gym" and out["stop"]["cancelled_events"] == 0
+    (gym,) = calendar_preferences_service.list_preferences("alice")
+    assert gym.is_active is False
 
     # The insight went to the queue like the chat's, linked to the recorded call.
     from agentcal.queue.jobs import job_queue
@@ -181,7 +186,7 @@ def test_handshake_tool_list_and_every_tool(agentcal_home):
     # One recorded row per call, like a chat turn, with no tokens.
     assert [r.agent_tool for r in rows] == [
         "create_event", "list_events", "search_events", "find_free_time", "move_event",
-        "list_preferences", "record_insight", "cancel_events",
+        "list_preferences", "record_insight", "cancel_events", "stop_habit",
     ]  # fmt: skip
     assert [r.agent_action for r in rows] == [
         "create",
@@ -192,6 +197,7 @@ def test_handshake_tool_list_and_every_tool(agentcal_home):
         "read",
         "insight",
         "delete",
+        "update",
     ]
     first = rows[0]
     assert first.status == "ok" and first.user_id == "alice"

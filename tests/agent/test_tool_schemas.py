@@ -23,7 +23,12 @@ CLOSED_SETS = {
     "preference_type": [*PREFERENCE_TYPES, "none"],
     "days": [1, 2, 3, 4, 5, 6, 7],
 }
-BOUNDS = {"duration_minutes": (5, 1440), "confidence": (0, 1), "event_id": (1, None)}
+BOUNDS = {
+    "duration_minutes": (5, 1440),
+    "confidence": (0, 1),
+    "event_id": (1, None),
+    "preference_id": (1, None),
+}
 
 
 def schemas() -> list[dict]:
@@ -69,6 +74,18 @@ def test_habit_value_is_one_object_schema():
     }  # fmt: skip
     assert value["properties"]["interval_weeks"]["minimum"] == 1
     assert value["properties"]["time"]["pattern"] == r"^([01]\d|2[0-3]):[0-5]\d$"
+
+
+def test_stop_habit_takes_a_description_or_an_id_and_says_what_it_is_not_for():
+    by_name = {s["name"]: s for s in schemas()}
+    stop, listing = by_name["stop_habit"], by_name["list_habits"]
+    params = stop["parameters"]
+    assert set(params["properties"]) == {"what", "preference_id"}
+    assert not params.get("required")  # either one: the operation says when neither is given
+    assert params["properties"]["what"]["maxLength"] == 200
+    assert "delete_event" in stop["description"]  # one event is not a habit
+    assert "cancelled" in stop["description"] and "ask the user" in stop["description"]
+    assert listing["parameters"]["properties"] == {}
 
 
 @pytest.fixture

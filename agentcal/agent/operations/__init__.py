@@ -6,8 +6,8 @@ isolation (the user comes from the context, never from the arguments). Nothing h
 LangChain. Domain errors (`agentcal.errors`) are raised for the caller to report.
 
 The operations live in small private modules: reading and changing events (`_events`), free
-time and booking (`_free_time`), insights (`_insights`), the confirmation rule
-(`_confirmation`) and what they share (`_common`); this is their public surface.
+time and booking (`_free_time`), insights (`_insights`), habits: listing and stopping them
+(`_habits`), the confirmation rule (`_confirmation`) and what they share (`_common`); this is their public surface.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from agentcal.agent.operations._free_time import (
     schedule_event,
     whole_day_windows,
 )
+from agentcal.agent.operations._habits import list_habits, stop_habit
 from agentcal.agent.operations._insights import calendar_outcome, record_user_insight
 
 __all__ = [
@@ -58,6 +59,7 @@ __all__ = [
     "event_dict",
     "find_free_time",
     "list_events",
+    "list_habits",
     "list_preferences",
     "move_event",
     "parse_time",
@@ -65,6 +67,7 @@ __all__ = [
     "require_confirmation",
     "schedule_event",
     "search_events",
+    "stop_habit",
     "update_event",
     "whole_day_windows",
 ]

@@ -19,6 +19,8 @@ TOOL_ACTIONS = {
     "search_events": "search",
     "schedule_event": "schedule",
     "record_user_insight": "insight",
+    "list_habits": "read",
+    "stop_habit": "update",  # the habit is turned off; its future events are cancelled
 }
 # agent_action -> the seed's intent_category.
 INTENTS = {

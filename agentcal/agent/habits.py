@@ -115,7 +115,7 @@ def without_anchors(text: str) -> str:
     return re.sub(ANCHOR, lambda m: " " * len(m[0]), text, flags=re.I)
 
 
-def _activity(t: str) -> tuple[tuple[str, ...], str, str, int, str, str | None] | None:
+def find_activity(t: str) -> tuple[tuple[str, ...], str, str, int, str, str | None] | None:
     """The activity the sentence is about; an activity named only as an anchor does not count."""
     padded = f" {without_anchors(t)} "
     for entry in ACTIVITIES:
@@ -137,7 +137,7 @@ def is_statement(t: str) -> bool:
     if re.search(r"\b(move|reschedule|cancel|delete|push|postpone|rename|shift|instead)\b", t):
         return False  # a change to an event, not a routine
     if re.search(STATEMENT, t):
-        return bool(re.search(REPEATS, t) or _activity(t)) and not re.search(
+        return bool(re.search(REPEATS, t) or find_activity(t)) and not re.search(
             r"^i (?:need|have to|must|want to (?:add|book|schedule))\b", t
         )
     if re.search(r"^(?:lunch|dinner|breakfast|bedtime|brunch)\s+(?:is|'s)\b", t):
@@ -149,7 +149,7 @@ def habit(raw: str, today: date) -> dict[str, Any] | None:
     """A habit or a recurring event -> the insight body; None if it names no time or kind.
     `today` (the user's) is where a repetition every N weeks starts counting."""
     t = when.lower(raw)
-    activity = _activity(t)
+    activity = find_activity(t)
     start, duration = _time_and_length(t, activity)
     days, _ = when.find_days(t)
     repeat = _repeat(t, days, today)

@@ -2,7 +2,8 @@
 request parsers share (blanking what a phrase used, tidying a title).
 
 An intent is one of: create, list, next, free, search, schedule (book free time), edit, cancel,
-insight (a routine or a rule), help, or ask (a one-line answer that says what was understood;
+insight (a routine or a rule), stop (a habit the user ended), habits (what agentcal knows about
+the user), help, or ask (a one-line answer that says what was understood;
 nothing is written).
 """
 
@@ -61,7 +62,7 @@ class Change:
 
 @dataclass
 class Intent:
-    kind: str  # create list next free search edit cancel schedule insight help ask
+    kind: str  # create list next free search edit cancel schedule insight stop habits help ask
     title: str | None = None
     location: str | None = None
     day: date | None = None

@@ -1,5 +1,6 @@
 """The offline model's answers: what it says once a tool has answered (created, moved, listed,
-booked, noted a habit, free or not), with events written the same way everywhere. Stdlib only.
+booked, noted or stopped a habit, listed habits, free or not), with events written the same
+way everywhere. Stdlib only.
 """
 
 from __future__ import annotations
@@ -74,6 +75,10 @@ def summarise(tool: str, data: dict[str, Any], intent: Intent, clock: Clock) -> 
         return f"Booked {fmt_event(data['scheduled'])}."
     if "queued" in data:
         return f"{_noted(intent.insight)} {calendar_sentence(data.get('calendar') or {})}"
+    if "stopped" in data:
+        return _stopped(data)
+    if "habits" in data:
+        return _habits(data)
     if "events" in data:
         events = data["events"]
         if intent.kind == "next":
@@ -124,6 +129,78 @@ def _noted(body: dict[str, Any]) -> str:
     if body.get("confidence") == habits.GUESSED:
         return f"{noted} You didn't say when, so I picked the usual time."
     return noted
+
+
+def fmt_habit(h: dict[str, Any]) -> str:
+    """A habit as the answers show it: “title” days at HH:MM for N min (#id)."""
+    off = "" if h.get("on_calendar") else " (off)" if not h.get("is_active") else " (suggested)"
+    what = f"“{h['title']}” {h['days']} at {h['time']} for {h['duration_minutes']} min"
+    return f"{what} (#{h['id']}){off}"
+
+
+def _stopped(data: dict[str, Any]) -> str:
+    """The answer to stop_habit: what it turned off, or why nothing (with the candidates)."""
+    stopped = data.get("stopped")
+    if stopped:
+        n = data.get("cancelled_events", 0)
+        events = f"{n} future event{'s' if n != 1 else ''} cancelled"
+        return (
+            f"Stopped “{stopped['title']}” ({stopped['days']} at {stopped['time']}): {events}, "
+            f"and it won't be scheduled again. To bring it back: {data.get('undo')}."
+        )
+    why = str(data.get("why") or "nothing was changed")
+    matches = data.get("matches") or []
+    if matches:
+        lines = "; ".join(fmt_habit(h) for h in matches[:5])
+        return f"Several habits match: {lines}. Which one? Nothing was changed."
+    if "already off" in why:
+        return cap_first(why) + "."
+    habits_now = data.get("habits") or []
+    listing = "; ".join(fmt_habit(h) for h in habits_now[:8])
+    if listing:
+        return f"{cap_first(why)}. Your habits: {listing}."
+    return f"{cap_first(why)}: you have no habits on your calendar."
+
+
+def cap_first(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _insight_words(i: dict[str, Any]) -> str:
+    """What the user told agentcal, in a few words."""
+    name, value = i["insight"], i.get("value")
+    if isinstance(value, dict):
+        if value.get("ended_on"):
+            return f"{name}: stopped on {value['ended_on']}"
+        key = name.split("/", 1)[1]
+        if key.startswith("no_meetings_") and value.get("time"):
+            return f"no meetings {key.removeprefix('no_meetings_')} {value['time']}"
+        if value.get("note"):
+            return f"{name}: {value['note']}"
+        if value.get("time") and value.get("end"):
+            return f"{name}: {value['time']}–{value['end']}"
+        if value.get("time"):
+            return f"{name}: at {value['time']}"
+    return f"{name}: {value}"
+
+
+def _habits(data: dict[str, Any]) -> str:
+    """The answer to list_habits: the recurring blocks, then what else the user said."""
+    blocks, insights = data.get("habits") or [], data.get("insights") or []
+    if not blocks and not insights:
+        return (
+            "I don't know any of your habits yet; tell me one, e.g. “I go to the gym on "
+            "weekdays at 7am”."
+        )
+    parts = []
+    if blocks:
+        parts.append("Your habits:\n" + "\n".join(f"  - {fmt_habit(h)}" for h in blocks))
+    else:
+        parts.append("You have no habits on your calendar.")
+    if insights:
+        said = "\n".join(f"  - {_insight_words(i)}" for i in insights)
+        parts.append(f"What you told me:\n{said}")
+    return "\n".join(parts)
 
 
 def _free_answer(intent: Intent, events: list[dict[str, Any]], clock: Clock) -> str:

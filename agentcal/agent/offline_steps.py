@@ -24,7 +24,7 @@ HELP = (
     '  - "Block 90 minutes for writing tomorrow morning"\n'
     '  - habits and routines: "I swim on Mondays and Thursdays at 7am",\n'
     '    "Team standup every weekday at 9:30", "Book club every other Thursday at 7pm",\n'
-    '    "No meetings before 10"\n'
+    '    "No meetings before 10"; "show my habits", "I don\'t go to the gym anymore"\n'
     "For free-form conversation, configure a real model: set OPENAI_API_KEY (OpenAI), or\n"
     "OPENAI_BASE_URL for Ollama, vLLM, llama.cpp or LM Studio (see docs/chat.md)."
 )
@@ -51,7 +51,7 @@ def last_single_event(messages: list[BaseMessage]) -> dict[str, Any] | None:
         for key in ("created", "updated", "scheduled"):
             if isinstance(data.get(key), dict):
                 return data[key]  # type: ignore[no-any-return]
-        if "deleted" in data or "queued" in data:
+        if "deleted" in data or "queued" in data or "stopped" in data:
             return None
         if isinstance(data.get("events"), list):
             events = data["events"]
@@ -106,6 +106,10 @@ def first_step(intent: Intent, history: list[BaseMessage], clock: Clock) -> AIMe
         )  # fmt: skip
     if kind == "insight":
         return tool_call("record_user_insight", **_insight_args(intent.insight))
+    if kind == "stop":
+        return tool_call("stop_habit", what=intent.title)
+    if kind == "habits":
+        return tool_call("list_habits")
     if kind in EDITS:
         return _find(intent, history, clock)
     return AIMessage(content=HELP)
@@ -186,8 +190,14 @@ def act_on_match(intent: Intent, events: list[dict[str, Any]], clock: Clock) -> 
     top = [e for s, e in scored if s >= best - 1e-9]
     if len(top) > 1:
         lines = "; ".join(fmt_event(e) for e in top[:5])
+        titles = {e["title"] for e in top}
+        routine = (
+            f" To stop the whole routine, say “stop the {top[0]['title']} habit”."
+            if intent.kind == "cancel" and len(titles) == 1
+            else ""
+        )
         return AIMessage(
-            content=f"Several events match {said}: {lines}. Which one (say “event N”)? "
+            content=f"Several events match {said}: {lines}. Which one (say “event N”)?{routine} "
             "Nothing was changed."
         )
     return _act(intent, clock, top[0])

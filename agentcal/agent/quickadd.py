@@ -7,7 +7,8 @@ what kind of request a message is and hands it to the parser of that kind:
 * `parse_read`: what is on the calendar, what is next, whether the user is free;
 * `parse_book`: booking free time ("block 90 minutes for writing tomorrow morning");
 * `parse_change`: changing or cancelling an event named by description or by "it";
-* `habits`: a routine, a recurring event or a rule, remembered as an insight.
+* `habits`: a routine, a recurring event or a rule, remembered as an insight;
+* `parse_stop`: a routine the user ended or wants stopped, and questions about their habits.
 
 Dates, times and durations come from `when`. Whatever it cannot read with confidence becomes
 an `ask` intent: a one-line answer that says what was understood, and nothing is written.
@@ -21,7 +22,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from agentcal.agent import habits, when
+from agentcal.agent import habits, parse_stop, when
 from agentcal.agent.intents import EXAMPLES, MAX_CHARS, NOT_UNDERSTOOD, Intent, ask
 from agentcal.agent.parse_book import SCHEDULE, schedule_intent
 from agentcal.agent.parse_change import CANCEL, EDIT, FOLLOW, cancel_intent, edit_intent
@@ -43,7 +44,8 @@ def quick_event(text: str, now: datetime, *, month_first: bool = False) -> Inten
         "edit": "a change to an event", "cancel": "a cancellation",
         "schedule": "a request for free time", "list": "a question about your calendar",
         "next": "a question about your calendar", "free": "a question about free time",
-        "search": "a search",
+        "search": "a search", "stop": "a request to stop a habit",
+        "habits": "a question about your habits",
     }.get(intent.kind, "not an event")  # fmt: skip
     raise ValidationError(f"that reads as {what}; `events add` only adds one event ({EXAMPLES})")
 
@@ -108,6 +110,11 @@ def parse(text: str, now: datetime, *, month_first: bool = False) -> Intent:
     rule = habits.constraint(t)
     if rule is not None:
         return Intent("insight", insight=rule)
+    if parse_stop.is_listing(t):
+        return Intent("habits")
+    stop = parse_stop.stop_intent(t, today)
+    if stop is not None:  # a habit the user ended is never recorded as one
+        return stop
     m = re.search(r"^(?:when'?s|when is|what'?s|what is)\s+(?:my|the)\s+next\s+(.+?)\W*$", t)
     if m and m[1] not in ("event", "thing", "one", "appointment", "meeting"):
         return Intent("next", title=m[1], range_start=now, range_end=now + timedelta(days=366))

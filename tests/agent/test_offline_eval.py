@@ -16,7 +16,7 @@ from tests.offline_eval.score import Evaluator, State, judge, table
 
 CATEGORIES = {
     "dates", "places", "edits", "deletes", "compound", "followups", "listing", "free",
-    "habits", "recurring", "badinput",
+    "habits", "recurring", "badinput", "stops",
 }  # fmt: skip
 
 
@@ -66,6 +66,21 @@ def test_judge_create_exact_partial_and_refused():
     assert judge(case, before, before, [], "", True)[0] == "refused"
     window = _case("create | Dentist | 2026-11-27 12:00~18:00 | 60")
     assert judge(window, before, made, [], "", True) == ("exact", "")
+
+
+def test_judge_stop_only_that_habit_and_no_stop_where_nothing_is_wanted():
+    before = State({}, [], {"Morning Gym": True, "Swim": True})
+    gym_off = State({}, [], {"Morning Gym": False, "Swim": True})
+    both_off = State({}, [], {"Morning Gym": False, "Swim": False})
+    assert judge(_case("stop | Morning Gym"), before, gym_off, [], "", True) == ("exact", "")
+    assert judge(_case("stop | Morning Gym"), before, both_off, [], "", True)[0] == "wrong"
+    assert judge(_case("stop | Morning Gym"), before, before, [], "", True)[0] == "refused"
+    assert judge(_case("ask1"), before, gym_off, [], "ok", True)[0] == "wrong"
+    listed = [("list_habits", {})]
+    answer = "Your habits:\n  - “Morning Gym” weekdays at 06:00\n  - “Swim” Tue at 18:00"
+    case = _case("habits | Morning Gym, Swim")
+    assert judge(case, before, before, listed, answer, True) == ("exact", "")
+    assert judge(case, before, before, listed, "Your habits: Swim", True)[0] == "partial"
 
 
 def test_judge_update_on_the_wrong_event_is_wrong():

@@ -7,6 +7,7 @@ and the events already on the calendar:
     @zone Europe/Paris                  starts a block: forgets the block's events
     @now 2026-11-26 10:00               local time in the block's zone
     @event Doctor | 2026-11-27 10:00 | 30 [| location]
+    @habit health/gym_time | gym | Morning Gym | 06:00 | 60 | 1-5     an insight and its habit
     ## edits                            the category of the cases that follow
     > add dentist tomorrow at 3pm       an earlier turn of the same conversation (next case only)
     move my doctor appointment to 11 => update | Doctor | start=2026-11-27 11:00
@@ -25,6 +26,8 @@ times local; " / " separates accepted alternatives; `*` accepts anything):
                                                      the preference the insight makes: every N
                                                      weeks (default 1), first happening on DATE
     insight | CATEGORY | KEY | field=value           an insight with that value
+    stop | TITLE                                     that habit turned off, nothing else written
+    habits | TITLE, TITLE                            nothing written; the answer names each
     ask                                              nothing written
     ask1                                             nothing written, a one-line answer
 
@@ -52,6 +55,18 @@ class SeedEvent:
     location: str | None = None
 
 
+@dataclass(frozen=True)
+class SeedHabit:
+    """A habit the user already has: its insight (category/key) and the preference it made."""
+
+    ref: str
+    preference_type: str
+    title: str
+    at: str
+    minutes: int
+    days: list[int] | None
+
+
 @dataclass
 class Case:
     category: str
@@ -62,6 +77,7 @@ class Case:
     events: tuple[SeedEvent, ...]
     priors: list[str] = field(default_factory=list)
     line: int = 0
+    habits: tuple[SeedHabit, ...] = ()
 
     @property
     def action(self) -> str:
@@ -100,13 +116,14 @@ def load(path: Path) -> list[Case]:
     cases: list[Case] = []
     zone, now = "UTC", datetime(2026, 1, 1, tzinfo=ZoneInfo("UTC"))
     events: list[SeedEvent] = []
+    habits: list[SeedHabit] = []
     category, priors = "misc", []
     for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         line = raw.strip()
         if not line or (line.startswith("#") and not line.startswith("##")):
             continue
         if line.startswith("@zone "):
-            zone, events = line[6:].strip(), []
+            zone, events, habits = line[6:].strip(), [], []
         elif line.startswith("@now "):
             now = datetime.fromisoformat(line[5:].strip()).replace(tzinfo=ZoneInfo(zone))
         elif line.startswith("@event "):
@@ -114,6 +131,9 @@ def load(path: Path) -> list[Case]:
             start = datetime.fromisoformat(parts[1]).replace(tzinfo=ZoneInfo(zone))
             location = parts[3] if len(parts) > 3 else None
             events.append(SeedEvent(parts[0], start, int(parts[2]), location))
+        elif line.startswith("@habit "):
+            ref, ptype, title, at, minutes, days = [p.strip() for p in line[7:].split("|")]
+            habits.append(SeedHabit(ref, ptype, title, at, int(minutes), parse_days(days)))
         elif line.startswith("## "):
             category = line[3:].strip()
         elif line.startswith("> "):
@@ -123,7 +143,7 @@ def load(path: Path) -> list[Case]:
             cases.append(
                 Case(
                     category, _message(text.strip()), expect.strip(), zone, now,
-                    tuple(events), priors, number,
+                    tuple(events), priors, number, tuple(habits),
                 )
             )  # fmt: skip
             priors = []

@@ -11,13 +11,14 @@ expectation (see `cases.py`):
 * wrong: another action or another event (a wrong write when something was written);
 * refused: nothing was written where a write was expected (it asked or explained).
 
-For expectations that write nothing (`ask`, `list`, ...), any write is `wrong`.
+For expectations that write nothing (`ask`, `list`, ...), any write is `wrong`; turning a habit
+off (`stop`) is a write.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -41,6 +42,7 @@ class Outcome:
 class State:
     events: dict[int, dict[str, Any]]
     jobs: list[dict[str, Any]]
+    habits: dict[str, bool] = field(default_factory=dict)  # title -> active
 
 
 def _norm(text: str | None) -> str:
@@ -84,16 +86,35 @@ class Evaluator:
                 s.exec(delete(table).where(col(table.user_id) == USER))  # type: ignore[call-overload]
             s.commit()
         service = CalendarEventsService(self.engine)
+        self._habits(case)
         for e in case.events:
             service.create_event(
                 user_id=USER, title=e.title, start=e.start, duration_minutes=e.minutes,
                 timezone=case.zone, location=e.location, sync=False,
             )  # fmt: skip
 
+    def _habits(self, case: Case) -> None:
+        """The block's habits: each an insight the worker applied and the preference it made."""
+        from agentcal.insights.user_insights import UserInsightsService
+        from agentcal.planning.from_insights import InsightPreferenceSync
+
+        for h in case.habits:
+            category, _, key = h.ref.partition("/")
+            value: dict[str, Any] = {"time": h.at, "duration_minutes": h.minutes,
+                                     "title": h.title, "preference_type": h.preference_type}  # fmt: skip
+            if h.days is not None:
+                value["days"] = h.days
+            UserInsightsService(self.engine).create_insight(
+                user_id=USER, insight_type="habit", category=category, key=key, value=value,
+                confidence=0.9,
+            )  # fmt: skip
+        if case.habits:
+            InsightPreferenceSync(self.engine).sync_user(USER)
+
     def _state(self) -> State:
         from sqlmodel import Session, col, select
 
-        from agentcal.models import CalendarEvent, Job
+        from agentcal.models import CalendarEvent, CalendarPreference, Job
 
         with Session(self.engine) as s:
             events = {
@@ -117,7 +138,13 @@ class Evaluator:
                     .order_by(col(Job.id))
                 )
             ]
-        return State(events, jobs)
+            habits = {
+                p.title: p.is_active
+                for p in s.exec(
+                    select(CalendarPreference).where(CalendarPreference.user_id == USER)
+                )
+            }
+        return State(events, jobs, habits)
 
     def run(self, case: Case) -> Outcome:
         runner = self._runner(case)
@@ -150,10 +177,11 @@ class Diff:
     created: list[dict[str, Any]]
     changed: list[tuple[dict[str, Any], dict[str, Any]]]  # (before, after), cancelled included
     jobs: list[dict[str, Any]]
+    stopped: list[str]  # habits turned off
 
     @property
     def writes(self) -> int:
-        return len(self.created) + len(self.changed) + len(self.jobs)
+        return len(self.created) + len(self.changed) + len(self.jobs) + len(self.stopped)
 
 
 def diff(before: State, after: State) -> Diff:
@@ -163,7 +191,8 @@ def diff(before: State, after: State) -> Diff:
         for i, e in after.events.items()
         if i in before.events and e != before.events[i]
     ]
-    return Diff(created, changed, after.jobs[len(before.jobs) :])
+    stopped = [t for t, on in before.habits.items() if on and not after.habits.get(t, False)]
+    return Diff(created, changed, after.jobs[len(before.jobs) :], stopped)
 
 
 def _time_ok(case: Case, value: datetime, spec: str) -> bool:
@@ -195,7 +224,7 @@ def judge(
 ) -> tuple[str, str]:
     d = diff(before, after)
     action, f = case.action, case.fields
-    if action in ("ask", "ask1", "list", "next", "free"):
+    if action in ("ask", "ask1", "list", "next", "free", "habits"):
         if d.writes:
             return "wrong", f"wrote something: {_describe(d)}"
         return _judge_read(case, action, f, calls, answer, ok)
@@ -207,6 +236,10 @@ def judge(
         return _judge_change(case, action, f, d, before)
     if action in ("pref", "insight"):
         return _judge_insight(case, action, f, d)
+    if action == "stop":
+        if d.created or d.changed or d.jobs or d.stopped != [f[0]]:
+            return "wrong", f"expected only {f[0]!r} stopped, got: {_describe(d)}"
+        return "exact", ""
     raise ValueError(f"line {case.line}: unknown expectation {action!r}")
 
 
@@ -214,6 +247,7 @@ def _describe(d: Diff) -> str:
     parts = [f"created {e['title']!r}" for e in d.created]
     parts += [f"changed {a['title']!r}" for a, _ in d.changed]
     parts += [f"insight {j.get('key')}" for j in d.jobs]
+    parts += [f"stopped {t!r}" for t in d.stopped]
     return ", ".join(parts)
 
 
@@ -227,6 +261,12 @@ def _judge_read(
         if action == "ask1" and (not answer.strip() or "\n" in answer.strip()):
             return "partial", "nothing written, but not a one-line answer"
         return "exact", ""
+    if action == "habits":
+        missing = [t for t in f[0].split(", ") if _norm(t) not in _norm(answer)]
+        if not missing:
+            return "exact", ""
+        listed = any(name == "list_habits" for name, _ in calls)
+        return ("partial" if listed else "refused"), f"the answer does not name {missing}"
     lists = [a for name, a in calls if name == "list_events"]
     if action == "next":
         if _norm(f[0]) in _norm(answer):

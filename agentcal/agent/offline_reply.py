@@ -73,6 +73,12 @@ def summarise(tool: str, data: dict[str, Any], intent: Intent, clock: Clock) -> 
         if data["scheduled"] is None:
             return f"I couldn't book it: {data.get('reason')}; nothing was added."
         return f"Booked {fmt_event(data['scheduled'])}."
+    if "queued" in data and "kept" in data:
+        q = data["queued"]
+        return (
+            f"You told me before about {q['category']}/{q['key']} ({_said(data['kept'])}); "
+            "I kept that: a guess does not overwrite it."
+        )
     if "queued" in data:
         return f"{_noted(intent.insight)} {calendar_sentence(data.get('calendar') or {})}"
     if "stopped" in data:
@@ -164,6 +170,18 @@ def _stopped(data: dict[str, Any]) -> str:
 
 def cap_first(text: str) -> str:
     return text[:1].upper() + text[1:]
+
+
+def _said(value: Any) -> str:
+    """A stored insight value in a few words: “Morning Gym” at 06:00 for 60 min."""
+    if not isinstance(value, dict):
+        return str(value)
+    parts = [f"“{value['title']}”"] if value.get("title") else []
+    if value.get("time"):
+        parts.append(f"at {value['time']}")
+    if value.get("duration_minutes"):
+        parts.append(f"for {value['duration_minutes']} min")
+    return " ".join(parts) or str(value)
 
 
 def _insight_words(i: dict[str, Any]) -> str:

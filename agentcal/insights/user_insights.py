@@ -179,7 +179,7 @@ class UserInsightsService(Service):
                 )
                 return InsightChange(insight, "created")
 
-            outcome = self._decide(existing, body, source)
+            outcome = self.decide(existing, body, source)
             if outcome == "reinforced":
                 strongest = max(existing.confidence, body.confidence)
                 existing.confidence = round(strongest + REINFORCE_STEP * (1 - strongest), 6)
@@ -204,7 +204,8 @@ class UserInsightsService(Service):
             return InsightChange(existing, outcome)
 
     @staticmethod
-    def _decide(existing: UserInsight, body: InsightBody, source: str) -> str:
+    def decide(existing: UserInsight | InsightRow, body: InsightBody, source: str) -> str:
+        """What a new body does to the stored insight: reinforced, updated or kept."""
         if existing.value == body.value:
             return "reinforced"
         if source == "explicit":

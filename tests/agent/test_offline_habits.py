@@ -147,3 +147,26 @@ def test_cancelling_one_of_a_habits_events_offers_to_stop_the_habit(runner):
     assert answer.startswith("Several events match “my morning gym”")
     assert "To stop the whole routine, say “stop the Morning Gym habit”." in answer
     assert prefs()["Morning Gym"].is_active is True
+
+
+def test_a_guess_over_what_the_user_said_says_it_was_kept_not_noted(runner):
+    """The lead's second line ("Kept what you said before ...") no longer contradicts the
+    first: a guessed time over a stated habit is said to be kept from the start."""
+    from agentcal.insights.user_insights import user_insights_service
+
+    habit("gym_time", GYM)
+    turn = runner.run_turn("I go to the gym")  # no time said: a guess (confidence 0.6)
+    assert turn.ok, turn.error
+    assert turn.answer == (
+        "You told me before about health/gym_time (“Morning Gym” at 06:00 for 60 min); I kept "
+        "that: a guess does not overwrite it."
+    )
+    assert turn.notes == [
+        "Kept what you said before about health/gym_time: a guess does not overwrite it."
+    ]
+    stored = user_insights_service.get_insight("alice", "health/gym_time")
+    assert stored.value["time"] == "06:00" and prefs()["Morning Gym"].start_time == "06:00"
+
+    # Said plainly, the new time replaces the old one, as before.
+    turn = runner.run_turn("I go to the gym on weekdays at 7am")
+    assert turn.answer.startswith("Noted: gym, weekdays at 07:00 for 60 min (health/gym_time).")

@@ -46,6 +46,7 @@ def record_user_insight(
             "confidence": confidence,
         }
     )
+    kept = _kept_instead(ctx, body)
     run = ctx.agent_run_id or "norun"
     job = JobQueue(ctx.engine).enqueue(
         "update_insight",
@@ -58,10 +59,28 @@ def record_user_insight(
         unique_key=f"update_insight:{ctx.user_id}:{body.category}:{body.key}:{run}",
         user_id=ctx.user_id,
     )
-    return {
-        "queued": {"job_id": job.id, "category": body.category, "key": body.key},
-        "calendar": calendar_outcome(body),
-    }
+    queued = {"job_id": job.id, "category": body.category, "key": body.key}
+    if kept is not None:
+        return {"queued": queued, "kept": kept, "calendar": {"becomes_events": False, "why": (
+            f"the user said otherwise before ({body.category}/{body.key}: {kept}); a guess "
+            "does not overwrite it"
+        )}}  # fmt: skip
+    return {"queued": queued, "calendar": calendar_outcome(body)}
+
+
+def _kept_instead(ctx: AgentContext, body: Any) -> Any:
+    """What the store already holds for this insight when the job will keep it instead of
+    this body (a guess over what the user said: see `user_insights`), else None. The answer
+    can then say so, rather than describe a block that will not be made."""
+    from agentcal.errors import NotFoundError
+    from agentcal.insights.user_insights import UserInsightsService
+
+    service = UserInsightsService(ctx.engine)
+    try:
+        existing = service.get_insight(ctx.user_id, f"{body.category}/{body.key}")
+    except NotFoundError:
+        return None
+    return existing.value if service.decide(existing, body, "agent") == "kept" else None
 
 
 def _with_anchor(value: dict[str, Any], timezone: str) -> dict[str, Any]:

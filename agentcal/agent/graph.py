@@ -39,9 +39,10 @@ from agentcal.agent.cancel import call_abandonably
 from agentcal.errors import AgentcalError, ExternalServiceError
 
 if TYPE_CHECKING:
-    from langchain_core.language_models import BaseChatModel
     from langchain_core.runnables import Runnable, RunnableConfig
     from pydantic import ValidationError
+
+    from agentcal.agent.model import ChatModel
 
 MAX_TOOL_RESULT_BYTES = 100_000
 # The argument the graph fills in with its runtime (agentcal.agent.tools): never the model's.
@@ -106,7 +107,7 @@ class _Nodes:
     """The model and tools nodes of one graph."""
 
     def __init__(
-        self, model: BaseChatModel, tools: Sequence[Any] | None, history_tokens: int | None
+        self, model: ChatModel, tools: Sequence[Any] | None, history_tokens: int | None
     ) -> None:
         from agentcal.agent.operations import TOOL_ACTIONS
 
@@ -170,6 +171,7 @@ class _Nodes:
         from langchain_core.runnables.config import get_config_list, get_executor_for_config
 
         reply, calls = _last_reply(state["messages"])
+        self.tools_by_name()  # built once, before the calls run in parallel
         configs = get_config_list(config, len(calls))
         with get_executor_for_config(config) as executor:
             results = list(
@@ -232,7 +234,7 @@ def _error_result(call: dict[str, Any], text: str) -> ToolMessage:
 
 
 def build_agent(
-    model: BaseChatModel,
+    model: ChatModel,
     *,
     tools: Sequence[Any] | None = None,
     checkpointer: Any = None,

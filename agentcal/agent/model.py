@@ -7,10 +7,15 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
+    from agentcal.agent.offline import OfflineChatModel
     from agentcal.quick_settings import AnySettings
 
+    # What the graph and the runner drive: LangChain's chat models, or the offline model (a
+    # plain Runnable with the same callbacks, invoke and bind_tools).
+    ChatModel = BaseChatModel | OfflineChatModel
 
-def make_chat_model(settings: AnySettings) -> BaseChatModel:
+
+def make_chat_model(settings: AnySettings) -> ChatModel:
     """ChatOpenAI with timeout, retries and streamed usage; the offline model without key or URL."""
     if settings.uses_offline_model:
         from agentcal.agent.offline import OfflineChatModel
@@ -30,7 +35,7 @@ def make_chat_model(settings: AnySettings) -> BaseChatModel:
     )
 
 
-def model_label(model: BaseChatModel) -> str:
+def model_label(model: ChatModel) -> str:
     """The configured model name, for the banner and the reserved row."""
     for attr in ("model_name", "model"):
         value = getattr(model, attr, None)

@@ -19,9 +19,8 @@ from zoneinfo import ZoneInfo
 from agentcal.errors import BudgetExceededError
 
 if TYPE_CHECKING:
-    from langchain_core.language_models import BaseChatModel
-
     from agentcal.agent.cancel import CancelToken
+    from agentcal.agent.model import ChatModel
     from agentcal.models import AgentObservability
     from agentcal.quick_settings import AnySettings
     from agentcal.records import CallRow
@@ -62,7 +61,7 @@ class ChatRunner:
 
     def __init__(
         self,
-        model: BaseChatModel,
+        model: ChatModel,
         *,
         user_id: str,
         settings: AnySettings | None = None,

@@ -170,6 +170,33 @@ def test_usage_is_estimated_and_labelled():
     assert usage["total_tokens"] == usage["input_tokens"] + usage["output_tokens"] > 0
 
 
+def test_calls_are_reported_to_the_callbacks_as_a_chat_model_reports_them():
+    """Not a BaseChatModel (that module costs ~35 ms to import), but the recorder sees each
+    call the same way: start, then the reply with its usage, or the error."""
+    from uuid import uuid4
+
+    from agentcal.agent.recorder import TurnRecorder
+
+    recorder = TurnRecorder()
+    run_id = uuid4()
+    reply = model().invoke([HumanMessage("Add gym tomorrow at 6am")],
+                           {"callbacks": [recorder], "run_id": run_id})  # fmt: skip
+    (step,) = recorder.ordered()
+    assert (step.step_type, step.run_id, step.status) == ("llm", str(run_id), "ok")
+    assert step.llm_model == OFFLINE_MODEL_NAME and step.tokens_estimated
+    assert step.prompt_tokens == reply.usage_metadata["input_tokens"]
+    assert step.output["tool_calls"] == [
+        {"name": "create_event", "args": reply.tool_calls[0]["args"]}
+    ]
+    assert reply.id == f"lc_run--{run_id}"
+
+    broken = model()
+    broken.respond = lambda messages: 1 / 0  # type: ignore[method-assign]
+    with pytest.raises(ZeroDivisionError):
+        broken.invoke([HumanMessage("hi")], {"callbacks": [recorder]})
+    assert [s.status for s in recorder.ordered()] == ["ok", "error"]
+
+
 # End to end: the same graph and recorder as a real model ------------------------------------
 def runner():
     from agentcal.agent.runner import ChatRunner

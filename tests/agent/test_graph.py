@@ -74,7 +74,7 @@ def test_conversations_checkpointed_by_create_agent_resume(tmp_path):
         assert well_formed(after), thread
         # Only this turn's own call ran: not the one the crashed process left pending.
         assert [r["tool"] for r in turn.record.tool_result] == ["list_events"]
-    (interrupted,) = [m for m in history("crashed") if isinstance(m, ToolMessage)][:1]
+    interrupted = next(m for m in history("crashed") if isinstance(m, ToolMessage))
     assert interrupted.content == "not run: the turn was interrupted"
 
 

@@ -193,8 +193,8 @@ def test_offline_chat_builds_the_tool_schemas_only_when_a_tool_runs():
 
 
 def _unwanted(loaded: set[str]) -> list[str]:
-    """OpenAI's client and LangChain's agents (`langchain`, not `langchain_core`)."""
+    """OpenAI's client, LangChain's agents (`langchain`, not `langchain_core`), ToolNode's
+    package and LangChain's chat model module (the offline model is a plain Runnable)."""
     packages = ("openai", "langchain_openai", "langchain")
-    return sorted(
-        m for m in loaded if m.split(".")[0] in packages or m.startswith("langgraph.prebuilt")
-    )
+    modules = ("langgraph.prebuilt", "langchain_core.language_models.chat_models")
+    return sorted(m for m in loaded if m.split(".")[0] in packages or m.startswith(modules))

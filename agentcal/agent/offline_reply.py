@@ -181,7 +181,8 @@ def _said(value: Any) -> str:
         parts.append(f"at {value['time']}")
     if value.get("duration_minutes"):
         parts.append(f"for {value['duration_minutes']} min")
-    return " ".join(parts) or str(value)
+    said = " ".join(parts) or str(value)
+    return f"{said}, stopped on {value['ended_on']}" if value.get("ended_on") else said
 
 
 def _insight_words(i: dict[str, Any]) -> str:

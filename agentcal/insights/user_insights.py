@@ -84,6 +84,13 @@ class InsightBody:
 class InsightChange:
     insight: UserInsight
     outcome: str  # created | updated | reinforced | kept
+    previous: Any = None  # the value it had before (None when created)
+
+    @property
+    def restarted(self) -> bool:
+        """The user stated again a habit they had stopped (its old value had `ended_on`)."""
+        old = self.previous
+        return self.outcome == "updated" and isinstance(old, dict) and bool(old.get(ENDED))
 
 
 class UserInsightsService(Service):
@@ -179,6 +186,7 @@ class UserInsightsService(Service):
                 )
                 return InsightChange(insight, "created")
 
+            previous = existing.value
             outcome = self.decide(existing, body, source)
             if outcome == "reinforced":
                 strongest = max(existing.confidence, body.confidence)
@@ -201,7 +209,7 @@ class UserInsightsService(Service):
             self._history(
                 s, existing, outcome, body.value, body.confidence, source, source_request_id
             )
-            return InsightChange(existing, outcome)
+            return InsightChange(existing, outcome, previous)
 
     @staticmethod
     def decide(existing: UserInsight | InsightRow, body: InsightBody, source: str) -> str:
@@ -300,7 +308,8 @@ class UserInsightsService(Service):
     ) -> UserInsight:
         """Mark a habit as one the user stopped: its value keeps what it was and gains
         `ended_on` (YYYY-MM-DD), so the prompt says it ended and no preference follows it;
-        the history keeps the change. A later statement of the habit replaces the value."""
+        the history keeps the change. A later statement of the habit replaces the value, and the
+        `update_insight` job turns its habit back on (`InsightChange.restarted`)."""
         from agentcal.models import UserInsight, utcnow
 
         user = v.user_id(user_id)

@@ -120,11 +120,22 @@ def update_insight(job: ClaimedJob, ctx: JobContext) -> dict[str, Any]:
     change = user_insights_service.upsert_insight(
         user_id=user, source="agent", source_request_id=request_id, **body.as_dict()
     )
+    if change.restarted:  # "I go to the gym again": its habit, off since it stopped, comes back
+        _restart_habit(user, change.insight.id)
     if change.outcome in ("created", "updated"):
         job_queue.enqueue(
             "emit_preference_events", {"user_id": user}, unique_key=f"emit:{user}", user_id=user
         )
     return {"insight_id": change.insight.id, "outcome": change.outcome}
+
+
+def _restart_habit(user: str, insight_id: int | None) -> None:
+    """Turn back on the habit a stopped insight made (stop_habit turned it off)."""
+    from agentcal.planning.preferences import calendar_preferences_service as prefs
+
+    for pref in prefs.list_preferences(user):
+        if pref.source_insight_id == insight_id and not pref.is_active and pref.id is not None:
+            prefs.set_active(user, pref.id, True)
 
 
 def _observability_id(agent_run_id: str) -> int | None:

@@ -170,3 +170,28 @@ def test_a_guess_over_what_the_user_said_says_it_was_kept_not_noted(runner):
     # Said plainly, the new time replaces the old one, as before.
     turn = runner.run_turn("I go to the gym on weekdays at 7am")
     assert turn.answer.startswith("Noted: gym, weekdays at 07:00 for 60 min (health/gym_time).")
+
+
+def test_saying_a_stopped_habit_again_brings_it_back(runner):
+    habit("gym_time", GYM)
+    runner.run_turn("I don't go to the gym anymore")
+    assert prefs()["Morning Gym"].is_active is False
+
+    turn = runner.run_turn("I go to the gym on weekdays at 7am")
+    assert turn.answer.startswith("Noted: gym, weekdays at 07:00 for 60 min (health/gym_time).")
+    assert "It becomes a calendar block: “Morning Gym” weekdays at 07:00" in turn.answer
+    (note,) = turn.notes
+    assert note.startswith("On your calendar now: “Morning Gym” weekdays at 07:00 for 60 min")
+    gym = prefs()["Morning Gym"]
+    assert gym.is_active is True and gym.start_time == "07:00"
+    assert {e.start_at.astimezone(ZoneInfo(TZ)).hour for e in future_events("Morning Gym")} == {7}
+
+    # A guess does not bring it back: it stays off and the answer says what was kept.
+    runner.run_turn("stop the gym habit")
+    turn = runner.run_turn("I go to the gym")
+    today = datetime.now(ZoneInfo(TZ)).date()
+    assert turn.answer == (
+        "You told me before about health/gym_time (at 07:00 for 60 min, stopped on "
+        f"{today}); I kept that: a guess does not overwrite it."
+    )
+    assert prefs()["Morning Gym"].is_active is False

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from agentcal.observability.calls import agent_observability_service
 from agentcal.users.chat_sessions import chat_sessions_service
 
@@ -30,6 +32,19 @@ def _sessions() -> dict[str, str]:
     _turn("alice", None, "a turn outside any session", 0.0001, 4)
     _turn("bob", bobs, "bob's own turn", 0.5, 5)
     return {"work": work, "home": home, "bob": bobs}
+
+
+@pytest.fixture(params=["sought", "read whole"])
+def lookups(request, monkeypatch):  # type: ignore[no-untyped-def]
+    """Both ways to find a name's threads and the threads' names: few (by index, thread by
+    thread) and many (a subquery; the whole chat_threads table)."""
+    if request.param == "read whole":
+        from agentcal.observability import call_log
+        from agentcal.users import chat_sessions
+
+        monkeypatch.setattr(chat_sessions, "SEEK_NAMES", 1)
+        monkeypatch.setattr(call_log, "SEEK_THREADS", 1)
+    return request.param
 
 
 def test_sessions_list_counts_each_conversation(cli):
@@ -62,7 +77,7 @@ def test_no_sessions_yet(cli):
     assert json.loads(cli("sessions", "list", "--json").stdout) == []
 
 
-def test_logs_list_by_session_name(cli):
+def test_logs_list_by_session_name(cli, lookups):
     _sessions()
     work = json.loads(cli("logs", "list", "--session", "work", "--json").stdout)
     assert [c["user_message"] for c in work] == ["add gym tomorrow", "move standup to 10"]
@@ -81,7 +96,7 @@ def test_logs_list_with_an_unknown_session_is_one_line(cli, snapshot):
     assert snapshot() == before
 
 
-def test_costs_by_session_shows_the_names(cli):
+def test_costs_by_session_shows_the_names(cli, lookups):
     threads = _sessions()
     data = json.loads(cli("costs", "--by", "session", "--json").stdout)
     assert data["names"] == {threads["work"]: "work", threads["home"]: "home"}
@@ -115,7 +130,7 @@ def _one_offs_and_work(cli) -> dict[str, list[str]]:  # type: ignore[no-untyped-
     return threads
 
 
-def test_every_thread_keeps_its_name_in_costs_by_session(cli):
+def test_every_thread_keeps_its_name_in_costs_by_session(cli, lookups):
     threads = _one_offs_and_work(cli)
     data = json.loads(cli("costs", "--by", "session", "--json").stdout)
     expected = {t: name for name, ts in threads.items() for t in ts}
@@ -136,7 +151,7 @@ def test_sessions_list_counts_every_conversation_of_a_name(cli):
     assert (data["work"]["conversations"], data["work"]["turns"]) == (2, 3)
 
 
-def test_logs_list_by_session_has_the_older_conversations_too(cli):
+def test_logs_list_by_session_has_the_older_conversations_too(cli, lookups):
     threads = _one_offs_and_work(cli)
     one_off = json.loads(cli("logs", "list", "--session", "one-off", "--json").stdout)
     assert [c["user_message"] for c in one_off] == ["what is on today", "hello again", "hello"]

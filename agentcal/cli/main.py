@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import sys
 from collections.abc import Iterator
@@ -205,9 +206,35 @@ def _root(
     configure_logging(verbose)
 
 
+def app_for(args: list[str]) -> typer.Typer:
+    """The app as a run with these arguments needs it: only the command it names first.
+
+    Typer builds a Click command for every one of the ~45 commands on each run (~25 ms of CPU,
+    as much as a read command's query). A run that starts with a command's name (`agentcal
+    events list ...`) needs only that command or group, whole: the same parsing, help and
+    errors (tests/cli/test_app_for.py compares them). Anything else gets the whole app: no
+    arguments, a root option first (`--help`, `-v`, `--version`), an unknown name (its error
+    suggests the others), shell completion.
+    """
+    if not args or args[0].startswith("-") or any(_is_completion(n) for n in os.environ):
+        return app
+    commands = [c for c in app.registered_commands if c.name == args[0]]
+    groups = [g for g in app.registered_groups if g.name == args[0]]
+    if not commands and not groups:
+        return app
+    one = copy.copy(app)
+    one.registered_commands, one.registered_groups = commands, groups
+    return one
+
+
+def _is_completion(variable: str) -> bool:
+    """A shell completion variable (Click's `_AGENTCAL_COMPLETE`, Typer's `_TYPER_COMPLETE_ARGS`)."""
+    return variable.startswith("_") and "_COMPLETE" in variable
+
+
 def main() -> None:
     """Console-script entry point."""
     try:
-        app()
+        app_for(sys.argv[1:])()
     except KeyboardInterrupt:  # pragma: no cover - interactive
         sys.exit(130)

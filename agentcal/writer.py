@@ -50,6 +50,7 @@ def open_writer() -> sqlite3.Connection | None:
             conn = _open(path)
             if conn is not None:
                 _conns[key] = conn
+                _close_at_exit_once()
     return conn
 
 
@@ -60,6 +61,35 @@ def close_all() -> None:
         _conns.clear()
     for conn in conns:
         conn.close()
+
+
+def _close_at_exit_once() -> None:
+    global _exit_hook
+    if not _exit_hook:
+        import atexit
+
+        atexit.register(_close_at_exit)
+        _exit_hook = True
+
+
+def _close_at_exit() -> None:
+    """Close this process's connections to its stores (the ORM's too) itself, so that the
+    store check's stamp follows the checkpoint the last close makes (storecheck.
+    closing_own_connections). A thread still running may still write: then the interpreter
+    closes them as before and the next command checks the store."""
+    import sys
+
+    from agentcal.storecheck import closing_own_connections
+
+    if threading.active_count() > 1 or os.getpid() != _pid:
+        return
+    db = sys.modules.get("agentcal.db")
+    closing_own_connections(
+        [Path(key) for key in _conns], db.dispose_engines if db is not None else close_all
+    )
+
+
+_exit_hook = False
 
 
 # One connection per store for the life of the process, as the ORM's pool keeps its own: a

@@ -183,6 +183,47 @@ def test_an_unchanged_store_is_checked_once(agentcal_home, monkeypatch):
     assert (agentcal_home / ".agentcal.db.checked").stat().st_mode & 0o777 == 0o600
 
 
+def _stamp_is_current(store: Path) -> bool:
+    from agentcal import storecheck
+
+    return storecheck._last_checked(store) == storecheck._signature(os.stat(store))
+
+
+@pytest.mark.sqlite_only
+def test_a_chat_turn_leaves_the_store_checked_as_it_wrote_it(agentcal_home):
+    """A turn's writes reach the main file when its last connection closes (the checkpoint);
+    the turn stamps the store as it left it, so the next command does not run quick_check over
+    the whole store again. Failed before: each `chat -m` left a stale stamp."""
+    store = _store_with_data(agentcal_home)
+    for text in ("hello", "lunch with Ana tomorrow at 1pm"):  # the stdlib path, then the ORM too
+        before = os.stat(store).st_mtime_ns
+        proc = subprocess.run(
+            [sys.executable, "-m", "agentcal", "chat", "-m", text, "--user", "alice"],
+            capture_output=True, text=True, env=subprocess_env(), timeout=120,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        assert os.stat(store).st_mtime_ns != before  # the turn's checkpoint changed the file
+        assert _stamp_is_current(store), text
+
+
+def test_a_store_changed_by_another_is_not_stamped_at_close(agentcal_home):
+    """Only a store this process found intact and nobody else changed since is re-stamped:
+    after another's change the next command checks the store again."""
+    from agentcal import storecheck
+
+    store = _store_with_data(agentcal_home)
+    storecheck.verify_sqlite_file(store)
+    stamped = storecheck._last_checked(store)
+    other = sqlite3.connect(store)  # another process's write and checkpoint
+    other.execute("UPDATE calendar_preferences SET title = 'Swim' WHERE preference_type = 'gym'")
+    other.commit()
+    other.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    other.close()
+    storecheck.closing_own_connections([store], lambda: None)
+    assert storecheck._last_checked(store) == stamped
+    assert not _stamp_is_current(store)
+
+
 def _set_revision(store: Path, revision: str | None) -> None:
     conn = sqlite3.connect(store)
     if revision is None:

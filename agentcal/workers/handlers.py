@@ -117,11 +117,17 @@ def update_insight(job: ClaimedJob, ctx: JobContext) -> dict[str, Any]:
     body = InsightBody.parse(payload)
     if request_id is None and run_id is not None:
         request_id = _observability_id(str(run_id))
-    change = user_insights_service.upsert_insight(
-        user_id=user, source="agent", source_request_id=request_id, **body.as_dict()
-    )
-    if change.restarted:  # "I go to the gym again": its habit, off since it stopped, comes back
-        _restart_habit(user, change.insight.id)
+    from agentcal.db import session_scope
+
+    # One transaction: a worker killed between the two would leave the insight updated (the
+    # retry then only reinforces it) and its habit off for good.
+    with session_scope() as s:
+        change = user_insights_service.upsert_insight(
+            user_id=user, source="agent", source_request_id=request_id, session=s,
+            **body.as_dict(),
+        )  # fmt: skip
+        if change.restarted:  # "I go to the gym again": its habit, off since it stopped, is on
+            _restart_habit(user, change.insight.id, s)
     if change.outcome in ("created", "updated"):
         job_queue.enqueue(
             "emit_preference_events", {"user_id": user}, unique_key=f"emit:{user}", user_id=user
@@ -129,13 +135,13 @@ def update_insight(job: ClaimedJob, ctx: JobContext) -> dict[str, Any]:
     return {"insight_id": change.insight.id, "outcome": change.outcome}
 
 
-def _restart_habit(user: str, insight_id: int | None) -> None:
+def _restart_habit(user: str, insight_id: int | None, s: Any) -> None:
     """Turn back on the habit a stopped insight made (stop_habit turned it off)."""
     from agentcal.planning.preferences import calendar_preferences_service as prefs
 
-    for pref in prefs.list_preferences(user):
+    for pref in prefs.list_preferences(user, session=s):
         if pref.source_insight_id == insight_id and not pref.is_active and pref.id is not None:
-            prefs.set_active(user, pref.id, True)
+            prefs.set_active(user, pref.id, True, session=s)
 
 
 def _observability_id(agent_run_id: str) -> int | None:

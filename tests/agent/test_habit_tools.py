@@ -205,3 +205,34 @@ def test_a_real_model_stops_a_habit_through_the_tool(monkeypatch, server):
     prompt = server.requests[-1]["messages"][0]["content"]
     assert "- Morning Gym (gym)" not in prompt
     assert "health/gym_time (habit): the user stopped this on" in prompt
+
+
+def test_restating_a_stopped_habit_is_one_transaction(monkeypatch):
+    """The update_insight job updates the insight and turns its habit back on together: a
+    worker failing between the two changes neither, so its retry brings the habit back."""
+    from agentcal.agent import operations as ops
+    from agentcal.insights.user_insights import user_insights_service
+    from agentcal.planning.preferences import CalendarPreferencesService
+    from agentcal.queue.leases import ClaimedJob
+    from agentcal.workers.handlers import update_insight
+
+    habit("gym_time", GYM)
+    ops.stop_habit(CTX, "gym")
+    value = {**GYM, "time": "07:00"}
+    job = ClaimedJob(id=1, kind="update_insight", payload={
+        "user_id": "alice", "insight_type": "habit", "category": "health", "key": "gym_time",
+        "value": value, "confidence": 0.9}, attempts=1, max_attempts=5, user_id="alice",
+        lease_token="t")  # fmt: skip
+
+    def killed(*args, **kwargs):
+        raise RuntimeError("worker killed")
+
+    with monkeypatch.context() as m:
+        m.setattr(CalendarPreferencesService, "set_active", killed)
+        with pytest.raises(RuntimeError):
+            update_insight(job, None)
+    assert user_insights_service.get_insight("alice", "health/gym_time").value.get("ended_on")
+    assert prefs()["Morning Gym"].is_active is False
+
+    assert update_insight(job, None)["outcome"] == "updated"  # the retry
+    assert prefs()["Morning Gym"].is_active is True

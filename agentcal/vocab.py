@@ -14,3 +14,6 @@ CALL_STATUSES = ("ok", "error")
 CALENDAR_BACKENDS = ("local", "google", "caldav", "none")
 # The emitter's placement note for a block it left at its usual time (lists leave it out).
 USUAL_TIME_NOTE = "at its usual time"
+
+# The value field of an insight the user stopped ("I don't go to the gym anymore"): the date.
+INSIGHT_ENDED = "ended_on"

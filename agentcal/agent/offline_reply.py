@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from agentcal.agent import habits, quickadd
 from agentcal.agent.intents import WORKDAY, Intent
+from agentcal.vocab import INSIGHT_ENDED
 
 
 @dataclass(frozen=True)
@@ -182,15 +183,15 @@ def _said(value: Any) -> str:
     if value.get("duration_minutes"):
         parts.append(f"for {value['duration_minutes']} min")
     said = " ".join(parts) or str(value)
-    return f"{said}, stopped on {value['ended_on']}" if value.get("ended_on") else said
+    return f"{said}, stopped on {value[INSIGHT_ENDED]}" if value.get(INSIGHT_ENDED) else said
 
 
 def _insight_words(i: dict[str, Any]) -> str:
     """What the user told agentcal, in a few words."""
     name, value = i["insight"], i.get("value")
     if isinstance(value, dict):
-        if value.get("ended_on"):
-            return f"{name}: stopped on {value['ended_on']}"
+        if value.get(INSIGHT_ENDED):
+            return f"{name}: stopped on {value[INSIGHT_ENDED]}"
         key = name.split("/", 1)[1]
         if key.startswith("no_meetings_") and value.get("time"):
             return f"no meetings {key.removeprefix('no_meetings_')} {value['time']}"

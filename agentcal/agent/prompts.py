@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from agentcal.agent.facts import DEFAULT_WORKING_HOURS, UserFacts
 from agentcal.validation import format_schedule
+from agentcal.vocab import INSIGHT_ENDED
 
 TEMPLATE = """You are agentcal, a calendar assistant in the user's terminal.
 Now: {now}, {weekday}. The user's time zone: {tz}.
@@ -55,10 +56,10 @@ def _preference_line(p: Any) -> str:
 
 
 def _insight_line(i: Any) -> str:
-    if isinstance(i.value, dict) and i.value.get("ended_on"):
+    if isinstance(i.value, dict) and i.value.get(INSIGHT_ENDED):
         return (
             f"- {i.category}/{i.key} ({i.insight_type}): the user stopped this on "
-            f"{i.value['ended_on']} and no longer does it"
+            f"{i.value[INSIGHT_ENDED]} and no longer does it"
         )
     value = json.dumps(i.value, ensure_ascii=False, sort_keys=True)
     said = "the user said so" if i.source == "explicit" else f"confidence {i.confidence:.2f}"

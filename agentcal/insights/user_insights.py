@@ -26,7 +26,7 @@ from agentcal.errors import NotFoundError
 from agentcal.reader import columns
 from agentcal.records import InsightHistoryRow, InsightRow
 from agentcal.service import Service
-from agentcal.vocab import INSIGHT_CATEGORIES, INSIGHT_SOURCES, INSIGHT_TYPES
+from agentcal.vocab import INSIGHT_CATEGORIES, INSIGHT_ENDED, INSIGHT_SOURCES, INSIGHT_TYPES
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -35,8 +35,6 @@ if TYPE_CHECKING:
     from agentcal.reader import Reader
 
 REINFORCE_STEP = 0.1
-# The value field that says the user stopped a habit (a date): see `end_insight`.
-ENDED = "ended_on"
 REPLACE_MARGIN = 0.2
 
 
@@ -90,7 +88,7 @@ class InsightChange:
     def restarted(self) -> bool:
         """The user stated again a habit they had stopped (its old value had `ended_on`)."""
         old = self.previous
-        return self.outcome == "updated" and isinstance(old, dict) and bool(old.get(ENDED))
+        return self.outcome == "updated" and isinstance(old, dict) and bool(old.get(INSIGHT_ENDED))
 
 
 class UserInsightsService(Service):
@@ -318,7 +316,7 @@ class UserInsightsService(Service):
             if insight is None or insight.user_id != user:
                 raise NotFoundError(f"no insight {insight_id!r} for user {user!r}")
             old = insight.value if isinstance(insight.value, dict) else {"was": insight.value}
-            insight.value = {**old, ENDED: ended_on.isoformat()}
+            insight.value = {**old, INSIGHT_ENDED: ended_on.isoformat()}
             insight.updated_at = utcnow()
             s.add(insight)
             s.flush()

@@ -29,7 +29,7 @@ from agentcal import validation as v
 from agentcal.errors import ValidationError
 from agentcal.planning.recurrence import next_day_on
 from agentcal.service import Service
-from agentcal.vocab import PREFERENCE_TYPES
+from agentcal.vocab import INSIGHT_ENDED, PREFERENCE_TYPES
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -148,8 +148,8 @@ def spec_from_insight(
 ) -> tuple[PreferenceSpec | None, str]:
     """The preference an insight describes, or None and why it describes none."""
     value = insight.value
-    if isinstance(value, dict) and value.get("ended_on"):
-        return None, f"the user stopped it on {value['ended_on']}"
+    if isinstance(value, dict) and value.get(INSIGHT_ENDED):
+        return None, f"the user stopped it on {value[INSIGHT_ENDED]}"
     named = value.get("preference_type") if isinstance(value, dict) else None
     if named == "none":
         return None, "its preference_type is none: a fact, not a calendar block"

@@ -29,6 +29,17 @@ def habit(key: str, value: dict, *, category: str = "health", confidence: float 
     calendar_event_emitter.process_user_preferences("alice", 7)
 
 
+def no_meetings_before() -> None:
+    """An insight that is no calendar block (a rule about meetings)."""
+    from agentcal.insights.user_insights import user_insights_service
+
+    user_insights_service.create_insight(
+        user_id="alice", insight_type="constraint", category="meetings",
+        key="no_meetings_before", value={"time": "10:00", "preference_type": "none"},
+        confidence=0.9,
+    )  # fmt: skip
+
+
 def prefs():
     from agentcal.planning.preferences import calendar_preferences_service
 
@@ -141,14 +152,9 @@ def test_stop_habit_needs_a_description_or_a_known_id():
 
 def test_list_habits_shows_blocks_on_and_off_and_the_other_insights():
     from agentcal.agent import operations as ops
-    from agentcal.insights.user_insights import user_insights_service
 
     habit("gym_time", GYM)
-    user_insights_service.create_insight(
-        user_id="alice", insight_type="constraint", category="meetings",
-        key="no_meetings_before", value={"time": "10:00", "preference_type": "none"},
-        confidence=0.9,
-    )  # fmt: skip
+    no_meetings_before()
     ops.stop_habit(CTX, "gym")
     listed = ops.list_habits(CTX)
     (gym,) = listed["habits"]

@@ -12,7 +12,7 @@ from langchain_core.messages import HumanMessage
 
 from agentcal.agent import quickadd
 from agentcal.agent.offline import OfflineChatModel
-from tests.agent.test_habit_tools import GYM, SWIM, future_events, habit, prefs
+from tests.agent.test_habit_tools import GYM, SWIM, future_events, habit, no_meetings_before, prefs
 
 TZ = "Europe/Paris"
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=ZoneInfo(TZ))
@@ -115,16 +115,11 @@ def test_the_leads_trial_gym_habit_stopped_not_recorded(runner):
 
 
 def test_stop_names_the_candidates_when_unsure_and_lists_insights(runner):
-    from agentcal.insights.user_insights import user_insights_service
 
     habit("gym_time", GYM)
     habit("evening_gym_time", {**GYM, "time": "19:00", "title": "Evening Gym"})
     habit("swim_time", SWIM)
-    user_insights_service.create_insight(
-        user_id="alice", insight_type="constraint", category="meetings",
-        key="no_meetings_before", value={"time": "10:00", "preference_type": "none"},
-        confidence=0.9,
-    )  # fmt: skip
+    no_meetings_before()
     answer = runner.run_turn("stop the gym habit").answer
     assert answer.startswith("Several habits match: “Morning Gym” weekdays at 06:00")
     assert "“Evening Gym”" in answer and "Swim" not in answer
